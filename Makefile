@@ -1,0 +1,53 @@
+# Burnwatch: `make demo` runs the whole pipeline on a built-in sample; `make test` runs the tests.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+PYTHON_BIN ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+VENV := .venv
+BW := $(VENV)/bin/burnwatch
+DEMO := demo
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+
+.PHONY: install system-deps demo test lint ui bench clean
+
+$(UV):
+	$(PYTHON_BIN) -m pip install --quiet --user uv==0.13.9 || $(PYTHON_BIN) -m pip install --quiet uv==0.13.9
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $@
+
+# Real Alertmanager, Prometheus (promtool) and Chromium for the tests, from Debian.
+system-deps:
+	bash scripts/install-system-deps.sh
+
+demo: install
+	$(BW) sample-data --out $(DEMO)/data
+	$(BW) run --data $(DEMO)/data --manifest $(DEMO)/data/slos.yaml --warehouse $(DEMO)/warehouse
+
+test: install system-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+ui: install
+	@test -d $(DEMO)/warehouse || $(MAKE) demo
+	BURNWATCH_DATA_DIR=$(CURDIR)/$(DEMO)/data BURNWATCH_MANIFEST=$(CURDIR)/$(DEMO)/data/slos.yaml \
+	BURNWATCH_WAREHOUSE=$(CURDIR)/$(DEMO)/warehouse \
+	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -m pipelines.definitions
+
+bench: install
+	$(VENV)/bin/python -m pipelines.bench --out bench-data
+
+clean:
+	rm -rf $(DEMO) bench-data $(DAGSTER_HOME)
