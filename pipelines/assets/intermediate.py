@@ -1,0 +1,28 @@
+"""Stage 2, intermediate: requests counted per tenant SLO and 5-minute bucket."""
+
+import dagster as dg
+
+from pipelines import steps
+from pipelines.assets._common import materialize_days
+from pipelines.assets.specs import slo_specs
+from pipelines.assets.staging import stg_requests
+from pipelines.metadata import definition_metadata
+from pipelines.partitions import daily_partitions
+from pipelines.resources import BurnwatchResource
+
+
+@dg.asset(
+    kinds={"duckdb", "parquet"},
+    group_name="intermediate",
+    owners=["team:sre"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[stg_requests, slo_specs],
+    pool="duckdb",
+    metadata=definition_metadata("int_sli_buckets"),
+)
+def int_sli_buckets(
+    context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
+) -> dg.MaterializeResult:
+    """Total and bad requests and exact latency quantiles per 5-minute bucket (sql/int_sli_buckets.sql)."""
+    return materialize_days(context, burnwatch, "int_sli_buckets", steps.build_int_sli_buckets)

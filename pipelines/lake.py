@@ -1,0 +1,163 @@
+"""The warehouse on disk: a Parquet lake plus a DuckDB catalog of views over it.
+
+Layout under `<warehouse>`:
+
+    lake/<table>/date=<YYYY-MM-DD>/data.parquet   one file per daily partition
+    lake/<table>/data.parquet                     tables without partitions
+    burnwatch.duckdb                              views over the lake, one per table
+
+Every file is written to a temporary name in its final folder, flushed to disk,
+and renamed into place, so a reader (or a crash) never sees half a partition,
+and re-writing a partition replaces it whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from schemas.tables import TABLES, sql_columns
+
+CATALOG_FILE = "burnwatch.duckdb"
+DATA_FILE = "data.parquet"
+
+
+def lake_dir(warehouse: Path, table: str) -> Path:
+    return Path(warehouse) / "lake" / table
+
+
+def partition_path(warehouse: Path, table: str, day: dt.date | None) -> Path:
+    """Where a table's partition (or its single file, when `day` is None) lives."""
+    base = lake_dir(warehouse, table)
+    return base / DATA_FILE if day is None else base / f"date={day.isoformat()}" / DATA_FILE
+
+
+def partition_days(warehouse: Path, table: str) -> list[dt.date]:
+    """The days for which a partitioned table has been written, oldest first."""
+    base = lake_dir(warehouse, table)
+    if not base.is_dir():
+        return []
+    days = [
+        dt.date.fromisoformat(child.name.removeprefix("date="))
+        for child in base.iterdir()
+        if child.name.startswith("date=") and (child / DATA_FILE).is_file()
+    ]
+    return sorted(days)
+
+
+def existing_partition_files(
+    warehouse: Path, table: str, first: dt.date, last: dt.date
+) -> list[str]:
+    """Paths of the table's partitions whose day lies in [first, last], in day order."""
+    return [
+        str(partition_path(warehouse, table, day))
+        for day in partition_days(warehouse, table)
+        if first <= day <= last
+    ]
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def write_query(
+    connection: duckdb.DuckDBPyConnection,
+    query: str,
+    warehouse: Path,
+    table: str,
+    day: dt.date | None = None,
+) -> int:
+    """Write `query`'s result as the table's partition atomically; return its row count.
+
+    The query must end in an `order by` over the table's key, which makes the
+    bytes independent of thread count and input file order.
+    """
+    target = partition_path(warehouse, table, day)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    columns = ", ".join(f'"{name}"' for name in sql_columns(table))
+    try:
+        connection.execute(
+            f"copy (select {columns} from ({query})) to '{temporary}' "
+            "(format parquet, compression zstd, row_group_size 122880)"
+        )
+        _fsync(temporary)
+        os.replace(temporary, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+    row = connection.execute(f"select count(*) from read_parquet('{target}')").fetchone()
+    return int(row[0]) if row else 0
+
+
+def scan_sql(warehouse: Path, table: str, files: list[str] | None = None) -> str:
+    """A SQL expression that reads a table from the lake (an empty, typed relation if absent)."""
+    if files is None:
+        single = partition_path(warehouse, table, None)
+        files = [str(single)] if single.is_file() else [
+            str(partition_path(warehouse, table, day)) for day in partition_days(warehouse, table)
+        ]
+    columns = sql_columns(table)
+    if not files:
+        typed_nulls = ", ".join(f'null::{kind} as "{name}"' for name, kind in columns.items())
+        return f"(select {typed_nulls} limit 0)"
+    listed = ", ".join(f"'{path}'" for path in files)
+    names = ", ".join(f'"{name}"' for name in columns)
+    return f"(select {names} from read_parquet([{listed}]))"
+
+
+def read_table(warehouse: Path, table: str) -> pl.DataFrame:
+    """A whole table from the lake as a polars DataFrame (for tests, reports and the CLI)."""
+    with duckdb.connect() as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        return connection.sql(f"select * from {scan_sql(Path(warehouse), table)}").pl()
+
+
+def refresh_catalog(warehouse: Path) -> Path:
+    """Rebuild `burnwatch.duckdb`: one view per table over the lake's Parquet files.
+
+    The catalog is built under a temporary name and renamed over the old one, so
+    a user who holds the catalog open never blocks the pipeline, and never sees
+    a half-built catalog: their session keeps the old file until they reopen.
+    """
+    warehouse = Path(warehouse).resolve()
+    target = warehouse / CATALOG_FILE
+    temporary = warehouse / f".{CATALOG_FILE}.{os.getpid()}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    with duckdb.connect(str(temporary)) as connection:
+        for table in TABLES:
+            base = lake_dir(warehouse, table)
+            if (base / DATA_FILE).is_file():
+                source = f"read_parquet('{base / DATA_FILE}')"
+            elif partition_days(warehouse, table):
+                source = f"read_parquet('{base}/date=*/{DATA_FILE}')"
+            else:
+                continue
+            names = ", ".join(f'"{name}"' for name in sql_columns(table))
+            connection.execute(f"create or replace view {table} as select {names} from {source}")
+        for extra in sorted(_extra_tables(warehouse)):
+            connection.execute(
+                f"create or replace view {extra} as select * from "
+                f"read_parquet('{lake_dir(warehouse, extra)}/**/*.parquet')"
+            )
+    _fsync(temporary)
+    os.replace(temporary, target)
+    return target
+
+
+def _extra_tables(warehouse: Path) -> Iterator[str]:
+    """Lake tables written by later stages whose schema is not in `schemas.tables`."""
+    lake = warehouse / "lake"
+    if not lake.is_dir():
+        return
+    for child in lake.iterdir():
+        if child.is_dir() and child.name not in TABLES and any(child.rglob("*.parquet")):
+            yield child.name

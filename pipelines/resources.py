@@ -1,0 +1,69 @@
+"""The one Dagster resource: where the inputs and the warehouse are, and DuckDB settings.
+
+`dagster dev`, `dagster asset materialize` and `burnwatch run` all build it
+from the same environment variables, so every entry point sees the same data.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines import sql_models
+
+ENV_DATA_DIR = "BURNWATCH_DATA_DIR"
+ENV_MANIFEST = "BURNWATCH_MANIFEST"
+ENV_WAREHOUSE = "BURNWATCH_WAREHOUSE"
+ENV_THREADS = "BURNWATCH_THREADS"
+ENV_MEMORY_LIMIT = "BURNWATCH_MEMORY_LIMIT"
+ENV_DRY_RUN = "BURNWATCH_DRY_RUN"
+
+
+class BurnwatchResource(dg.ConfigurableResource):  # type: ignore[misc]
+    """Paths of the request logs, the SLO manifest and the warehouse, and DuckDB limits."""
+
+    data_dir: str
+    manifest: str
+    warehouse: str
+    threads: int = 0
+    memory_limit: str = ""
+    # How far a replica's copy of a request may lie across midnight from its
+    # other copies; bounds how much of the neighbouring day folders is read.
+    skew_tolerance_minutes: int = 60
+    # Write notifications to the outbox without delivering them.
+    dry_run: bool = False
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def manifest_path(self) -> Path:
+        return Path(self.manifest)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return Path(self.warehouse)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A fresh in-memory DuckDB connection for one step, spilling under the warehouse."""
+        return sql_models.connect(
+            threads=self.threads or None,
+            memory_limit=self.memory_limit or None,
+            temp_directory=self.warehouse_path / ".spill",
+        )
+
+
+def resource_from_env() -> BurnwatchResource:
+    """The resource as the UI and `dagster asset materialize` build it: from the environment."""
+    return BurnwatchResource(
+        data_dir=dg.EnvVar(ENV_DATA_DIR),
+        manifest=dg.EnvVar(ENV_MANIFEST),
+        warehouse=dg.EnvVar(ENV_WAREHOUSE),
+        threads=int(os.environ.get(ENV_THREADS, "0") or 0),
+        memory_limit=os.environ.get(ENV_MEMORY_LIMIT, ""),
+        dry_run=os.environ.get(ENV_DRY_RUN, "").lower() in {"1", "true", "yes"},
+    )

@@ -1,0 +1,156 @@
+"""`burnwatch run`: materialize the whole asset graph through Dagster for a range of days.
+
+It is the same code path as a backfill launched from the UI: one Dagster run
+that computes the specs, then every day of the range in order (a single-run
+backfill), then the episodes and reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+
+from pipelines.definitions import all_asset_checks, all_assets
+from pipelines.inputs import RequestFile, discover_request_files, files_for_days
+from pipelines.resources import BurnwatchResource
+from pipelines.schedules import day_range_tags
+from schemas.errors import BurnwatchInputError
+from schemas.manifest import load_manifest
+
+LOCK_FILE = ".burnwatch.lock"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    first_day: dt.date
+    last_day: dt.date
+    warehouse: Path
+    run_id: str
+
+
+def _check_footers(files: list[RequestFile]) -> None:
+    """Read every file's Parquet footer (not its data): an unreadable file fails the run here,
+    before anything is written."""
+    for file in files:
+        try:
+            pq.read_metadata(file.path)
+        except Exception as error:  # pyarrow raises several types for a bad file
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise BurnwatchInputError(
+                f"{file.path}: unreadable Parquet file (tenant {file.tenant}, "
+                f"partition {file.day}): {reason}"
+            ) from None
+
+
+def plan_days(
+    files: list[RequestFile], start: dt.date | None, end: dt.date | None
+) -> tuple[dt.date, dt.date]:
+    """The day range to compute: the given bounds, or every day that has a folder."""
+    first = start or files[0].day
+    last = end or files[-1].day
+    if first > last:
+        raise BurnwatchInputError(f"--start {first} is after --end {last}")
+    return first, last
+
+
+@contextlib.contextmanager
+def warehouse_lock(warehouse: Path, say: Callable[[str], None]) -> Iterator[None]:
+    """Hold the warehouse's lock for the run; a second run waits, saying so, then proceeds."""
+    warehouse.mkdir(parents=True, exist_ok=True)
+    with open(warehouse / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            say(f"waiting for the burnwatch run that holds {warehouse} ({holder}) to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _instance() -> dg.DagsterInstance:
+    """The DAGSTER_HOME instance when there is one (runs then show in the UI), else ephemeral."""
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.ephemeral()
+
+
+def _failure_message(result: dg.ExecuteInJobResult) -> str:
+    """The first failed step's error, unwrapped to the user's error where there is one."""
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        while error is not None:
+            if error.cls_name == "BurnwatchInputError":
+                return error.message.split(": ", 1)[-1].strip()
+            if error.cause is None:
+                break
+            error = error.cause
+        if error is not None:
+            return f"step {event.step_key} failed: {error.message.strip()}"
+    return "the Dagster run failed"
+
+
+def run_pipeline(
+    data_dir: Path,
+    manifest: Path,
+    warehouse: Path,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    dry_run: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Materialize every asset for every day in [start, end] (default: all days found).
+
+    Inputs are checked before anything is written; bad input raises
+    BurnwatchInputError with the file and the problem. Re-running replaces
+    partitions whole, so a run is idempotent.
+    """
+    say = say or (lambda message: print(message, file=sys.stderr))
+    data_dir, manifest, warehouse = Path(data_dir), Path(manifest), Path(warehouse)
+    load_manifest(manifest)
+    files = discover_request_files(data_dir)
+    first, last = plan_days(files, start, end)
+    _check_footers(
+        files_for_days(files, first - dt.timedelta(days=1), last + dt.timedelta(days=1))
+    )
+    resource = BurnwatchResource(
+        data_dir=str(data_dir.resolve()),
+        manifest=str(manifest.resolve()),
+        warehouse=str(warehouse.resolve()),
+        threads=threads or 0,
+        memory_limit=memory_limit or "",
+        dry_run=dry_run,
+    )
+    with warehouse_lock(warehouse, say):
+        say(f"computing {first} .. {last} ({(last - first).days + 1} days) into {warehouse}")
+        result = dg.materialize(
+            [*all_assets, *all_asset_checks],
+            resources={"burnwatch": resource},
+            instance=_instance(),
+            tags=day_range_tags(first, last),
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
+    if not result.success:
+        raise BurnwatchInputError(_failure_message(result))
+    return RunOutcome(first, last, warehouse, result.run_id)

@@ -1,0 +1,62 @@
+"""Run the SQL models in `sql/` against tables bound as views.
+
+A model is one `select` in `sql/<table>.sql`. It reads its inputs by their
+table names; before running it, the caller binds each name to a relation (a
+lake scan, a registered DataFrame) with `bind`. That keeps the SQL free of
+paths and parameters, so sqlglot can check every model against `schemas/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+@cache
+def model_sql(name: str) -> str:
+    """The text of `sql/<name>.sql`, without its trailing semicolon."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def connect(threads: int | None = None, memory_limit: str | None = None,
+            temp_directory: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with Burnwatch's fixed session settings.
+
+    UTC everywhere, so no result depends on the machine's time zone; insertion
+    order preserved, so `order by` fixes the bytes of every Parquet file; no
+    extension downloads, so nothing is fetched at run time.
+    """
+    connection = duckdb.connect(
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": True}
+    )
+    connection.execute("set TimeZone = 'UTC'")
+    connection.execute("set preserve_insertion_order = true")
+    if threads:
+        connection.execute(f"set threads = {int(threads)}")
+    if memory_limit:
+        connection.execute(f"set memory_limit = '{memory_limit}'")
+    if temp_directory is not None:
+        temp_directory.mkdir(parents=True, exist_ok=True)
+        connection.execute(f"set temp_directory = '{temp_directory}'")
+    return connection
+
+
+def bind(connection: duckdb.DuckDBPyConnection, name: str, relation_sql: str) -> None:
+    """Make `name` readable by the models as the relation `relation_sql`."""
+    connection.execute(f"create or replace temp view {name} as {relation_sql}")
+
+
+def bind_run_params(connection: duckdb.DuckDBPyConnection, day: dt.date) -> None:
+    """Tell the models which day they compute: `run_params` holds [day, day + 1)."""
+    start = dt.datetime.combine(day, dt.time())
+    bind(
+        connection,
+        "run_params",
+        f"select timestamp '{start:%Y-%m-%d %H:%M:%S}' as partition_start, "
+        f"timestamp '{start:%Y-%m-%d %H:%M:%S}' + interval 1 day as partition_end",
+    )

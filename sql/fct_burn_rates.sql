@@ -1,0 +1,94 @@
+-- fct_burn_rates: per tenant SLO, 5-minute evaluation step of the day and
+-- window, the window's request counts and its burn rate.
+--
+-- A step at eval_ts t covers [t - w, t) for each window w. Window sums are
+-- differences of running bucket totals over a dense 5-minute grid that starts
+-- one bucket before the longest window, so every sum is an exact integer.
+-- burn_rate = (bad / total) / (1 - objective); a window without requests has
+-- no burn rate (null), never a burn of zero.
+with windows as (
+    select
+        window_spec.window_label,
+        window_spec.window_minutes
+    from (
+        values
+            ('5m', 5), ('30m', 30), ('1h', 60), ('2h', 120),
+            ('6h', 360), ('1d', 1440), ('3d', 4320)
+    ) as window_spec (window_label, window_minutes)
+),
+
+grid as (
+    select
+        slo_specs.tenant_id,
+        slo_specs.slo_name,
+        unnest(
+            generate_series(
+                run_params.partition_start - interval 3 day - interval 5 minute,
+                run_params.partition_end - interval 10 minute,
+                interval 5 minute
+            )
+        ) as bucket_start
+    from slo_specs
+    cross join run_params
+),
+
+running as (
+    select
+        grid.tenant_id,
+        grid.slo_name,
+        grid.bucket_start,
+        sum(coalesce(int_sli_buckets.total, 0)) over by_bucket as running_total,
+        sum(coalesce(int_sli_buckets.bad, 0)) over by_bucket as running_bad
+    from grid
+    left join int_sli_buckets
+        on grid.tenant_id = int_sli_buckets.tenant_id
+        and grid.slo_name = int_sli_buckets.slo_name
+        and grid.bucket_start = int_sli_buckets.bucket_start
+    window by_bucket as (
+        partition by grid.tenant_id, grid.slo_name
+        order by grid.bucket_start
+        rows between unbounded preceding and current row
+    )
+),
+
+window_counts as (
+    select
+        step_end.tenant_id,
+        step_end.slo_name,
+        step_end.bucket_start + interval 5 minute as eval_ts,
+        windows.window_label,
+        windows.window_minutes,
+        cast(step_end.running_total - window_start.running_total as bigint) as total,
+        cast(step_end.running_bad - window_start.running_bad as bigint) as bad
+    from running as step_end
+    cross join windows
+    cross join run_params
+    inner join running as window_start
+        on step_end.tenant_id = window_start.tenant_id
+        and step_end.slo_name = window_start.slo_name
+        and window_start.bucket_start
+            = step_end.bucket_start - to_minutes(windows.window_minutes)
+    where step_end.bucket_start >= run_params.partition_start - interval 5 minute
+),
+
+final as (
+    select
+        window_counts.tenant_id,
+        window_counts.slo_name,
+        window_counts.eval_ts,
+        window_counts.window_label as "window",
+        window_counts.total,
+        window_counts.bad,
+        case
+            when window_counts.total > 0
+                then (window_counts.bad / window_counts.total)
+                / ((100 - slo_specs.objective) / 100)
+        end as burn_rate
+    from window_counts
+    inner join slo_specs
+        on window_counts.tenant_id = slo_specs.tenant_id
+        and window_counts.slo_name = slo_specs.slo_name
+)
+
+select * from final
+order by tenant_id, slo_name, eval_ts, "window"
