@@ -5,7 +5,6 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines import assets
-from pipelines.partitions import daily_partitions
 from pipelines.resources import resource_from_env
 from pipelines.schedules import build_newest_days_schedule, build_new_day_folder_sensor
 
@@ -17,7 +16,6 @@ all_asset_checks = dg.load_asset_checks_from_package_module(assets)
 burnwatch_job = dg.define_asset_job(
     "burnwatch",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
     description="Specs, then each day's SLIs and burn rates, then episodes and reports.",
 )
 

@@ -7,19 +7,22 @@
 -- clock-skewed rows), already cut to the day plus a skew margin; a request
 -- belongs to the day that holds its kept ts.
 with copies as (
+    -- One arg_min per column, all over the same total order of a key's copies,
+    -- so every column comes from the same kept copy. (A single arg_min of a
+    -- struct value is about three times slower in DuckDB.)
     select
         raw_requests.tenant_id,
         raw_requests.request_id,
         count(*) as replica_copies,
-        arg_min(
-            {
-                'ts': raw_requests.ts,
-                'service': raw_requests.service,
-                'operation': raw_requests.operation,
-                'status_code': raw_requests.status_code,
-                'latency_ms': raw_requests.latency_ms,
-                'replica': raw_requests.replica
-            },
+        min(raw_requests.ts) as ts,
+        arg_min(raw_requests.service, copy_order) as service,
+        arg_min(raw_requests.operation, copy_order) as operation,
+        arg_min(raw_requests.status_code, copy_order) as status_code,
+        arg_min(raw_requests.latency_ms, copy_order) as latency_ms,
+        arg_min(raw_requests.replica, copy_order) as replica
+    from (
+        select
+            raw_requests.*,
             (
                 raw_requests.ts,
                 raw_requests.replica,
@@ -27,9 +30,9 @@ with copies as (
                 raw_requests.latency_ms,
                 raw_requests.service,
                 raw_requests.operation
-            )
-        ) as kept
-    from raw_requests
+            ) as copy_order
+        from raw_requests
+    ) as raw_requests
     group by raw_requests.tenant_id, raw_requests.request_id
 ),
 
@@ -37,18 +40,18 @@ final as (
     select
         copies.tenant_id,
         copies.request_id,
-        copies.kept.ts as ts,
-        copies.kept.service as service,
-        copies.kept.operation as operation,
-        copies.kept.status_code as status_code,
-        copies.kept.latency_ms as latency_ms,
-        copies.kept.replica as replica,
+        copies.ts,
+        copies.service,
+        copies.operation,
+        copies.status_code,
+        copies.latency_ms,
+        copies.replica,
         cast(copies.replica_copies as integer) as replica_copies
     from copies
     cross join run_params
     where
-        copies.kept.ts >= run_params.partition_start
-        and copies.kept.ts < run_params.partition_end
+        copies.ts >= run_params.partition_start
+        and copies.ts < run_params.partition_end
 )
 
 select * from final
