@@ -28,7 +28,7 @@ system-deps:
 
 demo: install
 	$(BW) sample-data --out $(DEMO)/data
-	$(BW) run --data $(DEMO)/data --manifest $(DEMO)/data/slos.yaml --warehouse $(DEMO)/warehouse
+	$(BW) run --dry-run --data $(DEMO)/data --manifest $(DEMO)/data/slos.yaml --warehouse $(DEMO)/warehouse
 
 test: install system-deps
 	$(VENV)/bin/ruff check .

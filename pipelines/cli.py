@@ -9,11 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
+from pipelines.notify.cli import audit as audit_group
+from pipelines.openslo import import_openslo_command
+from pipelines.prometheus_rules import rules_command
+from pipelines.replay import replay_command
 from pipelines.resources import ENV_DATA_DIR, ENV_MANIFEST, ENV_WAREHOUSE
+from pipelines.validate import EXIT_QUARANTINED, validate_command
 from schemas.errors import BurnwatchInputError
 
 
@@ -35,6 +42,7 @@ class _Date(click.ParamType):
 
 
 DATE = _Date()
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,7 +72,7 @@ def sample_data(out_dir: Path, tenants: int, days: int, seed: int, scale: float)
     click.echo(f"manifest: {summary.manifest}\nincidents (ground truth): {summary.incidents}")
 
 
-def _path_option(name: str, env: str, help_text: str) -> click.Option:
+def _path_option(name: str, env: str, help_text: str) -> Callable[[_F], _F]:
     return click.option(
         f"--{name}", type=click.Path(path_type=Path), envvar=env, required=True,
         show_envvar=True, help=help_text,
@@ -96,8 +104,20 @@ def run(data: Path, manifest: Path, warehouse: Path, start: dt.date | None,
     )
     click.echo(f"\n{episodes.height} alert episode(s), {outcome.first_day} .. {outcome.last_day}:")
     click.echo(markdown_table(episodes, limit=100))
-    click.echo(f"\nwarehouse: {warehouse / 'burnwatch.duckdb'}  (duckdb {warehouse / 'burnwatch.duckdb'})")
+    catalog = warehouse / "burnwatch.duckdb"
+    click.echo(f"\nwarehouse: {catalog}  (query it: duckdb {catalog})")
     click.echo(f"summary:   {warehouse / 'reports' / 'summary.html'}")
+    for line in outcome.quarantined:
+        _say(f"burnwatch: warning: {line}")
+    if outcome.quarantined:
+        sys.exit(EXIT_QUARANTINED)
+
+
+cli.add_command(rules_command)
+cli.add_command(replay_command)
+cli.add_command(validate_command)
+cli.add_command(audit_group)
+cli.add_command(import_openslo_command)
 
 
 def main() -> None:

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from pipelines.sql_models import bind
+from schemas.contracts import NO_OVERRIDES, ContractOverrides
 from schemas.errors import BurnwatchInputError
 from schemas.tables import sql_columns
+
+if TYPE_CHECKING:
+    from pipelines.contracts import FileVerdict
 
 _TENANT_DIR = re.compile(r"^tenant=(?P<tenant>.+)$")
 _DATE_DIR = re.compile(r"^date=(?P<day>\d{4}-\d{2}-\d{2})$")
@@ -75,28 +81,34 @@ def bind_raw_requests(
     files: list[RequestFile],
     day: dt.date,
     skew_tolerance: dt.timedelta,
-) -> None:
-    """Bind `raw_requests` to the day's folder and its neighbours', cut to the day ± skew.
+    overrides: ContractOverrides = NO_OVERRIDES,
+    undecodable: Mapping[Path, str] | None = None,
+) -> list[FileVerdict]:
+    """Bind `raw_requests` to the good rows of the day's folder and its neighbours', cut to
+    the day ± skew; return the verdicts of the files considered.
 
     Rows from the neighbouring folders matter only when their ts is in the day
     (late arrivals) or within the skew tolerance of it (a replica's copy of a
     request from across midnight), so the cut keeps dedup exact while reading
     little of the neighbours (row groups are skipped by their ts statistics).
+    Files whose footer breaks the contract, and those in `undecodable`, are not
+    read; rows that break it are filtered out in the same scan (see
+    `pipelines.contracts`), so they can neither be counted nor win a dedup.
     """
+    from pipelines import contracts
+
     neighbours = files_for_days(files, day - dt.timedelta(days=1), day + dt.timedelta(days=1))
-    columns = sql_columns("raw_requests")
-    if not neighbours:
-        typed = ", ".join(f'null::{kind} as "{name}"' for name, kind in columns.items())
-        bind(connection, "raw_requests", f"select {typed} limit 0")
-        return
+    verdicts = [
+        contracts.with_undecodable(verdict, undecodable[verdict.file.path])
+        if undecodable and verdict.file.path in undecodable else verdict
+        for verdict in contracts.inspect_files(neighbours, overrides)
+    ]
     start = dt.datetime.combine(day, dt.time()) - skew_tolerance
     end = dt.datetime.combine(day, dt.time()) + dt.timedelta(days=1) + skew_tolerance
-    listed = ", ".join(f"'{file.path}'" for file in neighbours)
-    casts = ", ".join(f'cast("{name}" as {kind}) as "{name}"' for name, kind in columns.items())
-    bind(
-        connection,
-        "raw_requests",
-        f"select {casts} from read_parquet([{listed}], union_by_name = true) "
-        f"where cast(ts as timestamp) >= timestamp '{start:%Y-%m-%d %H:%M:%S}' "
-        f"and cast(ts as timestamp) < timestamp '{end:%Y-%m-%d %H:%M:%S}'",
-    )
+    scan = contracts.request_scan_sql(verdicts, skew_tolerance, overrides, (start, end))
+    if scan is None:
+        columns = sql_columns("raw_requests")
+        typed = ", ".join(f'null::{kind} as "{name}"' for name, kind in columns.items())
+        scan = f"select {typed} limit 0"
+    bind(connection, "raw_requests", scan)
+    return verdicts

@@ -20,6 +20,8 @@ ENV_WAREHOUSE = "BURNWATCH_WAREHOUSE"
 ENV_THREADS = "BURNWATCH_THREADS"
 ENV_MEMORY_LIMIT = "BURNWATCH_MEMORY_LIMIT"
 ENV_DRY_RUN = "BURNWATCH_DRY_RUN"
+ENV_CONTRACTS = "BURNWATCH_CONTRACTS"
+ENV_MAX_QUARANTINED_SHARE = "BURNWATCH_MAX_QUARANTINED_SHARE"
 
 
 class BurnwatchResource(dg.ConfigurableResource):  # type: ignore[misc]
@@ -35,6 +37,10 @@ class BurnwatchResource(dg.ConfigurableResource):  # type: ignore[misc]
     skew_tolerance_minutes: int = 60
     # Write notifications to the outbox without delivering them.
     dry_run: bool = False
+    # Per-service contract overrides; empty: <data>/contracts.yaml, else next to the manifest.
+    contracts: str = ""
+    # Above this share of quarantined rows, a tenant-day's SLIs are "no data".
+    max_quarantined_share: float = 0.05
 
     @property
     def data_path(self) -> Path:
@@ -66,4 +72,6 @@ def resource_from_env() -> BurnwatchResource:
         threads=int(os.environ.get(ENV_THREADS, "0") or 0),
         memory_limit=os.environ.get(ENV_MEMORY_LIMIT, ""),
         dry_run=os.environ.get(ENV_DRY_RUN, "").lower() in {"1", "true", "yes"},
+        contracts=os.environ.get(ENV_CONTRACTS, ""),
+        max_quarantined_share=float(os.environ.get(ENV_MAX_QUARANTINED_SHARE, "") or 0.05),
     )

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import pyarrow.parquet as pq
 
+from pipelines.contracts import load_run_overrides, quarantine_warnings
 from pipelines.definitions import all_asset_checks, all_assets
-from pipelines.inputs import RequestFile, discover_request_files, files_for_days
-from pipelines.resources import BurnwatchResource
+from pipelines.inputs import RequestFile, discover_request_files
+from pipelines.resources import ENV_CONTRACTS, ENV_MAX_QUARANTINED_SHARE, BurnwatchResource
 from pipelines.schedules import day_range_tags
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import load_manifest
@@ -35,20 +35,8 @@ class RunOutcome:
     last_day: dt.date
     warehouse: Path
     run_id: str
-
-
-def _check_footers(files: list[RequestFile]) -> None:
-    """Read every file's Parquet footer (not its data): an unreadable file fails the run here,
-    before anything is written."""
-    for file in files:
-        try:
-            pq.read_metadata(file.path)
-        except Exception as error:  # pyarrow raises several types for a bad file
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise BurnwatchInputError(
-                f"{file.path}: unreadable Parquet file (tenant {file.tenant}, "
-                f"partition {file.day}): {reason}"
-            ) from None
+    # One line per input file that was quarantined whole or in part (see quarantine_warnings).
+    quarantined: tuple[str, ...] = ()
 
 
 def plan_days(
@@ -121,18 +109,19 @@ def run_pipeline(
 ) -> RunOutcome:
     """Materialize every asset for every day in [start, end] (default: all days found).
 
-    Inputs are checked before anything is written; bad input raises
-    BurnwatchInputError with the file and the problem. Re-running replaces
-    partitions whole, so a run is idempotent.
+    The manifest, the contracts file and the data folder are checked before
+    anything is written; bad input there raises BurnwatchInputError. A request
+    file or row that breaks the contract is quarantined and the run goes on
+    for everything else; `RunOutcome.quarantined` lists the files concerned.
+    Re-running replaces partitions whole, so a run is idempotent.
     """
     say = say or (lambda message: print(message, file=sys.stderr))
     data_dir, manifest, warehouse = Path(data_dir), Path(manifest), Path(warehouse)
     load_manifest(manifest)
     files = discover_request_files(data_dir)
     first, last = plan_days(files, start, end)
-    _check_footers(
-        files_for_days(files, first - dt.timedelta(days=1), last + dt.timedelta(days=1))
-    )
+    contracts = os.environ.get(ENV_CONTRACTS, "")
+    load_run_overrides(data_dir, manifest, contracts)
     resource = BurnwatchResource(
         data_dir=str(data_dir.resolve()),
         manifest=str(manifest.resolve()),
@@ -140,6 +129,8 @@ def run_pipeline(
         threads=threads or 0,
         memory_limit=memory_limit or "",
         dry_run=dry_run,
+        contracts=str(Path(contracts).resolve()) if contracts else "",
+        max_quarantined_share=float(os.environ.get(ENV_MAX_QUARANTINED_SHARE, "") or 0.05),
     )
     with warehouse_lock(warehouse, say):
         say(f"computing {first} .. {last} ({(last - first).days + 1} days) into {warehouse}")
@@ -153,4 +144,5 @@ def run_pipeline(
         )
     if not result.success:
         raise BurnwatchInputError(_failure_message(result))
-    return RunOutcome(first, last, warehouse, result.run_id)
+    return RunOutcome(first, last, warehouse, result.run_id,
+                      quarantine_warnings(warehouse, first, last))

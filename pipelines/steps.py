@@ -12,12 +12,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines import lake
+from pipelines import contracts, lake
 from pipelines.inputs import bind_raw_requests, discover_request_files
 from pipelines.resources import BurnwatchResource
 from pipelines.sql_models import bind, bind_run_params, model_sql
+from schemas.contracts import ContractOverrides
 from schemas.manifest import WINDOW_MINUTES, Manifest, load_manifest
-from schemas.tables import AlertPolicy, SloSpecs
+from schemas.tables import AlertPolicy, SloSpecs, sql_columns
 
 LONGEST_WINDOW = dt.timedelta(minutes=max(WINDOW_MINUTES.values()))
 
@@ -30,40 +31,30 @@ def slo_specs_frame(manifest: Manifest) -> pl.DataFrame:
         schema={
             "tenant_id": pl.String, "slo_name": pl.String, "cohort": pl.String,
             "service": pl.String, "sli": pl.String, "objective": pl.Float64,
-            "threshold_ms": pl.Float64, "period_days": pl.Int32,
+            "threshold_ms": pl.Float64, "period_days": pl.Int32, "calendar": pl.String,
+            "timezone": pl.String, "budgeting": pl.String, "timeslice_minutes": pl.Int32,
+            "timeslice_target": pl.Float64, "bad_predicate": pl.String,
         },
     ).select(list(SloSpecs.to_schema().columns))
     return SloSpecs.validate(frame)
 
 
 def alert_policy_frame(manifest: Manifest) -> pl.DataFrame:
-    """Every tenant SLO crossed with the policy's rules: rows of `alert_policy`."""
-    rows = [
-        {
-            "tenant_id": slo.tenant_id,
-            "slo_name": slo.slo_name,
-            "rule_name": rule.name,
-            "severity": rule.severity,
-            "long_window": rule.long_window,
-            "short_window": rule.short_window,
-            "long_window_minutes": WINDOW_MINUTES[rule.long_window],
-            "short_window_minutes": WINDOW_MINUTES[rule.short_window],
-            "burn_threshold": rule.burn_rate,
-        }
-        for slo in manifest.resolved_slos()
-        for rule in manifest.policy.rules
-    ]
+    """Every tenant SLO crossed with its policy's rules (manifest, cohort and tenant
+    overrides merged, thresholds as burn rates): rows of `alert_policy`."""
+    rows = [rule.model_dump() for rule in manifest.resolved_rules()]
     schema = {name: column.dtype.type for name, column in AlertPolicy.to_schema().columns.items()}
-    return AlertPolicy.validate(pl.DataFrame(rows, schema=schema))
+    frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+    return AlertPolicy.validate(frame.select(list(schema)))
 
 
 def _write_frame(
     connection: duckdb.DuckDBPyConnection, frame: pl.DataFrame, warehouse: Path, table: str,
-    order_by: str,
+    order_by: str, day: dt.date | None = None,
 ) -> int:
     connection.register("frame_to_write", frame.to_arrow())
     return lake.write_query(
-        connection, f"select * from frame_to_write order by {order_by}", warehouse, table
+        connection, f"select * from frame_to_write order by {order_by}", warehouse, table, day
     )
 
 
@@ -96,14 +87,122 @@ def _bind_lake_table(
     bind(connection, table, f"select * from {lake.scan_sql(warehouse, table, files)}")
 
 
+def _overrides(resource: BurnwatchResource) -> ContractOverrides:
+    return contracts.load_run_overrides(resource.data_path, resource.manifest_path,
+                                        resource.contracts)
+
+
+def _undecodable(verdicts: list[contracts.FileVerdict]) -> dict[Path, str]:
+    """Read each readable file alone; the ones whose pages cannot be decoded, with the error."""
+    found: dict[Path, str] = {}
+    for verdict in verdicts:
+        error = contracts.probe_file(verdict)
+        if error:
+            found[verdict.file.path] = error
+    return found
+
+
 def build_stg_requests(resource: BurnwatchResource, day: dt.date) -> int:
+    """Deduplicated good requests of `day` (sql/stg_requests.sql); bad rows and files are
+    left out here and written to `quarantine` by `build_quarantine`."""
     files = discover_request_files(resource.data_path)
     skew = dt.timedelta(minutes=resource.skew_tolerance_minutes)
+    overrides = _overrides(resource)
     with resource.connect() as connection:
-        bind_raw_requests(connection, files, day, skew)
+        verdicts = bind_raw_requests(connection, files, day, skew, overrides)
+        bind_run_params(connection, day)
+        try:
+            return lake.write_query(
+                connection, model_sql("stg_requests"), resource.warehouse_path, "stg_requests",
+                day,
+            )
+        except duckdb.Error:
+            # A file with a good footer but undecodable pages: find it, leave it out, retry.
+            undecodable = _undecodable(verdicts)
+            if not undecodable:
+                raise
+            bind_raw_requests(connection, files, day, skew, overrides, undecodable)
+            return lake.write_query(
+                connection, model_sql("stg_requests"), resource.warehouse_path, "stg_requests",
+                day,
+            )
+
+
+def day_verdicts(
+    resource: BurnwatchResource, day: dt.date, probe: bool = False
+) -> list[contracts.FileVerdict]:
+    """The footer verdicts of every file in the `date=day` folders (all tenants).
+
+    With `probe`, files whose pages cannot be decoded are found too (reads them).
+    """
+    files = [f for f in discover_request_files(resource.data_path) if f.day == day]
+    verdicts = contracts.inspect_files(files, _overrides(resource))
+    if probe:
+        undecodable = _undecodable(verdicts)
+        verdicts = [
+            contracts.with_undecodable(v, undecodable[v.file.path])
+            if v.file.path in undecodable else v
+            for v in verdicts
+        ]
+    return verdicts
+
+
+def build_contract_report(resource: BurnwatchResource, day: dt.date) -> int:
+    """The day folders' footers against the contract, plus the latency-unit heuristic."""
+    verdicts = day_verdicts(resource, day)
+    frame = contracts.contract_report_frame(verdicts)
+    warnings = contracts.latency_unit_warnings(
+        verdicts, _overrides(resource), dt.timedelta(minutes=resource.skew_tolerance_minutes)
+    )
+    if warnings.height:
+        frame = pl.concat([frame, warnings])
+    with resource.connect() as connection:
+        return _write_frame(connection, frame, resource.warehouse_path, "contract_report",
+                            "tenant_id, file, action, column_name", day)
+
+
+def build_quarantine(resource: BurnwatchResource, day: dt.date) -> int:
+    """Rows and files of the `date=day` folders that break the contract (sql/quarantine.sql)."""
+    skew = dt.timedelta(minutes=resource.skew_tolerance_minutes)
+    overrides = _overrides(resource)
+    verdicts = day_verdicts(resource, day)
+    with resource.connect() as connection:
+        for attempt in range(2):
+            checks = contracts.request_checks_sql(verdicts, skew, overrides)
+            if checks is None:
+                columns = sql_columns("raw_request_checks")
+                checks = "select " + ", ".join(
+                    f'null::{kind} as "{name}"' for name, kind in columns.items()
+                ) + " limit 0"
+            bind(connection, "raw_request_checks", checks)
+            connection.register("quarantined_files_frame",
+                                contracts.quarantined_files_frame(verdicts).to_arrow())
+            bind(connection, "quarantined_files", "select * from quarantined_files_frame")
+            try:
+                return lake.write_query(
+                    connection, model_sql("quarantine"), resource.warehouse_path, "quarantine",
+                    day,
+                )
+            except duckdb.Error:
+                if attempt:
+                    raise
+                verdicts = day_verdicts(resource, day, probe=True)
+        raise AssertionError("unreachable")
+
+
+def build_int_quarantine_counts(resource: BurnwatchResource, day: dt.date) -> int:
+    """Per tenant-day: rows in, rows quarantined, and whether SLIs are computed."""
+    warehouse = resource.warehouse_path
+    with resource.connect() as connection:
+        _bind_lake_table(connection, warehouse, "contract_report", day, day)
+        _bind_lake_table(connection, warehouse, "quarantine", day, day)
+        bind(connection, "quarantine_policy",
+             f"select cast({float(resource.max_quarantined_share)!r} as double) "
+             "as max_quarantined_share")
         bind_run_params(connection, day)
         return lake.write_query(
-            connection, model_sql("stg_requests"), resource.warehouse_path, "stg_requests", day
+            connection, model_sql("int_quarantine_counts"), warehouse, "int_quarantine_counts",
+            day,
         )
 
 
@@ -112,10 +211,52 @@ def build_int_sli_buckets(resource: BurnwatchResource, day: dt.date) -> int:
     with resource.connect() as connection:
         _bind_lake_table(connection, warehouse, "stg_requests", day, day)
         _bind_lake_table(connection, warehouse, "slo_specs")
+        _bind_lake_table(connection, warehouse, "int_quarantine_counts", day, day)
+        define_custom_bad_macro(connection)
         bind_run_params(connection, day)
         return lake.write_query(
             connection, model_sql("int_sli_buckets"), warehouse, "int_sli_buckets", day
         )
+
+
+def _bind_units(connection: duckdb.DuckDBPyConnection) -> None:
+    """Bind the ephemeral `int_sli_units` model over the bound int_sli_buckets and slo_specs."""
+    bind(connection, "int_sli_units", model_sql("int_sli_units"))
+
+
+# Calendar periods reach back at most this many days from a day's first step.
+_CALENDAR_LOOKBACK_DAYS = {"week": 7, "month": 31, "quarter": 92}
+
+
+def _budget_lookback(connection: duckdb.DuckDBPyConnection) -> dt.timedelta:
+    """How far back the longest SLO period of the bound `slo_specs` can reach."""
+    rows = connection.execute("select period_days, calendar from slo_specs").fetchall()
+    days = [
+        _CALENDAR_LOOKBACK_DAYS[calendar] if calendar else int(period_days)
+        for period_days, calendar in rows
+    ]
+    return dt.timedelta(days=max(days, default=1))
+
+
+def define_custom_bad_macro(connection: duckdb.DuckDBPyConnection) -> None:
+    """Define `burnwatch_custom_bad(predicate, <contract columns>)` from slo_specs.
+
+    The manifest's predicates were checked by sqlglot (schemas.predicates); the
+    macro evaluates the one named by its first argument over a request's columns.
+    """
+    rows = connection.execute(
+        "select distinct bad_predicate from slo_specs where bad_predicate is not null "
+        "order by bad_predicate"
+    ).fetchall()
+    parameters = ", ".join(sql_columns("raw_requests"))
+    branches = " ".join(
+        "when '{}' then ({})".format(predicate.replace("'", "''"), predicate)
+        for (predicate,) in rows
+    )
+    body = f"case predicate {branches} end" if branches else "null::boolean"
+    connection.execute(
+        f"create or replace temp macro burnwatch_custom_bad(predicate, {parameters}) as {body}"
+    )
 
 
 def _days_back(day: dt.date, span: dt.timedelta) -> dt.date:
@@ -130,6 +271,7 @@ def build_fct_burn_rates(resource: BurnwatchResource, day: dt.date) -> int:
             connection, warehouse, "int_sli_buckets", _days_back(day, LONGEST_WINDOW), day
         )
         _bind_lake_table(connection, warehouse, "slo_specs")
+        _bind_units(connection)
         bind_run_params(connection, day)
         return lake.write_query(
             connection, model_sql("fct_burn_rates"), warehouse, "fct_burn_rates", day
@@ -140,11 +282,11 @@ def build_fct_error_budget(resource: BurnwatchResource, day: dt.date) -> int:
     warehouse = resource.warehouse_path
     with resource.connect() as connection:
         _bind_lake_table(connection, warehouse, "slo_specs")
-        row = connection.execute("select coalesce(max(period_days), 1) from slo_specs").fetchone()
-        longest_period = dt.timedelta(days=int(row[0]) if row else 1)
         _bind_lake_table(
-            connection, warehouse, "int_sli_buckets", _days_back(day, longest_period), day
+            connection, warehouse, "int_sli_buckets",
+            _days_back(day, _budget_lookback(connection)), day,
         )
+        _bind_units(connection)
         _bind_lake_table(connection, warehouse, "fct_burn_rates", day, day)
         bind_run_params(connection, day)
         return lake.write_query(
@@ -155,8 +297,15 @@ def build_fct_error_budget(resource: BurnwatchResource, day: dt.date) -> int:
 def build_fct_alert_evaluations(resource: BurnwatchResource, day: dt.date) -> int:
     warehouse = resource.warehouse_path
     with resource.connect() as connection:
-        _bind_lake_table(connection, warehouse, "fct_burn_rates", day, day)
+        # The day before too: a ticket's firing run is followed back across midnight.
+        _bind_lake_table(
+            connection, warehouse, "fct_burn_rates", day - dt.timedelta(days=1), day
+        )
         _bind_lake_table(connection, warehouse, "alert_policy")
+        if load_manifest(resource.manifest_path).policy.thresholds == "cohort":
+            from pipelines.cohort_thresholds import bind_cohort_policy
+
+            bind_cohort_policy(connection, warehouse, day)
         return lake.write_query(
             connection, model_sql("fct_alert_evaluations"), warehouse, "fct_alert_evaluations", day
         )

@@ -7,6 +7,7 @@ the key path (and its line when the YAML has one) and the problem.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,8 +15,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from schemas.errors import BurnwatchInputError
+from schemas.predicates import PredicateError, bad_predicate, check_predicate
+from schemas.routing import NotificationConfig
 
 SliKind = Literal["availability", "latency"]
+Budgeting = Literal["occurrences", "timeslices", "ratio_timeslices"]
+CalendarPeriod = Literal["week", "month", "quarter"]
+# Nominal lengths of calendar periods, for policies written as budget percentages.
+CALENDAR_NOMINAL_DAYS: dict[str, int] = {"week": 7, "month": 30, "quarter": 91}
 Severity = Literal["page", "ticket"]
 
 # Evaluation windows, in minutes, by their label. Every window is a whole
@@ -40,13 +47,24 @@ class _Strict(BaseModel):
 
 
 class PolicyRule(_Strict):
-    """One multiwindow rule: fire when both windows burn faster than `burn_rate`."""
+    """One multiwindow rule: fire when both windows burn faster than its threshold.
+
+    The threshold is written either as a burn rate (`burn_rate: 14.4`) or as the
+    share of the SLO period's budget that the long window spends
+    (`budget_consumed_percent: 2`); see `burn_threshold` and docs/policies.md.
+    """
 
     name: str
     severity: Severity
     long_window: WindowLabel
     short_window: WindowLabel
-    burn_rate: float = Field(gt=0)
+    burn_rate: float | None = Field(default=None, gt=0)
+    budget_consumed_percent: float | None = Field(default=None, gt=0, le=100)
+    # Low-traffic guard: the rule fires only if its long window holds this many requests.
+    min_events: int = Field(default=0, ge=0)
+    # Burn = bad / max(total, min_denominator) / (1 - objective): damps tiny denominators.
+    min_denominator: int | None = Field(default=None, ge=1)
+    enabled: bool = True
 
     @model_validator(mode="after")
     def _short_is_shorter(self) -> PolicyRule:
@@ -55,7 +73,26 @@ class PolicyRule(_Strict):
                 f"short_window {self.short_window} must be shorter than "
                 f"long_window {self.long_window}"
             )
+        if (self.burn_rate is None) == (self.budget_consumed_percent is None):
+            raise ValueError(
+                f"rule {self.name!r}: give exactly one of burn_rate or budget_consumed_percent"
+            )
         return self
+
+    def burn_threshold(self, period_days: int) -> float:
+        """The rule's threshold as a burn rate, for an SLO whose period is `period_days`.
+
+        A burn rate b sustained over the long window w spends b * w / period of the
+        budget, so `budget_consumed_percent` f% is the burn rate f/100 * period / w.
+        """
+        if self.burn_rate is not None:
+            return self.burn_rate
+        assert self.budget_consumed_percent is not None
+        # Products of whole numbers first, one division last: 2% of 30d over 1h is 14.4 exactly.
+        return (
+            self.budget_consumed_percent * period_days * 24 * 60
+            / (100 * WINDOW_MINUTES[self.long_window])
+        )
 
 
 def workbook_policy() -> list[PolicyRule]:
@@ -72,17 +109,115 @@ def workbook_policy() -> list[PolicyRule]:
     ]
 
 
+def _duplicates(names: list[str]) -> list[str]:
+    return sorted({name for name in names if names.count(name) > 1})
+
+
+class CohortThresholdSettings(_Strict):
+    """How `cohort_thresholds` derives a threshold from history (docs/cohort_thresholds.md)."""
+
+    # Days of history before `effective_from` that a version is computed from.
+    history_days: int = Field(default=14, ge=1, le=366)
+    # A positive burn is an outlier (left out) above median + k * MAD, on a log scale.
+    outlier_k: float = Field(default=5.0, gt=0)
+    # The noise floor is this quantile of the burn rates that are not outliers.
+    quantile: float = Field(default=0.999, gt=0.5, lt=1)
+    # Threshold = max(long, short window noise floor) * safety_margin ...
+    safety_margin: float = Field(default=1.2, ge=1)
+    # ... never below min_threshold, never above half the highest possible burn.
+    min_threshold: float = Field(default=1.0, gt=0)
+    # Fewer samples per window than this: confidence 'low', and evaluation keeps the default.
+    min_samples: int = Field(default=2000, ge=1)
+
+
 class Policy(_Strict):
     rules: list[PolicyRule] = Field(default_factory=workbook_policy, min_length=1)
+    # `cohort`: evaluate each rule at its cohort's threshold derived from history.
+    thresholds: Literal["static", "cohort"] = "static"
+    cohort: CohortThresholdSettings = Field(default_factory=CohortThresholdSettings)
+    # While a page rule fires for a tenant SLO, its ticket rules' firing is `suppressed`.
+    suppress_tickets_while_paging: bool = True
 
     @field_validator("rules")
     @classmethod
     def _unique_names(cls, rules: list[PolicyRule]) -> list[PolicyRule]:
-        names = [rule.name for rule in rules]
-        duplicated = sorted({name for name in names if names.count(name) > 1})
+        duplicated = _duplicates([rule.name for rule in rules])
         if duplicated:
             raise ValueError(f"duplicate rule names: {', '.join(duplicated)}")
         return rules
+
+
+class PolicyRuleOverride(_Strict):
+    """A cohort's or tenant's change to one rule, by name: only the keys given change.
+
+    A name the inherited policy lacks adds a rule (then every key a rule needs must
+    be given); `enabled: false` removes the rule.
+    """
+
+    name: str
+    severity: Severity | None = None
+    long_window: WindowLabel | None = None
+    short_window: WindowLabel | None = None
+    burn_rate: float | None = Field(default=None, gt=0)
+    budget_consumed_percent: float | None = Field(default=None, gt=0, le=100)
+    min_events: int | None = Field(default=None, ge=0)
+    min_denominator: int | None = Field(default=None, ge=1)
+    enabled: bool | None = None
+
+
+class PolicyOverride(_Strict):
+    """The `policy:` key of a cohort or tenant: merged over the inherited policy."""
+
+    rules: list[PolicyRuleOverride] = Field(default_factory=list)
+    suppress_tickets_while_paging: bool | None = None
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, rules: list[PolicyRuleOverride]) -> list[PolicyRuleOverride]:
+        duplicated = _duplicates([rule.name for rule in rules])
+        if duplicated:
+            raise ValueError(f"duplicate rule names: {', '.join(duplicated)}")
+        return rules
+
+
+PolicySource = Literal["default", "manifest", "cohort", "tenant"]
+
+
+def merge_policy(
+    rules: list[PolicyRule], override: PolicyOverride | None
+) -> list[PolicyRule]:
+    """Apply one override layer: same name patches the keys given, a new name adds a rule.
+
+    Giving `burn_rate` or `budget_consumed_percent` replaces the inherited threshold
+    (whichever form it had). Disabled rules stay in the list (`enabled: false`) so
+    that a later layer can enable them again; `active_rules` drops them.
+    """
+    if override is None:
+        return rules
+    merged: dict[str, dict[str, Any]] = {rule.name: rule.model_dump() for rule in rules}
+    for patch in override.rules:
+        given = patch.model_dump(exclude_unset=True)
+        base = merged.get(patch.name, {})
+        if "burn_rate" in given or "budget_consumed_percent" in given:
+            base = {k: v for k, v in base.items()
+                    if k not in ("burn_rate", "budget_consumed_percent")}
+        merged[patch.name] = {**base, **given}
+    out: list[PolicyRule] = []
+    for name, fields in merged.items():
+        try:
+            out.append(PolicyRule.model_validate(fields))
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            message = first["msg"].removeprefix("Value error, ")
+            detail = f"{where}: {message}" if where else message
+            raise ValueError(f"policy rule {name!r}: {detail}") from None
+    return out
+
+
+def active_rules(rules: list[PolicyRule]) -> list[PolicyRule]:
+    """The enabled rules, by name."""
+    return sorted((rule for rule in rules if rule.enabled), key=lambda rule: rule.name)
 
 
 def _check_objective(value: float | None) -> float | None:
@@ -104,6 +239,8 @@ class Cohort(_Strict):
     availability: SliDefaults | None = None
     latency: SliDefaults | None = None
     period_days: int | None = Field(default=None, ge=1, le=366)
+    # Merged over the manifest's policy for this cohort's tenants (docs/policies.md).
+    policy: PolicyOverride | None = None
 
 
 class SloDefinition(_Strict):
@@ -113,8 +250,59 @@ class SloDefinition(_Strict):
     objective: float | None = None
     threshold_ms: float | None = Field(default=None, gt=0)
     period_days: int | None = Field(default=None, ge=1, le=366)
+    # Calendar periods reset the budget at each boundary of the IANA time zone.
+    calendar: CalendarPeriod | None = None
+    timezone: str = "UTC"
+    budgeting: Budgeting = "occurrences"
+    # Timeslices: a slice is good when its good ratio meets `timeslice_target` (percent).
+    timeslice_minutes: int = Field(default=5, ge=5, le=1440)
+    timeslice_target: float | None = None
+    # Custom predicates: SQL boolean expressions over the request-log contract's columns.
+    bad_when: str | None = None
+    good_when: str | None = None
 
     _objective = field_validator("objective")(_check_objective)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("timeslice_minutes")
+    @classmethod
+    def _whole_buckets(cls, value: int) -> int:
+        if value % BUCKET_MINUTES or 1440 % value:
+            raise ValueError(
+                f"timeslice_minutes must be a multiple of {BUCKET_MINUTES} that divides "
+                f"a day (1440), got {value}"
+            )
+        return value
+
+    @field_validator("bad_when", "good_when")
+    @classmethod
+    def _predicate(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                check_predicate(value)
+            except PredicateError as error:
+                raise ValueError(str(error)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SloDefinition:
+        if self.bad_when is not None and self.good_when is not None:
+            raise ValueError("give bad_when or good_when, not both")
+        if self.calendar is not None and self.period_days is not None:
+            raise ValueError("give period_days (rolling) or calendar, not both")
+        if self.budgeting == "timeslices" and self.timeslice_target is None:
+            raise ValueError("timeslices budgeting needs timeslice_target (a percentage)")
+        if self.timeslice_target is not None:
+            _check_objective(self.timeslice_target)
+        return self
 
     @field_validator("name", "service")
     @classmethod
@@ -128,6 +316,8 @@ class Tenant(_Strict):
     id: str
     cohort: str
     slos: list[SloDefinition] = Field(min_length=1)
+    # Merged over the cohort's policy (docs/policies.md).
+    policy: PolicyOverride | None = None
 
     @field_validator("id")
     @classmethod
@@ -143,6 +333,7 @@ class Manifest(_Strict):
     policy: Policy = Field(default_factory=Policy)
     cohorts: dict[str, Cohort] = Field(min_length=1)
     tenants: list[Tenant] = Field(min_length=1)
+    notifications: NotificationConfig = Field(default_factory=NotificationConfig)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Manifest:
@@ -184,7 +375,10 @@ class Manifest(_Strict):
         threshold = slo.threshold_ms
         if threshold is None and slo.sli == "latency" and defaults is not None:
             threshold = defaults.threshold_ms
-        period = slo.period_days or cohort.period_days or self.period_days
+        if slo.calendar is not None:
+            period = CALENDAR_NOMINAL_DAYS[slo.calendar]
+        else:
+            period = slo.period_days or cohort.period_days or self.period_days
         return ResolvedSlo(
             tenant_id=tenant.id,
             cohort=tenant.cohort,
@@ -194,12 +388,128 @@ class Manifest(_Strict):
             objective=objective,
             threshold_ms=threshold if slo.sli == "latency" else None,
             period_days=period,
+            calendar=slo.calendar,
+            timezone=slo.timezone,
+            budgeting=slo.budgeting,
+            timeslice_minutes=slo.timeslice_minutes,
+            timeslice_target=slo.timeslice_target,
+            bad_predicate=bad_predicate(slo.bad_when, slo.good_when),
         )
 
     def resolved_slos(self) -> list[ResolvedSlo]:
         """Every tenant's SLOs with cohort defaults filled in, sorted by tenant and SLO."""
         resolved = [self._resolve(t, s) for t in self.tenants for s in t.slos]
         return sorted(resolved, key=lambda r: (r.tenant_id, r.slo_name))
+
+    @model_validator(mode="after")
+    def _policies_merge(self) -> Manifest:
+        for index, tenant in enumerate(self.tenants):
+            if tenant.cohort not in self.cohorts:
+                continue  # reported by _references_resolve
+            cohort = self.cohorts[tenant.cohort]
+            try:
+                rules = merge_policy(self.policy.rules, cohort.policy)
+            except ValueError as error:
+                raise ValueError(f"cohorts.{tenant.cohort}.policy: {error}") from None
+            try:
+                merge_policy(rules, tenant.policy)
+            except ValueError as error:
+                raise ValueError(f"tenants[{index}].policy: {error}") from None
+        return self
+
+    def tenant_policy(
+        self, tenant: Tenant
+    ) -> tuple[list[PolicyRule], bool, dict[str, PolicySource]]:
+        """The tenant's rules (manifest, then cohort, then tenant overrides), whether its
+        tickets are suppressed while paging, and which layer last set each rule."""
+        default: PolicySource = "manifest" if "policy" in self.model_fields_set else "default"
+        rules = self.policy.rules
+        sources = {rule.name: default for rule in rules}
+        suppress = self.policy.suppress_tickets_while_paging
+        layers: list[tuple[PolicySource, PolicyOverride | None]] = [
+            ("cohort", self.cohorts[tenant.cohort].policy), ("tenant", tenant.policy)
+        ]
+        for layer, override in layers:
+            if override is None:
+                continue
+            rules = merge_policy(rules, override)
+            sources.update({patch.name: layer for patch in override.rules})
+            if override.suppress_tickets_while_paging is not None:
+                suppress = override.suppress_tickets_while_paging
+        return active_rules(rules), suppress, sources
+
+    def resolved_rules(self) -> list[ResolvedRule]:
+        """Every tenant SLO crossed with its tenant's rules: the rows of `alert_policy`."""
+        slos = {(slo.tenant_id, slo.slo_name): slo for slo in self.resolved_slos()}
+        out: list[ResolvedRule] = []
+        for tenant in self.tenants:
+            rules, suppress, sources = self.tenant_policy(tenant)
+            for definition in tenant.slos:
+                slo = slos[(tenant.id, definition.name)]
+                assert slo.objective is not None
+                # The burn of a window whose every request is bad: no rule can exceed it.
+                max_burn = 1 / ((100 - slo.objective) / 100)
+                for rule in rules:
+                    threshold = rule.burn_threshold(slo.period_days)
+                    out.append(ResolvedRule(
+                        tenant_id=tenant.id,
+                        slo_name=slo.slo_name,
+                        rule_name=rule.name,
+                        severity=rule.severity,
+                        long_window=rule.long_window,
+                        short_window=rule.short_window,
+                        long_window_minutes=WINDOW_MINUTES[rule.long_window],
+                        short_window_minutes=WINDOW_MINUTES[rule.short_window],
+                        burn_threshold=threshold,
+                        budget_consumed_percent=(
+                            100 * threshold * WINDOW_MINUTES[rule.long_window]
+                            / (slo.period_days * 24 * 60)
+                        ),
+                        period_days=slo.period_days,
+                        objective=slo.objective,
+                        max_burn_rate=max_burn,
+                        can_fire=threshold < max_burn,
+                        min_events=rule.min_events,
+                        min_denominator=rule.min_denominator,
+                        suppress_tickets_while_paging=suppress,
+                        source=sources[rule.name],
+                    ))
+        return sorted(out, key=lambda r: (r.tenant_id, r.slo_name, r.rule_name))
+
+    def policy_warnings(self) -> list[str]:
+        """One line per tenant SLO rule that can never fire (threshold >= maximum burn)."""
+        return [
+            f"rule {rule.rule_name} of {rule.tenant_id}/{rule.slo_name} can never fire: "
+            f"its threshold {rule.burn_threshold:g}x is at or above the maximum possible burn "
+            f"{rule.max_burn_rate:g}x of a {rule.objective:g}% objective (every request bad)"
+            for rule in self.resolved_rules()
+            if not rule.can_fire
+        ]
+
+
+class ResolvedRule(BaseModel):
+    """One policy rule as it applies to one tenant SLO: a row of `alert_policy`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    slo_name: str
+    rule_name: str
+    severity: Severity
+    long_window: WindowLabel
+    short_window: WindowLabel
+    long_window_minutes: int
+    short_window_minutes: int
+    burn_threshold: float
+    budget_consumed_percent: float
+    period_days: int
+    objective: float
+    max_burn_rate: float
+    can_fire: bool
+    min_events: int
+    min_denominator: int | None
+    suppress_tickets_while_paging: bool
+    source: PolicySource
 
 
 class ResolvedSlo(BaseModel):
@@ -215,6 +525,13 @@ class ResolvedSlo(BaseModel):
     objective: float | None
     threshold_ms: float | None
     period_days: int
+    calendar: CalendarPeriod | None = None
+    timezone: str = "UTC"
+    budgeting: Budgeting = "occurrences"
+    timeslice_minutes: int = BUCKET_MINUTES
+    timeslice_target: float | None = None
+    # DuckDB SQL, true exactly for bad requests; None: the SLI kind's default.
+    bad_predicate: str | None = None
 
 
 def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
@@ -236,6 +553,20 @@ def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
             return line
         line = node.start_mark.line + 1
     return line
+
+
+_KEY_PATH = re.compile(r"^(?P<path>[A-Za-z_][\w]*(?:\[\d+\]|\.[A-Za-z_][\w]*)*): (?P<rest>.*)$")
+
+
+def _split_key_path(message: str) -> tuple[tuple[Any, ...], str]:
+    """Split 'tenants[0].cohort: problem' (a model validator's message) into loc and problem."""
+    match = _KEY_PATH.match(message)
+    if not match:
+        return (), message
+    parts: list[Any] = []
+    for name, index in re.findall(r"([A-Za-z_]\w*)|\[(\d+)\]", match["path"]):
+        parts.append(int(index) if index else name)
+    return tuple(parts), match["rest"]
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
@@ -268,6 +599,8 @@ def load_manifest(path: str | Path) -> Manifest:
         loc = tuple(part for part in first["loc"] if not isinstance(part, str) or part)
         # Errors raised by model validators carry their own key path in the message.
         message = first["msg"].removeprefix("Value error, ")
+        if not loc:
+            loc, message = _split_key_path(message)
         line = _line_of(root, loc)
         where = f"{path}:{line}" if line else str(path)
         if first["type"] == "extra_forbidden":

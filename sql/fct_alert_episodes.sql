@@ -1,9 +1,10 @@
 -- fct_alert_episodes: one row per alert episode of a tenant SLO and rule.
 --
--- An episode is a run of consecutive firing steps. It starts at the first
--- firing eval_ts and resolves at the next step, which by construction no
--- longer fires; while that step has not been evaluated yet the episode is
--- open (resolved_at is null).
+-- An episode is a run of consecutive steps where the rule fires and is not
+-- suppressed (a ticket is suppressed while a page of the same tenant SLO
+-- fires, when the policy says so). It starts at the first such eval_ts and
+-- resolves at the next step, which by construction no longer qualifies; while
+-- that step has not been evaluated yet the episode is open (resolved_at is null).
 with firing as (
     select
         fct_alert_evaluations.tenant_id,
@@ -25,7 +26,7 @@ with firing as (
             order by fct_alert_evaluations.eval_ts
         ) as run_key
     from fct_alert_evaluations
-    where fct_alert_evaluations.fires
+    where fct_alert_evaluations.fires and not fct_alert_evaluations.suppressed
 ),
 
 runs as (

@@ -1,9 +1,25 @@
 -- fct_alert_evaluations: per tenant SLO, step and policy rule, the burn rates
--- of the rule's long and short windows and whether the rule fires.
+-- of the rule's long and short windows, whether the rule fires, its state and
+-- whether a page suppresses it.
 --
--- A rule fires when both windows burn strictly faster than its threshold; a
--- window without requests has no burn rate and never fires.
-with final as (
+-- A rule fires when both windows burn strictly faster than its threshold and
+-- its long window holds at least `min_events` requests; a window without
+-- requests has no burn rate and never fires. With `min_denominator` set, a
+-- window's burn is bad / max(total, min_denominator) / (1 - objective), which
+-- is never above the plain burn rate (docs/policies.md).
+--
+-- state: 'no_data' when either window has no requests, else 'low_traffic'
+-- when the long window is below `min_events`, else 'firing' or 'ok'.
+--
+-- suppressed (when the policy suppresses tickets while paging): a firing
+-- ticket step while a page rule of the same tenant SLO fires, unless the
+-- ticket was already firing unsuppressed at the step before: a ticket that is
+-- open when the page starts stays open (it escalates), one that would open
+-- during the page does not, until a step without a page. fct_burn_rates may
+-- be bound for the day and the day before (rows are written for the last day
+-- bound only), so a ticket's run of firing steps is followed back across
+-- midnight (one day; docs/policies.md).
+with paired as (
     select
         alert_policy.tenant_id,
         alert_policy.slo_name,
@@ -13,17 +29,24 @@ with final as (
         alert_policy.long_window,
         alert_policy.short_window,
         alert_policy.burn_threshold,
+        alert_policy.min_events,
+        alert_policy.suppress_tickets_while_paging,
         long_window.total as long_total,
         long_window.bad as long_bad,
-        long_window.burn_rate as long_burn_rate,
         short_window.total as short_total,
         short_window.bad as short_bad,
-        short_window.burn_rate as short_burn_rate,
-        coalesce(
-            long_window.burn_rate > alert_policy.burn_threshold
-            and short_window.burn_rate > alert_policy.burn_threshold,
-            false
-        ) as fires
+        case
+            when alert_policy.min_denominator is null then long_window.burn_rate
+            when long_window.total > 0
+                then (long_window.bad / greatest(long_window.total, alert_policy.min_denominator))
+                / ((100 - alert_policy.objective) / 100)
+        end as long_burn_rate,
+        case
+            when alert_policy.min_denominator is null then short_window.burn_rate
+            when short_window.total > 0
+                then (short_window.bad / greatest(short_window.total, alert_policy.min_denominator))
+                / ((100 - alert_policy.objective) / 100)
+        end as short_burn_rate
     from alert_policy
     inner join fct_burn_rates as long_window
         on alert_policy.tenant_id = long_window.tenant_id
@@ -34,6 +57,124 @@ with final as (
         and long_window.slo_name = short_window.slo_name
         and long_window.eval_ts = short_window.eval_ts
         and alert_policy.short_window = short_window."window"
+),
+
+evaluated as (
+    select
+        paired.tenant_id,
+        paired.slo_name,
+        paired.eval_ts,
+        paired.rule_name,
+        paired.severity,
+        paired.long_window,
+        paired.short_window,
+        paired.burn_threshold,
+        paired.suppress_tickets_while_paging,
+        paired.long_total,
+        paired.long_bad,
+        paired.long_burn_rate,
+        paired.short_total,
+        paired.short_bad,
+        paired.short_burn_rate,
+        coalesce(
+            paired.long_burn_rate > paired.burn_threshold
+            and paired.short_burn_rate > paired.burn_threshold,
+            false
+        ) and paired.long_total >= paired.min_events as fires,
+        case
+            when paired.long_total = 0 or paired.short_total = 0 then 'no_data'
+            when paired.long_total < paired.min_events then 'low_traffic'
+        end as guard_state
+    from paired
+),
+
+paging as (
+    select
+        evaluated.tenant_id,
+        evaluated.slo_name,
+        evaluated.eval_ts,
+        bool_or(evaluated.fires) as any_page_fires
+    from evaluated
+    where evaluated.severity = 'page'
+    group by evaluated.tenant_id, evaluated.slo_name, evaluated.eval_ts
+),
+
+ticket_runs as (
+    select
+        evaluated.tenant_id,
+        evaluated.slo_name,
+        evaluated.rule_name,
+        evaluated.eval_ts,
+        coalesce(paging.any_page_fires, false) as any_page_fires,
+        -- Consecutive firing steps share this value: step number minus rank.
+        cast(epoch(evaluated.eval_ts) as bigint) // 300
+        - row_number() over (
+            partition by evaluated.tenant_id, evaluated.slo_name, evaluated.rule_name
+            order by evaluated.eval_ts
+        ) as run_key
+    from evaluated
+    left join paging
+        on evaluated.tenant_id = paging.tenant_id
+        and evaluated.slo_name = paging.slo_name
+        and evaluated.eval_ts = paging.eval_ts
+    where evaluated.severity = 'ticket' and evaluated.fires
+),
+
+ticket_suppression as (
+    select
+        ticket_runs.tenant_id,
+        ticket_runs.slo_name,
+        ticket_runs.rule_name,
+        ticket_runs.eval_ts,
+        ticket_runs.any_page_fires,
+        -- The run's first step without a page: the ticket's episode opens there.
+        min(ticket_runs.eval_ts) filter (where not ticket_runs.any_page_fires) over (
+            partition by
+                ticket_runs.tenant_id, ticket_runs.slo_name, ticket_runs.rule_name,
+                ticket_runs.run_key
+        ) as first_unpaged_ts
+    from ticket_runs
+),
+
+final as (
+    select
+        evaluated.tenant_id,
+        evaluated.slo_name,
+        evaluated.eval_ts,
+        evaluated.rule_name,
+        evaluated.severity,
+        evaluated.long_window,
+        evaluated.short_window,
+        evaluated.burn_threshold,
+        evaluated.long_total,
+        evaluated.long_bad,
+        evaluated.long_burn_rate,
+        evaluated.short_total,
+        evaluated.short_bad,
+        evaluated.short_burn_rate,
+        evaluated.fires,
+        coalesce(
+            evaluated.guard_state, case when evaluated.fires then 'firing' else 'ok' end
+        ) as state,
+        coalesce(
+            evaluated.suppress_tickets_while_paging
+            and ticket_suppression.any_page_fires
+            and (
+                ticket_suppression.first_unpaged_ts is null
+                or evaluated.eval_ts < ticket_suppression.first_unpaged_ts
+            ),
+            false
+        ) as suppressed
+    from evaluated
+    left join ticket_suppression
+        on evaluated.tenant_id = ticket_suppression.tenant_id
+        and evaluated.slo_name = ticket_suppression.slo_name
+        and evaluated.rule_name = ticket_suppression.rule_name
+        and evaluated.eval_ts = ticket_suppression.eval_ts
+    -- Only the day computed: the last day of the burn rates bound.
+    where evaluated.eval_ts >= (
+        select date_trunc('day', max(fct_burn_rates.eval_ts)) from fct_burn_rates
+    )
 )
 
 select * from final

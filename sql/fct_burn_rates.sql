@@ -4,8 +4,10 @@
 -- A step at eval_ts t covers [t - w, t) for each window w. Window sums are
 -- differences of running bucket totals over a dense 5-minute grid that starts
 -- one bucket before the longest window, so every sum is an exact integer.
--- burn_rate = (bad / total) / (1 - objective); a window without requests has
--- no burn rate (null), never a burn of zero.
+-- total and bad count requests. burn_rate = (bad / total) / (1 - objective)
+-- over the SLO's budgeting units (int_sli_units): requests for occurrences,
+-- completed slices for (ratio) timeslices, reported as slices / bad_slices.
+-- A window without units has no burn rate (null), never a burn of zero.
 with windows as (
     select
         window_spec.window_label,
@@ -37,13 +39,15 @@ running as (
         grid.tenant_id,
         grid.slo_name,
         grid.bucket_start,
-        sum(coalesce(int_sli_buckets.total, 0)) over by_bucket as running_total,
-        sum(coalesce(int_sli_buckets.bad, 0)) over by_bucket as running_bad
+        sum(coalesce(int_sli_units.total, 0)) over by_bucket as running_total,
+        sum(coalesce(int_sli_units.bad, 0)) over by_bucket as running_bad,
+        sum(coalesce(int_sli_units.unit_total, 0)) over by_bucket as running_unit_total,
+        sum(coalesce(int_sli_units.unit_bad, 0)) over by_bucket as running_unit_bad
     from grid
-    left join int_sli_buckets
-        on grid.tenant_id = int_sli_buckets.tenant_id
-        and grid.slo_name = int_sli_buckets.slo_name
-        and grid.bucket_start = int_sli_buckets.bucket_start
+    left join int_sli_units
+        on grid.tenant_id = int_sli_units.tenant_id
+        and grid.slo_name = int_sli_units.slo_name
+        and grid.bucket_start = int_sli_units.bucket_start
     window by_bucket as (
         partition by grid.tenant_id, grid.slo_name
         order by grid.bucket_start
@@ -59,7 +63,9 @@ window_counts as (
         windows.window_label,
         windows.window_minutes,
         cast(step_end.running_total - window_start.running_total as bigint) as total,
-        cast(step_end.running_bad - window_start.running_bad as bigint) as bad
+        cast(step_end.running_bad - window_start.running_bad as bigint) as bad,
+        step_end.running_unit_total - window_start.running_unit_total as unit_total,
+        step_end.running_unit_bad - window_start.running_unit_bad as unit_bad
     from running as step_end
     cross join windows
     cross join run_params
@@ -80,10 +86,16 @@ final as (
         window_counts.total,
         window_counts.bad,
         case
-            when window_counts.total > 0
-                then (window_counts.bad / window_counts.total)
+            when window_counts.unit_total > 0
+                then (window_counts.unit_bad / window_counts.unit_total)
                 / ((100 - slo_specs.objective) / 100)
-        end as burn_rate
+        end as burn_rate,
+        case
+            when slo_specs.budgeting <> 'occurrences' then window_counts.unit_total
+        end as slices,
+        case
+            when slo_specs.budgeting <> 'occurrences' then window_counts.unit_bad
+        end as bad_slices
     from window_counts
     inner join slo_specs
         on window_counts.tenant_id = slo_specs.tenant_id

@@ -1,24 +1,52 @@
 -- fct_error_budget: per tenant SLO and 5-minute step, the error budget over
--- the SLO's rolling period [t - period_days, t).
+-- the SLO's current period [period_start, t).
 --
--- consumed = bad / (total * (1 - objective)); remaining = 1 - consumed.
+-- Rolling periods: period_start = t - period_days. Calendar periods (week,
+-- month, quarter) start at the period's boundary in the SLO's IANA time zone,
+-- so the budget resets there (DST and month lengths included).
+-- consumed = bad units / (units * (1 - objective)), over the budgeting units of
+-- int_sli_units (requests, or completed slices); remaining = 1 - consumed.
 -- time_to_exhaustion (hours) = remaining budget at the current (1h) burn rate:
 -- remaining * period_hours / burn_1h; 0 once the budget is spent; null when
 -- nothing is burning or there is no traffic.
-with grid as (
+with slo_periods as (
     select
         slo_specs.tenant_id,
         slo_specs.slo_name,
+        slo_specs.objective,
         slo_specs.period_days,
+        slo_specs.calendar,
+        slo_specs.timezone,
+        -- The earliest period start any step of the day can need.
+        case
+            when slo_specs.calendar is null
+                then run_params.partition_start - to_days(slo_specs.period_days)
+            else cast(
+                timezone(
+                    slo_specs.timezone,
+                    date_trunc(
+                        slo_specs.calendar,
+                        timezone(slo_specs.timezone, cast(run_params.partition_start as timestamptz))
+                    )
+                ) as timestamp
+            )
+        end as earliest_period_start
+    from slo_specs
+    cross join run_params
+),
+
+grid as (
+    select
+        slo_periods.tenant_id,
+        slo_periods.slo_name,
         unnest(
             generate_series(
-                run_params.partition_start
-                - to_days(slo_specs.period_days) - interval 5 minute,
+                slo_periods.earliest_period_start - interval 5 minute,
                 run_params.partition_end - interval 10 minute,
                 interval 5 minute
             )
         ) as bucket_start
-    from slo_specs
+    from slo_periods
     cross join run_params
 ),
 
@@ -26,15 +54,16 @@ running as (
     select
         grid.tenant_id,
         grid.slo_name,
-        grid.period_days,
         grid.bucket_start,
-        sum(coalesce(int_sli_buckets.total, 0)) over by_bucket as running_total,
-        sum(coalesce(int_sli_buckets.bad, 0)) over by_bucket as running_bad
+        sum(coalesce(int_sli_units.total, 0)) over by_bucket as running_total,
+        sum(coalesce(int_sli_units.bad, 0)) over by_bucket as running_bad,
+        sum(coalesce(int_sli_units.unit_total, 0)) over by_bucket as running_unit_total,
+        sum(coalesce(int_sli_units.unit_bad, 0)) over by_bucket as running_unit_bad
     from grid
-    left join int_sli_buckets
-        on grid.tenant_id = int_sli_buckets.tenant_id
-        and grid.slo_name = int_sli_buckets.slo_name
-        and grid.bucket_start = int_sli_buckets.bucket_start
+    left join int_sli_units
+        on grid.tenant_id = int_sli_units.tenant_id
+        and grid.slo_name = int_sli_units.slo_name
+        and grid.bucket_start = int_sli_units.bucket_start
     window by_bucket as (
         partition by grid.tenant_id, grid.slo_name
         order by grid.bucket_start
@@ -42,22 +71,92 @@ running as (
     )
 ),
 
+steps as (
+    select
+        running.tenant_id,
+        running.slo_name,
+        running.bucket_start,
+        running.bucket_start + interval 5 minute as eval_ts
+    from running
+    cross join run_params
+    where running.bucket_start >= run_params.partition_start - interval 5 minute
+),
+
+step_periods as (
+    select
+        steps.tenant_id,
+        steps.slo_name,
+        steps.bucket_start,
+        steps.eval_ts,
+        slo_periods.objective,
+        case
+            when slo_periods.calendar is null
+                then steps.eval_ts - to_days(slo_periods.period_days)
+            else cast(
+                timezone(
+                    slo_periods.timezone,
+                    date_trunc(
+                        slo_periods.calendar,
+                        timezone(slo_periods.timezone, cast(steps.eval_ts as timestamptz))
+                    )
+                ) as timestamp
+            )
+        end as period_start,
+        case
+            when slo_periods.calendar is null then slo_periods.period_days * 24.0
+            else epoch(
+                cast(
+                    timezone(
+                        slo_periods.timezone,
+                        date_trunc(
+                            slo_periods.calendar,
+                            timezone(slo_periods.timezone, cast(steps.eval_ts as timestamptz))
+                        )
+                        + case slo_periods.calendar
+                            when 'week' then interval 7 day
+                            when 'month' then interval 1 month
+                            else interval 3 month
+                        end
+                    ) as timestamp
+                )
+                - cast(
+                    timezone(
+                        slo_periods.timezone,
+                        date_trunc(
+                            slo_periods.calendar,
+                            timezone(slo_periods.timezone, cast(steps.eval_ts as timestamptz))
+                        )
+                    ) as timestamp
+                )
+            ) / 3600.0
+        end as period_hours
+    from steps
+    inner join slo_periods
+        on steps.tenant_id = slo_periods.tenant_id
+        and steps.slo_name = slo_periods.slo_name
+),
+
 period_counts as (
     select
-        step_end.tenant_id,
-        step_end.slo_name,
-        step_end.period_days,
-        step_end.bucket_start + interval 5 minute as eval_ts,
-        cast(step_end.running_total - period_start.running_total as bigint) as total,
-        cast(step_end.running_bad - period_start.running_bad as bigint) as bad
-    from running as step_end
-    cross join run_params
-    inner join running as period_start
-        on step_end.tenant_id = period_start.tenant_id
-        and step_end.slo_name = period_start.slo_name
-        and period_start.bucket_start
-            = step_end.bucket_start - to_days(step_end.period_days)
-    where step_end.bucket_start >= run_params.partition_start - interval 5 minute
+        step_periods.tenant_id,
+        step_periods.slo_name,
+        step_periods.eval_ts,
+        step_periods.period_start,
+        step_periods.period_hours,
+        step_periods.objective,
+        cast(step_end.running_total - period_begin.running_total as bigint) as total,
+        cast(step_end.running_bad - period_begin.running_bad as bigint) as bad,
+        step_end.running_unit_total - period_begin.running_unit_total as unit_total,
+        step_end.running_unit_bad - period_begin.running_unit_bad as unit_bad
+    from step_periods
+    inner join running as step_end
+        on step_periods.tenant_id = step_end.tenant_id
+        and step_periods.slo_name = step_end.slo_name
+        and step_periods.bucket_start = step_end.bucket_start
+    inner join running as period_begin
+        on step_periods.tenant_id = period_begin.tenant_id
+        and step_periods.slo_name = period_begin.slo_name
+        and period_begin.bucket_start = step_periods.period_start - interval 5 minute
 ),
 
 consumption as (
@@ -65,18 +164,16 @@ consumption as (
         period_counts.tenant_id,
         period_counts.slo_name,
         period_counts.eval_ts,
-        period_counts.period_days,
+        period_counts.period_start,
+        period_counts.period_hours,
         period_counts.total,
         period_counts.bad,
         case
-            when period_counts.total > 0
-                then period_counts.bad
-                / (period_counts.total * ((100 - slo_specs.objective) / 100))
+            when period_counts.unit_total > 0
+                then period_counts.unit_bad
+                / (period_counts.unit_total * ((100 - period_counts.objective) / 100))
         end as consumed
     from period_counts
-    inner join slo_specs
-        on period_counts.tenant_id = slo_specs.tenant_id
-        and period_counts.slo_name = slo_specs.slo_name
 ),
 
 final as (
@@ -91,9 +188,10 @@ final as (
         case
             when consumption.consumed >= 1 then 0.0
             when fct_burn_rates.burn_rate > 0
-                then (1 - consumption.consumed) * consumption.period_days * 24
+                then (1 - consumption.consumed) * consumption.period_hours
                 / fct_burn_rates.burn_rate
-        end as time_to_exhaustion
+        end as time_to_exhaustion,
+        consumption.period_start
     from consumption
     left join fct_burn_rates
         on consumption.tenant_id = fct_burn_rates.tenant_id

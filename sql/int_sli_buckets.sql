@@ -2,8 +2,10 @@
 -- were, how many were bad, and exact latency quantiles.
 --
 -- A request counts for every SLO of its tenant on its service. Bad means
--- status_code >= 500 for availability, latency_ms > threshold_ms for latency.
--- Buckets with no requests are absent: no traffic is "no data".
+-- status_code >= 500 for availability, latency_ms > threshold_ms for latency,
+-- or the SLO's own bad_when/good_when predicate.
+-- Buckets with no requests are absent: no traffic is "no data". So is a
+-- tenant-day with too much quarantined input (int_quarantine_counts).
 with slo_requests as (
     select
         slo_specs.tenant_id,
@@ -11,6 +13,19 @@ with slo_requests as (
         time_bucket(interval 5 minute, stg_requests.ts) as bucket_start,
         stg_requests.latency_ms,
         case
+            -- A custom predicate (checked by sqlglot on load) wins over the SLI kind's.
+            when slo_specs.bad_predicate is not null
+                then burnwatch_custom_bad(
+                    slo_specs.bad_predicate,
+                    stg_requests.request_id,
+                    stg_requests.ts,
+                    stg_requests.tenant_id,
+                    stg_requests.service,
+                    stg_requests.operation,
+                    stg_requests.status_code,
+                    stg_requests.latency_ms,
+                    stg_requests.replica
+                )
             when slo_specs.sli = 'availability' then stg_requests.status_code >= 500
             else stg_requests.latency_ms > slo_specs.threshold_ms
         end as is_bad
@@ -18,6 +33,11 @@ with slo_requests as (
     inner join slo_specs
         on stg_requests.tenant_id = slo_specs.tenant_id
         and stg_requests.service = slo_specs.service
+    where stg_requests.tenant_id not in (
+        select int_quarantine_counts.tenant_id
+        from int_quarantine_counts
+        where int_quarantine_counts.sli_status = 'no_data'
+    )
 ),
 
 final as (

@@ -56,7 +56,13 @@ def fct_error_budget(
     owners=["team:sre"],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[fct_burn_rates, alert_policy],
+    # cohort_thresholds: the day's thresholds when the manifest sets policy.thresholds: cohort.
+    # fct_burn_rates of the day before too: ticket suppression follows a run across midnight.
+    deps=[
+        dg.AssetDep(fct_burn_rates, partition_mapping=dg.TimeWindowPartitionMapping(
+            start_offset=-1, end_offset=0, allow_nonexistent_upstream_partitions=True)),
+        alert_policy, dg.AssetKey("cohort_thresholds"),
+    ],
     pool="duckdb",
     metadata=definition_metadata("fct_alert_evaluations"),
 )

@@ -4,6 +4,7 @@ import dagster as dg
 
 from pipelines import steps
 from pipelines.assets._common import materialize_days
+from pipelines.assets.contracts import int_quarantine_counts
 from pipelines.assets.specs import slo_specs
 from pipelines.assets.staging import stg_requests
 from pipelines.metadata import definition_metadata
@@ -17,7 +18,7 @@ from pipelines.resources import BurnwatchResource
     owners=["team:sre"],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[stg_requests, slo_specs],
+    deps=[stg_requests, slo_specs, int_quarantine_counts],
     pool="duckdb",
     metadata=definition_metadata("int_sli_buckets"),
 )

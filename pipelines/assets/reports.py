@@ -1,10 +1,21 @@
 """Stage 4, reports: what people read."""
 
+import datetime as dt
+
 import dagster as dg
 
-from pipelines.assets.facts import fct_alert_episodes, fct_error_budget
+from pipelines.assets.facts import (
+    fct_alert_episodes,
+    fct_burn_rates,
+    fct_error_budget,
+)
+from pipelines.assets.notify import notifications
+from pipelines.assets.policy import cohort_thresholds, policy_replay
+from pipelines.assets.specs import alert_policy, slo_specs
+from pipelines.report import write_report
 from pipelines.resources import BurnwatchResource
 from pipelines.summary import write_summary
+from schemas.manifest import load_manifest
 
 
 @dg.asset(
@@ -21,5 +32,47 @@ def burn_summary(burnwatch: BurnwatchResource) -> dg.MaterializeResult:
             "summary": dg.MetadataValue.md(files.markdown_text),
             "html": dg.MetadataValue.url(files.html.resolve().as_uri()),
             "markdown_path": dg.MetadataValue.path(str(files.markdown)),
+        }
+    )
+
+
+@dg.asset(
+    kinds={"html", "plotly"},
+    group_name="reports",
+    owners=["team:sre"],
+    deps=[
+        burn_summary,
+        fct_alert_episodes,
+        fct_error_budget,
+        fct_burn_rates,
+        alert_policy,
+        slo_specs,
+        # Optional sections: the page shows their lake tables when they exist.
+        notifications,  # writes change_events
+        cohort_thresholds,
+        policy_replay,  # writes replay_comparison
+    ],
+)
+def report(burnwatch: BurnwatchResource) -> dg.MaterializeResult:
+    """The run report (reports/report.html): budgets, burn-down, burn rates against the
+    policy's thresholds, and alert episodes on a timeline; self-contained and offline."""
+    lookback = load_manifest(burnwatch.manifest_path).notifications.events.lookback_minutes
+    files = write_report(burnwatch.warehouse_path, dt.timedelta(minutes=lookback))
+    summary = files.html.with_name("summary.md")
+    summary_text = (
+        summary.read_text(encoding="utf-8")
+        if summary.is_file()
+        else "_no summary yet: materialize burn_summary_"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.url(files.html.resolve().as_uri()),
+            "path": dg.MetadataValue.path(str(files.html)),
+            "summary": dg.MetadataValue.md(summary_text),
+            "size_bytes": dg.MetadataValue.int(files.size_bytes),
+            "tenant_slos": dg.MetadataValue.int(files.tenant_slos),
+            "episodes": dg.MetadataValue.int(files.episodes),
+            "chart_step_minutes": dg.MetadataValue.int(files.step_minutes),
+            "sections": dg.MetadataValue.text(", ".join(files.sections)),
         }
     )

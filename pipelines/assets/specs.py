@@ -6,6 +6,7 @@ from pipelines import steps
 from pipelines.assets._common import materialize_whole
 from pipelines.metadata import definition_metadata
 from pipelines.resources import BurnwatchResource
+from schemas.manifest import load_manifest
 
 
 @dg.asset(
@@ -27,6 +28,22 @@ def slo_specs(burnwatch: BurnwatchResource) -> dg.MaterializeResult:
     pool="duckdb",
     metadata=definition_metadata("alert_policy"),
 )
-def alert_policy(burnwatch: BurnwatchResource) -> dg.MaterializeResult:
-    """The multiwindow burn-rate rules in force for each tenant SLO."""
-    return materialize_whole(burnwatch, "alert_policy", steps.build_alert_policy)
+def alert_policy(
+    context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
+) -> dg.MaterializeResult:
+    """The multiwindow burn-rate rules in force for each tenant SLO (overrides merged).
+
+    A rule whose threshold is at or above the SLO's maximum possible burn can never
+    fire: it is kept (`can_fire` false) and logged as a warning.
+    """
+    result = materialize_whole(burnwatch, "alert_policy", steps.build_alert_policy)
+    warnings = load_manifest(burnwatch.manifest_path).policy_warnings()
+    for line in warnings:
+        context.log.warning(f"alert policy: {line}")
+    return dg.MaterializeResult(metadata={
+        **(result.metadata or {}),
+        "rules_that_cannot_fire": dg.MetadataValue.int(len(warnings)),
+        "policy_warnings": dg.MetadataValue.md(
+            "\n".join(f"- {line}" for line in warnings) or "_none_"
+        ),
+    })

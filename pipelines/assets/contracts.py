@@ -1,0 +1,299 @@
+"""Stage 1, contracts: every input partition held to the request-log contract.
+
+`contract_report` reads the footers of each day's files; `quarantine` keeps
+what breaks the contract (whole files and rows), `int_quarantine_counts` sets
+the counts beside the SLIs and decides which tenant-days are "no data". The
+checks here guard the staging tables: blocking where downstream must not run
+on bad data.
+"""
+
+import datetime as dt
+import warnings
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandera.errors
+import polars as pl
+
+from pipelines import contracts, lake, steps
+from pipelines.assets._common import materialize_days
+from pipelines.assets.staging import stg_requests
+from pipelines.metadata import definition_metadata, markdown_table
+from pipelines.partitions import daily_partitions
+from pipelines.resources import BurnwatchResource
+from pipelines.sql_models import bind
+from schemas.tables import Quarantine
+
+# Partitioned asset checks are how Dagster checks each day; they are marked "preview".
+warnings.filterwarnings("ignore", message=r".*partitions_def on an AssetCheckSpec.*")
+
+
+@dg.asset(
+    kinds={"parquet"},
+    group_name="staging",
+    owners=["team:sre"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb",
+    metadata=definition_metadata("contract_report"),
+)
+def contract_report(
+    context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
+) -> dg.MaterializeResult:
+    """Each request-log file's Parquet footer against the contract: ok, drifted or unreadable."""
+    return materialize_days(context, burnwatch, "contract_report", steps.build_contract_report)
+
+
+@dg.asset(
+    kinds={"duckdb", "parquet"},
+    group_name="staging",
+    owners=["team:sre"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[contract_report],
+    pool="duckdb",
+    metadata=definition_metadata("quarantine"),
+)
+def quarantine(
+    context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
+) -> dg.MaterializeResult:
+    """Rows and files of each day folder that break the contract, with reason, file and row."""
+    return materialize_days(context, burnwatch, "quarantine", steps.build_quarantine)
+
+
+@dg.asset(
+    kinds={"duckdb", "parquet"},
+    group_name="intermediate",
+    owners=["team:sre"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[contract_report, quarantine],
+    pool="duckdb",
+    metadata=definition_metadata("int_quarantine_counts"),
+)
+def int_quarantine_counts(
+    context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
+) -> dg.MaterializeResult:
+    """Per tenant-day: rows in, rows quarantined, and whether its SLIs are computed."""
+    return materialize_days(
+        context, burnwatch, "int_quarantine_counts", steps.build_int_quarantine_counts
+    )
+
+
+def _read_days(warehouse: Path, table: str, days: list[dt.date]) -> pl.DataFrame:
+    files = lake.existing_partition_files(warehouse, table, days[0], days[-1]) if days else []
+    with duckdb.connect() as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        return connection.sql(f"select * from {lake.scan_sql(warehouse, table, files)}").pl()
+
+
+def _check_days(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
+    return [dt.date.fromisoformat(key) for key in context.partition_keys]
+
+
+@dg.asset_check(
+    asset=contract_report,
+    partitions_def=daily_partitions,
+    description="Every file's footer matches the contract (drift is reported).",
+)
+def partitions_on_contract(
+    context: dg.AssetCheckExecutionContext, burnwatch: BurnwatchResource
+) -> dg.AssetCheckResult:
+    report = _read_days(burnwatch.warehouse_path, "contract_report", _check_days(context))
+    off = report.filter(pl.col("status") != "ok")
+    return dg.AssetCheckResult(
+        passed=off.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "files": report["file"].n_unique(),
+            "drifted_or_unreadable": off["file"].n_unique(),
+            "quarantined_files": off.filter(pl.col("action") == "quarantine")["file"].n_unique(),
+            "findings": dg.MetadataValue.md(
+                markdown_table(
+                    off.select(
+                        "tenant_id",
+                        "folder_day",
+                        "file",
+                        "status",
+                        "action",
+                        "column_name",
+                        "expected_type",
+                        "found_type",
+                        "detail",
+                    ),
+                    limit=50,
+                )
+            ),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=quarantine,
+    partitions_def=daily_partitions,
+    blocking=True,
+    description="Quarantine rows meet their schema (pandera) and name a reason.",
+)
+def quarantine_rows_valid(
+    context: dg.AssetCheckExecutionContext, burnwatch: BurnwatchResource
+) -> dg.AssetCheckResult:
+    frame = _read_days(burnwatch.warehouse_path, "quarantine", _check_days(context))
+    by_reason = (
+        frame.group_by("reason")
+        .agg(pl.len().alias("entries"), pl.col("row_count").sum().alias("rows"))
+        .sort("reason")
+    )
+    try:
+        Quarantine.validate(frame, lazy=True)
+        problem = ""
+    except (pandera.errors.SchemaErrors, pandera.errors.SchemaError) as error:
+        problem = str(error)[:2000]
+    return dg.AssetCheckResult(
+        passed=not problem,
+        metadata={
+            "quarantined_entries": frame.height,
+            "by_reason": dg.MetadataValue.md(markdown_table(by_reason, limit=50)),
+            "schema_errors": dg.MetadataValue.md(problem or "_none_"),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=stg_requests,
+    partitions_def=daily_partitions,
+    blocking=True,
+    description="(tenant_id, request_id) is unique in stg_requests.",
+)
+def unique_request_keys(
+    context: dg.AssetCheckExecutionContext, burnwatch: BurnwatchResource
+) -> dg.AssetCheckResult:
+    days = _check_days(context)
+    files = lake.existing_partition_files(
+        burnwatch.warehouse_path, "stg_requests", days[0], days[-1]
+    )
+    with duckdb.connect() as connection:
+        dupes = connection.sql(
+            "select tenant_id, request_id, count(*) as copies from "
+            f"{lake.scan_sql(burnwatch.warehouse_path, 'stg_requests', files)} "
+            "group by all having count(*) > 1 order by all limit 20"
+        ).pl()
+    return dg.AssetCheckResult(
+        passed=dupes.is_empty(),
+        metadata={"duplicated_keys": dg.MetadataValue.md(markdown_table(dupes, limit=20))},
+    )
+
+
+@dg.asset_check(
+    asset=stg_requests,
+    partitions_def=daily_partitions,
+    blocking=True,
+    description="Every kept request meets the contract's row rules.",
+)
+def rows_meet_contract(
+    context: dg.AssetCheckExecutionContext, burnwatch: BurnwatchResource
+) -> dg.AssetCheckResult:
+    days = _check_days(context)
+    warehouse = burnwatch.warehouse_path
+    overrides = steps._overrides(burnwatch)
+    rules = [
+        rule
+        for rule in contracts.row_rules("", days[0], dt.timedelta(0), overrides)
+        if rule.reason not in ("tenant_mismatch", "ts_outside_folder_window")
+    ]
+    reason = " ".join(f"when {rule.bad_sql} then '{rule.reason}'" for rule in rules)
+    files = lake.existing_partition_files(warehouse, "stg_requests", days[0], days[-1])
+    with duckdb.connect() as connection:
+        broken = connection.sql(
+            f"select reason, count(*) as requests from (select case {reason} end as reason "
+            f"from {lake.scan_sql(warehouse, 'stg_requests', files)}) "
+            "where reason is not null group by all order by all"
+        ).pl()
+    return dg.AssetCheckResult(
+        passed=broken.is_empty(),
+        metadata={"broken_rules": dg.MetadataValue.md(markdown_table(broken))},
+    )
+
+
+def conservation_frame(burnwatch: BurnwatchResource, day: dt.date) -> pl.DataFrame:
+    """Per tenant of the `date=day` folders: rows the footers declare, rows read as good,
+    rows quarantined, and the difference (which must be 0)."""
+    skew = dt.timedelta(minutes=burnwatch.skew_tolerance_minutes)
+    overrides = steps._overrides(burnwatch)
+    verdicts = steps.day_verdicts(burnwatch, day)
+    quarantined = {v.file.path for v in _read_days_files(burnwatch, day)}
+    verdicts = [
+        contracts.with_undecodable(v, "quarantined") if v.file.path in quarantined else v
+        for v in verdicts
+    ]
+    checks = contracts.request_checks_sql(verdicts, skew, overrides)
+    counts = _read_days(burnwatch.warehouse_path, "int_quarantine_counts", [day])
+    with duckdb.connect() as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        if checks is None:
+            good = pl.DataFrame(schema={"tenant_id": pl.String, "good_rows": pl.Int64})
+        else:
+            bind(connection, "raw_request_checks", checks)
+            good = connection.sql(
+                "select tenant_id, count(*) as good_rows from raw_request_checks "
+                "where reason is null group by all"
+            ).pl()
+    return (
+        counts.select(
+            "tenant_id", "folder_day", "input_rows", "quarantined_rows", "unknown_row_files"
+        )
+        .join(good, on="tenant_id", how="left")
+        .with_columns(pl.col("good_rows").fill_null(0))
+        .with_columns(
+            (pl.col("input_rows") - pl.col("good_rows") - pl.col("quarantined_rows")).alias(
+                "unaccounted_rows"
+            )
+        )
+        .sort("tenant_id")
+    )
+
+
+def _read_days_files(burnwatch: BurnwatchResource, day: dt.date) -> list[contracts.FileVerdict]:
+    """Verdicts of the day's files that `quarantine` holds whole (footer or undecodable)."""
+    frame = _read_days(burnwatch.warehouse_path, "quarantine", [day])
+    whole = set(frame.filter(pl.col("row_number").is_null())["file"].to_list())
+    return [v for v in steps.day_verdicts(burnwatch, day) if str(v.file.path) in whole]
+
+
+@dg.asset_check(
+    asset=int_quarantine_counts,
+    partitions_def=daily_partitions,
+    blocking=True,
+    description="Every input row is good or quarantined, exactly once.",
+)
+def conservation(
+    context: dg.AssetCheckExecutionContext, burnwatch: BurnwatchResource
+) -> dg.AssetCheckResult:
+    frames = [conservation_frame(burnwatch, day) for day in _check_days(context)]
+    frame = pl.concat(frames) if frames else pl.DataFrame()
+    off = frame.filter(pl.col("unaccounted_rows") != 0) if frame.height else frame
+    return dg.AssetCheckResult(
+        passed=off.is_empty(),
+        metadata={
+            "tenant_days": frame.height,
+            "input_rows": int(frame["input_rows"].sum()) if frame.height else 0,
+            "unaccounted": dg.MetadataValue.md(markdown_table(off, limit=50)),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=int_quarantine_counts,
+    partitions_def=daily_partitions,
+    description="No tenant-day lost its SLIs to quarantined input.",
+)
+def sli_not_suppressed(
+    context: dg.AssetCheckExecutionContext, burnwatch: BurnwatchResource
+) -> dg.AssetCheckResult:
+    counts = _read_days(burnwatch.warehouse_path, "int_quarantine_counts", _check_days(context))
+    suppressed = counts.filter(pl.col("sli_status") == "no_data")
+    return dg.AssetCheckResult(
+        passed=suppressed.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"no_data_tenant_days": dg.MetadataValue.md(markdown_table(suppressed, limit=50))},
+    )

@@ -1,0 +1,45 @@
+"""Stage 5, notifications: alert transitions delivered to their routes, exactly once."""
+
+import dagster as dg
+
+from pipelines import lake
+from pipelines.assets.facts import fct_alert_episodes, fct_alert_evaluations, fct_error_budget
+from pipelines.notify.dispatch import run_notifications
+from pipelines.resources import BurnwatchResource
+
+
+@dg.asset(
+    kinds={"duckdb", "parquet"},
+    group_name="notifications",
+    owners=["team:sre"],
+    deps=[fct_alert_episodes, fct_alert_evaluations, fct_error_budget],
+    pool="duckdb",
+)
+def notifications(
+    context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
+) -> dg.MaterializeResult:
+    """Each episode's transitions (opened, escalated, resolved), one message per route,
+    through the outbox (state/outbox.duckdb) and into the audit log (audit/audit.jsonl)."""
+    summary = run_notifications(
+        burnwatch.warehouse_path,
+        burnwatch.data_path,
+        burnwatch.manifest_path,
+        dry_run=burnwatch.dry_run,
+        log=context.log.info,
+    )
+    lake.refresh_catalog(burnwatch.warehouse_path)
+    statuses = "\n".join(
+        f"| {status} | {count} |" for status, count in sorted(summary.status_counts.items())
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "transitions": dg.MetadataValue.int(summary.transitions),
+            "new_messages": dg.MetadataValue.int(summary.new_messages),
+            "delivered": dg.MetadataValue.int(summary.delivered),
+            "not_delivered": dg.MetadataValue.int(summary.failed),
+            "dry_run": dg.MetadataValue.bool(summary.dry_run),
+            "outbox": dg.MetadataValue.md(
+                "| status | messages |\n|---|---|\n" + (statuses or "| (empty) | 0 |")
+            ),
+        }
+    )

@@ -1,0 +1,14 @@
+"""Alert notifications: episode transitions, routed to real receivers exactly once, audited.
+
+One module per job:
+
+- `transitions`: alert episodes -> transitions (opened, escalated, resolved);
+- `events`: change events (deploys, failovers...) read from `<data>/events/*.csv`;
+- `evidence`: the lake rows that support a transition, and their content hash;
+- `render`: each channel's message, from jinja2 templates (never holds a secret);
+- `channels`: the wire protocols (Alertmanager, PagerDuty, Slack, webhook, SMTP);
+- `outbox`: the durable outbox in `<warehouse>/state/outbox.duckdb`;
+- `audit`: the hash-chained, append-only audit log and its verification;
+- `dispatch`: plans, enqueues, delivers with retries, exports to the lake;
+- `cli`: `burnwatch audit verify`.
+"""

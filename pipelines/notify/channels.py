@@ -1,0 +1,183 @@
+"""The wire protocols: one delivery of one rendered message to one receiver.
+
+- Alertmanager API v2: `POST <url>/api/v2/alerts` with a list of alerts.
+- PagerDuty Events API v2: `POST https://events.pagerduty.com/v2/enqueue`
+  with the routing key added here; `dedup_key` makes a repeat a no-op.
+- Slack incoming webhook: `POST <webhook url>`.
+- Generic webhook: `POST <url>` with `X-Burnwatch-Timestamp` and
+  `X-Burnwatch-Signature: sha256=<hex HMAC-SHA256(key, "<timestamp>." + body)>`,
+  plus `Idempotency-Key` so the receiver can drop a repeat.
+- Email: SMTP (optional STARTTLS and login), with a stable `Message-ID`.
+
+Secrets are read from the environment here, at send time, and never put in an
+error message: a failure is described by what we saw (HTTP status, exception
+type), not by the exception's text, which may quote the URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import smtplib
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+import httpx
+
+from schemas.routing import (
+    AlertmanagerChannel,
+    Channel,
+    EmailChannel,
+    PagerDutyChannel,
+    SlackChannel,
+    WebhookChannel,
+)
+
+USER_AGENT = "burnwatch-notify/1"
+SIGNATURE_HEADER = "X-Burnwatch-Signature"
+TIMESTAMP_HEADER = "X-Burnwatch-Timestamp"
+
+
+class DeliveryError(Exception):
+    """A failed delivery, described without secrets.
+
+    `retry_now`: worth retrying within this run (5xx, 429, network error);
+    `final`: the receiver rejected the message for good (other 4xx), never retried.
+    Neither: retried on the next run (e.g. a missing environment variable).
+    """
+
+    def __init__(
+        self,
+        safe: str,
+        *,
+        retry_now: bool = False,
+        final: bool = False,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(safe)
+        self.safe = safe
+        self.retry_now = retry_now
+        self.final = final
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class Delivered:
+    status_code: int
+
+
+def secret_env_names(channel: Channel) -> list[str]:
+    """The environment variables that hold this channel's secrets."""
+    names = [
+        getattr(channel, attribute, None)
+        for attribute in ("url_env", "routing_key_env", "hmac_key_env", "password_env")
+    ]
+    return [name for name in names if name]
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise DeliveryError(f"environment variable {name} is not set")
+    return value
+
+
+def _post(
+    client: httpx.Client, url: str, body: bytes, headers: dict[str, str] | None = None
+) -> Delivered:
+    all_headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
+    try:
+        response = client.post(url, content=body, headers=all_headers)
+    except httpx.TimeoutException as error:
+        raise DeliveryError(f"timeout ({type(error).__name__})", retry_now=True) from None
+    except httpx.TransportError as error:
+        raise DeliveryError(f"connection failed ({type(error).__name__})", retry_now=True) from None
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
+        raise DeliveryError(f"bad request ({type(error).__name__})", final=True) from None
+    code = response.status_code
+    if 200 <= code < 300:
+        return Delivered(code)
+    reason = f"HTTP {code} {response.reason_phrase}".strip()
+    if code == 429 or code >= 500 or code == 408:
+        raise DeliveryError(reason, retry_now=True, status_code=code)
+    raise DeliveryError(reason, final=True, status_code=code)
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def sign(key: str, timestamp: str, body: bytes) -> str:
+    """The webhook signature: `sha256=` + hex HMAC-SHA256 over `<timestamp>.<body>`."""
+    digest = hmac.new(
+        key.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256
+    ).hexdigest()
+    return f"sha256={digest}"
+
+
+def _send_email(channel: EmailChannel, payload: dict[str, Any], timeout: float) -> Delivered:
+    message = EmailMessage()
+    message["Subject"] = payload["subject"]
+    message["From"] = payload["from"]
+    message["To"] = ", ".join(payload["to"])
+    message["Message-ID"] = payload["message_id"]
+    message["Date"] = formatdate(usegmt=True)
+    message["X-Burnwatch-Idempotency-Key"] = payload["message_id"].strip("<>").split("@")[0]
+    message.set_content(payload["text"])
+    password = _env(channel.password_env) if channel.password_env else None
+    try:
+        with smtplib.SMTP(channel.host, channel.port, timeout=timeout) as smtp:
+            if channel.starttls:
+                smtp.starttls()
+            if channel.username and password:
+                smtp.login(channel.username, password)
+            smtp.send_message(message)
+    except smtplib.SMTPResponseException as error:
+        code = int(error.smtp_code)
+        reason = f"SMTP {code}"
+        if 400 <= code < 500:
+            raise DeliveryError(reason, retry_now=True, status_code=code) from None
+        raise DeliveryError(reason, final=True, status_code=code) from None
+    except smtplib.SMTPRecipientsRefused:
+        raise DeliveryError("SMTP recipients refused", final=True) from None
+    except (smtplib.SMTPException, OSError) as error:
+        raise DeliveryError(f"SMTP failed ({type(error).__name__})", retry_now=True) from None
+    return Delivered(250)
+
+
+def deliver(
+    channel: Channel,
+    payload: dict[str, Any],
+    message_id: str,
+    client: httpx.Client,
+    timeout: float,
+) -> Delivered:
+    """Send one message once; raise DeliveryError (without secrets) when it fails."""
+    if isinstance(channel, AlertmanagerChannel):
+        base = channel.url or _env(channel.url_env or "")
+        return _post(client, base.rstrip("/") + "/api/v2/alerts", _json(payload["alerts"]))
+    if isinstance(channel, PagerDutyChannel):
+        event = {**payload, "routing_key": _env(channel.routing_key_env)}
+        return _post(client, channel.url, _json(event))
+    if isinstance(channel, SlackChannel):
+        return _post(client, _env(channel.url_env), _json(payload))
+    if isinstance(channel, WebhookChannel):
+        url, key = _env(channel.url_env), _env(channel.hmac_key_env)
+        body = _json(payload)
+        timestamp = str(int(time.time()))
+        return _post(
+            client,
+            url,
+            body,
+            {
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: sign(key, timestamp, body),
+                "Idempotency-Key": message_id,
+            },
+        )
+    return _send_email(channel, payload, timeout)

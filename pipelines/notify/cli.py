@@ -1,0 +1,47 @@
+"""`burnwatch audit ...`: check the audit log against the lake."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pipelines.resources import ENV_WAREHOUSE
+
+
+@click.group("audit")
+def audit() -> None:
+    """The notifications audit log (<warehouse>/audit/audit.jsonl)."""
+
+
+@audit.command("verify")
+@click.option(
+    "--warehouse",
+    type=click.Path(path_type=Path),
+    envvar=ENV_WAREHOUSE,
+    required=True,
+    show_envvar=True,
+    help="The warehouse folder.",
+)
+def verify(warehouse: Path) -> None:
+    """Check the hash chain and recompute every decision's input hash from the lake.
+
+    Exits 0 when every record matches, 1 (listing each mismatch) otherwise.
+    """
+    from pipelines.notify.audit import audit_path
+    from pipelines.notify.audit import verify as verify_log
+
+    path = audit_path(warehouse)
+    if not path.is_file():
+        click.echo(
+            f"burnwatch: error: no audit log at {path} (run `burnwatch run` first)", err=True
+        )
+        sys.exit(2)
+    checked, problems = verify_log(warehouse)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {checked} audit record(s)", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {checked} audit record(s) verified against {warehouse / 'lake'}")

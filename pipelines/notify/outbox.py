@@ -1,0 +1,224 @@
+"""The durable outbox: `<warehouse>/state/outbox.duckdb`, one row per message.
+
+The primary key is the idempotency key `tenant|slo|rule|episode start|transition|channel`,
+so enqueueing is insert-or-ignore: re-materializing, backfilling or retrying a
+run finds the row already there and never creates a second message.
+
+A message's life: `pending` -> `sending` (committed *before* the request) ->
+`sent`, or `failed` (retried on the next run) or `rejected` (the receiver said
+no for good, e.g. HTTP 400). `suppressed` rows were too old to send
+(`max_age_hours`). Every attempt is a row of `delivery_attempts`.
+
+The database is opened only while a dispatch runs, under an exclusive lock
+file, so two dispatchers never interleave and readers use the lake export.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.notify.render import Message
+
+STATE_DIR = "state"
+OUTBOX_FILE = "outbox.duckdb"
+LOCK_FILE = "outbox.lock"
+RETRYABLE = ("pending", "sending", "failed")
+
+_SCHEMA = """
+create table if not exists outbox (
+    key varchar primary key,
+    transition_key varchar not null,
+    channel varchar not null,
+    channel_type varchar not null,
+    transition varchar not null,
+    tenant_id varchar not null,
+    slo_name varchar not null,
+    rule_name varchar not null,
+    severity varchar not null,
+    episode_started_at timestamp not null,
+    transition_at timestamp not null,
+    dedup_key varchar not null,
+    payload varchar not null,
+    status varchar not null,
+    attempts integer not null,
+    created_at timestamp not null,
+    updated_at timestamp not null,
+    sent_at timestamp,
+    last_error varchar
+);
+create table if not exists delivery_attempts (
+    key varchar not null,
+    attempt integer not null,
+    channel varchar not null,
+    started_at timestamp not null,
+    finished_at timestamp,
+    outcome varchar,
+    status_code integer,
+    error varchar,
+    primary key (key, attempt)
+);
+"""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    key: str
+    channel: str
+    channel_type: str
+    status: str
+    attempts: int
+    payload: dict[str, Any]
+
+
+class Outbox:
+    """An open outbox database; use `open_outbox` to get one."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+
+    def enqueue(self, message: Message, status: str = "pending") -> bool:
+        """Add the message unless its key is already there; True when it was added."""
+        t = message.transition
+        now = utcnow()
+        before = self.connection.execute(
+            "select count(*) from outbox where key = ?", [message.key]
+        ).fetchone()
+        if before and before[0]:
+            return False
+        self.connection.execute(
+            """
+            insert into outbox values
+                (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, null, null)
+            on conflict do nothing
+            """,
+            [
+                message.key,
+                t.key,
+                message.channel,
+                message.channel_type,
+                t.kind,
+                t.tenant_id,
+                t.slo_name,
+                t.rule_name,
+                t.severity,
+                t.episode_started_at,
+                t.at,
+                message.dedup_key,
+                json.dumps(message.payload, sort_keys=True),
+                status,
+                now,
+                now,
+            ],
+        )
+        return True
+
+    def due(self) -> list[OutboxRow]:
+        """Messages still to deliver (pending, in doubt after a crash, or failed), oldest first."""
+        rows = self.connection.execute(
+            f"""
+            select key, channel, channel_type, status, attempts, payload from outbox
+            where status in ({", ".join(f"'{s}'" for s in RETRYABLE)})
+            order by transition_at, key
+            """
+        ).fetchall()
+        return [OutboxRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
+    def begin_attempt(self, key: str, channel: str) -> int:
+        """Mark the message `sending` and record the attempt, committed before the send."""
+        now = utcnow()
+        self.connection.execute("begin transaction")
+        row = self.connection.execute(
+            "update outbox set status = 'sending', attempts = attempts + 1, updated_at = ? "
+            "where key = ? returning attempts",
+            [now, key],
+        ).fetchone()
+        attempt = int(row[0]) if row else 1
+        self.connection.execute(
+            "insert into delivery_attempts values (?, ?, ?, ?, null, null, null, null)",
+            [key, attempt, channel, now],
+        )
+        self.connection.execute("commit")
+        return attempt
+
+    def end_attempt(
+        self,
+        key: str,
+        attempt: int,
+        *,
+        ok: bool,
+        final: bool = False,
+        status_code: int | None = None,
+        error: str | None = None,
+    ) -> str:
+        """Record an attempt's result and the message's new status in one transaction.
+
+        The new status is `sent`, `rejected` (a final refusal) or `failed` (tried
+        again by the retry loop, or by the next run). It is returned.
+        """
+        now = utcnow()
+        status = "sent" if ok else ("rejected" if final else "failed")
+        self.connection.execute("begin transaction")
+        self.connection.execute(
+            "update delivery_attempts set finished_at = ?, outcome = ?, status_code = ?, "
+            "error = ? where key = ? and attempt = ?",
+            [now, "ok" if ok else "error", status_code, error, key, attempt],
+        )
+        self.connection.execute(
+            "update outbox set status = ?, updated_at = ?, last_error = ?, "
+            "sent_at = case when ? then ? else sent_at end where key = ?",
+            [status, now, error, ok, now, key],
+        )
+        self.connection.execute("commit")
+        return status
+
+    def close_interrupted_attempts(self) -> int:
+        """Attempts a crash left open: their outcome is unknown; say so."""
+        row = self.connection.execute(
+            "update delivery_attempts set outcome = 'interrupted', "
+            "error = 'dispatcher stopped during the attempt; outcome unknown' "
+            "where outcome is null returning 1"
+        ).fetchall()
+        return len(row)
+
+    def status_counts(self) -> dict[str, int]:
+        rows = self.connection.execute(
+            "select status, count(*) from outbox group by status order by status"
+        ).fetchall()
+        return {str(status): int(count) for status, count in rows}
+
+
+def outbox_path(warehouse: Path) -> Path:
+    return Path(warehouse) / STATE_DIR / OUTBOX_FILE
+
+
+@contextlib.contextmanager
+def open_outbox(warehouse: Path) -> Iterator[Outbox]:
+    """Open the outbox (creating it) under an exclusive lock; close it after the dispatch."""
+    state = Path(warehouse) / STATE_DIR
+    state.mkdir(parents=True, exist_ok=True)
+    with open(state / LOCK_FILE, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            connection = duckdb.connect(str(state / OUTBOX_FILE))
+            try:
+                connection.execute("set TimeZone = 'UTC'")
+                connection.execute(_SCHEMA)
+                yield Outbox(connection)
+                connection.execute("checkpoint")
+            finally:
+                connection.close()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -1,0 +1,299 @@
+"""Each channel's message for a transition, rendered from jinja2 templates.
+
+A rendered message never holds a secret: the PagerDuty routing key, webhook
+URLs and HMAC signatures are added by `channels` at send time, so the outbox,
+the lake and the audit log can hold payloads verbatim. The payload is frozen
+when it enters the outbox, so every retry sends the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from pipelines.notify.evidence import Evidence
+from pipelines.notify.transitions import Transition
+from schemas.routing import Channel
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+ALERTNAME = "SLOBurnRate"
+PAGERDUTY_SEVERITY = {"page": "critical", "ticket": "warning"}
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str  # transition key + "|" + channel name: the outbox's primary key
+    transition: Transition
+    channel: str
+    channel_type: str
+    dedup_key: str  # what the receiver may deduplicate on (PagerDuty dedup_key, ...)
+    payload: dict[str, Any]
+
+
+def message_id(key: str) -> str:
+    """A short, stable id for a message key (Idempotency-Key header, Message-ID)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def episode_dedup_key(transition: Transition) -> str:
+    """One key per episode, shared by its trigger and its resolve (PagerDuty dedup_key)."""
+    started = transition.episode_started_at.isoformat(timespec="seconds")
+    t = transition
+    return f"burnwatch:{t.tenant_id}:{t.slo_name}:{t.rule_name}:{started}"
+
+
+def _num(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def _hours(value: float | None) -> str:
+    if value is None:
+        return "not burning"
+    return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} days"
+
+
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,  # plain text; Slack escaping is done by `_slack_escape`
+    keep_trailing_newline=False,
+)
+_ENVIRONMENT.filters.update(num=_num, pct=_pct, hours=_hours)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    """RFC 3339 in UTC, as every receiver expects: 2026-10-02T10:05:00Z."""
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def context(transition: Transition, evidence: Evidence, runbook_template: str) -> dict[str, Any]:
+    """Everything a template may use, from the transition and the lake rows behind it."""
+    row = evidence.at(transition.at) or {}
+    budget = evidence.budget or {}
+    names = {
+        "tenant": transition.tenant_id,
+        "slo": transition.slo_name,
+        "rule": transition.rule_name,
+    }
+    return {
+        "kind": transition.kind,
+        "tenant": transition.tenant_id,
+        "slo": transition.slo_name,
+        "rule": transition.rule_name,
+        "severity": transition.severity,
+        "cohort": transition.cohort,
+        "service": transition.service,
+        "at": _iso(transition.at),
+        "started_at": _iso(transition.episode_started_at),
+        "resolved_at": _iso(transition.episode_resolved_at),
+        "long_window": transition.long_window,
+        "short_window": transition.short_window,
+        "threshold": transition.burn_threshold,
+        "long_burn": row.get("long_burn_rate"),
+        "short_burn": row.get("short_burn_rate"),
+        "long_total": row.get("long_total"),
+        "long_bad": row.get("long_bad"),
+        "short_total": row.get("short_total"),
+        "short_bad": row.get("short_bad"),
+        "budget_remaining": budget.get("remaining"),
+        "budget_consumed": budget.get("consumed"),
+        "hours_to_exhaustion": budget.get("time_to_exhaustion"),
+        "peak": transition.peak_long_burn_rate,
+        "escalated_from": transition.escalated_from,
+        "events": [e.describe(transition.at, transition.severity) for e in evidence.events],
+        "runbook_url": runbook_template.format_map(names),
+    }
+
+
+def _text(template: str, values: dict[str, Any]) -> str:
+    return _ENVIRONMENT.get_template(template).render(values).strip()
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def alertmanager_payload(values: dict[str, Any], title: str, body: str) -> list[dict[str, Any]]:
+    """One alert for `POST /api/v2/alerts`; its labels identify it, so a repeat is a no-op."""
+    alert: dict[str, Any] = {
+        "labels": {
+            "alertname": ALERTNAME,
+            "tenant": values["tenant"],
+            "slo": values["slo"],
+            "severity": values["severity"],
+            "rule": values["rule"],
+            # Each episode is its own alert: a late resolve of an old episode can
+            # then never resolve a newer one that has the same other labels.
+            "episode": values["started_at"],
+        },
+        "annotations": {
+            "summary": title,
+            "description": body,
+            "transition": values["kind"],
+            "long_window_burn_rate": _num(values["long_burn"]),
+            "short_window_burn_rate": _num(values["short_burn"]),
+            "burn_threshold": _num(values["threshold"]),
+            "budget_remaining": _pct(values["budget_remaining"]),
+            "time_to_exhaustion": _hours(values["hours_to_exhaustion"]),
+            "runbook_url": values["runbook_url"],
+            "change_events": "; ".join(values["events"]),
+        },
+        "startsAt": values["started_at"],
+    }
+    if values["kind"] == "resolved":
+        alert["endsAt"] = values["resolved_at"]
+    return [alert]
+
+
+def pagerduty_payload(values: dict[str, Any], title: str, dedup_key: str) -> dict[str, Any]:
+    """An Events API v2 event without its routing key (added at send time)."""
+    if values["kind"] == "resolved":
+        return {"event_action": "resolve", "dedup_key": dedup_key}
+    return {
+        "event_action": "trigger",
+        "dedup_key": dedup_key,
+        "payload": {
+            "summary": title[:1024],
+            "source": f"burnwatch/{values['tenant']}",
+            "severity": PAGERDUTY_SEVERITY[values["severity"]],
+            "timestamp": values["at"],
+            "component": values["service"],
+            "group": values["tenant"],
+            "class": values["slo"],
+            "custom_details": {
+                key: values[key]
+                for key in (
+                    "kind",
+                    "rule",
+                    "cohort",
+                    "long_window",
+                    "short_window",
+                    "threshold",
+                    "long_burn",
+                    "short_burn",
+                    "budget_remaining",
+                    "hours_to_exhaustion",
+                    "escalated_from",
+                    "events",
+                )
+            },
+        },
+        "links": [{"href": values["runbook_url"], "text": "Runbook"}],
+        "client": "Burnwatch",
+    }
+
+
+def slack_payload(values: dict[str, Any], title: str, body: str) -> dict[str, Any]:
+    """An incoming-webhook message: `text` for notifications, blocks for the layout."""
+    return {
+        "text": _slack_escape(title),
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"```{_slack_escape(body)[:2990]}```"},
+            },
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": f"<{values['runbook_url']}|Runbook> · {values['kind']} "
+                        f"at {values['at']}",
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def webhook_payload(values: dict[str, Any], title: str, key: str, dedup_key: str) -> dict[str, Any]:
+    """The generic JSON document (schema `burnwatch.alert.v1`)."""
+    return {
+        "schema": "burnwatch.alert.v1",
+        "id": message_id(key),
+        "idempotency_key": key,
+        "episode_key": dedup_key,
+        "transition": values["kind"],
+        "at": values["at"],
+        "summary": title,
+        "tenant": values["tenant"],
+        "cohort": values["cohort"],
+        "slo": values["slo"],
+        "service": values["service"],
+        "rule": values["rule"],
+        "severity": values["severity"],
+        "escalated_from": values["escalated_from"],
+        "episode": {"started_at": values["started_at"], "resolved_at": values["resolved_at"]},
+        "policy": {
+            "long_window": values["long_window"],
+            "short_window": values["short_window"],
+            "burn_threshold": values["threshold"],
+        },
+        "windows": {
+            "long": {
+                "window": values["long_window"],
+                "total": values["long_total"],
+                "bad": values["long_bad"],
+                "burn_rate": values["long_burn"],
+            },
+            "short": {
+                "window": values["short_window"],
+                "total": values["short_total"],
+                "bad": values["short_bad"],
+                "burn_rate": values["short_burn"],
+            },
+        },
+        "budget": {
+            "remaining": values["budget_remaining"],
+            "consumed": values["budget_consumed"],
+            "hours_to_exhaustion": values["hours_to_exhaustion"],
+        },
+        "change_events": values["events"],
+        "runbook_url": values["runbook_url"],
+    }
+
+
+def render(
+    transition: Transition,
+    evidence: Evidence,
+    channel_name: str,
+    channel: Channel,
+    runbook_template: str,
+) -> Message:
+    """The message for one transition on one channel."""
+    values = context(transition, evidence, runbook_template)
+    title = _text("title.txt.j2", values)
+    body = _text("body.txt.j2", values)
+    key = f"{transition.key}|{channel_name}"
+    dedup_key = episode_dedup_key(transition)
+    payload: dict[str, Any]
+    if channel.type == "alertmanager":
+        payload = {"alerts": alertmanager_payload(values, title, body)}
+    elif channel.type == "pagerduty":
+        payload = pagerduty_payload(values, title, dedup_key)
+    elif channel.type == "slack":
+        payload = slack_payload(values, title, body)
+    elif channel.type == "webhook":
+        payload = webhook_payload(values, title, key, dedup_key)
+    else:
+        payload = {
+            "subject": title,
+            "text": body,
+            "from": channel.sender,
+            "to": list(channel.to),
+            "message_id": f"<{message_id(key)}@burnwatch>",
+        }
+    return Message(key, transition, channel_name, channel.type, dedup_key, payload)

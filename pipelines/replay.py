@@ -1,0 +1,363 @@
+"""Alert-policy replay: evaluate any policy over history and score it against known incidents.
+
+A replay reads `fct_burn_rates` from the lake (it never recomputes SLIs) and,
+for each policy, runs the pipeline's own models, sql/fct_alert_evaluations.sql
+day by day and sql/fct_alert_episodes.sql over the range, so a replayed policy
+behaves exactly as it would in production (min_events, suppression, ...).
+The episodes are then matched to the incidents (sql/replay_episodes.sql,
+sql/replay_detections.sql) and summarised per policy (sql/replay_comparison.sql).
+Outputs are the lake tables replay_episodes, replay_detections and
+replay_comparison, replaced whole by each replay. See docs/replay.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import click
+import duckdb
+import polars as pl
+import yaml
+from pydantic import ValidationError
+
+from pipelines import lake, sql_models
+from pipelines.cohort_thresholds import bind_cohort_policy
+from pipelines.sql_models import bind, model_sql
+from pipelines.steps import alert_policy_frame
+from schemas.errors import BurnwatchInputError
+from schemas.manifest import Manifest, Policy, load_manifest, workbook_policy
+from schemas.tables import ReplayIncidents, sql_columns
+
+DEFAULT_POLICIES: tuple[str, ...] = ("workbook", "cohort", "single-window")
+BUILTIN_POLICIES: dict[str, str] = {
+    "workbook": "SRE Workbook multiwindow, multi-burn-rate (14.4x 1h&5m, 6x 6h&30m page; "
+                "3x 1d&2h, 1x 3d&6h ticket)",
+    "cohort": "the manifest's rules at their cohort thresholds derived from history",
+    "single-window": "baseline: the Workbook's long windows and thresholds alone, "
+                     "without the short confirming window",
+    "manifest": "the manifest's policy as configured",
+}
+OUTPUT_TABLES: tuple[str, ...] = ("replay_episodes", "replay_detections", "replay_comparison")
+
+
+@dataclass(frozen=True)
+class ReplayPolicy:
+    """One policy to replay: its name, `alert_policy` rows, and where its thresholds come from."""
+
+    name: str
+    description: str
+    thresholds: Literal["static", "cohort"]
+    alert_policy: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a replay wrote: the comparison (one row per policy) and the replayed range."""
+
+    comparison: pl.DataFrame
+    first_day: dt.date
+    last_day: dt.date
+    episodes: int
+    incidents: int
+
+
+def _with_policy(manifest: Manifest, policy: Policy, where: str) -> pl.DataFrame:
+    """`alert_policy` rows for `policy` as the manifest's tenants would get it (overrides merged)."""
+    try:
+        return alert_policy_frame(manifest.model_copy(update={"policy": policy}))
+    except ValueError as error:
+        raise BurnwatchInputError(f"{where}: {error}") from None
+
+
+def single_window_frame(manifest: Manifest) -> pl.DataFrame:
+    """The single-window baseline: each Workbook rule on its long window alone.
+
+    A rule fires when its long window burns faster than its threshold (the short
+    window is set to the long one), so it pages as soon as the multiwindow rule
+    would but keeps firing until the long window has cooled down.
+    """
+    frame = _with_policy(manifest, Policy(rules=workbook_policy()), "single-window")
+    return frame.with_columns(
+        pl.col("long_window").alias("short_window"),
+        pl.col("long_window_minutes").alias("short_window_minutes"),
+    )
+
+
+def resolve_policy(spec: str, manifest: Manifest) -> ReplayPolicy:
+    """A built-in policy name (workbook, cohort, single-window, manifest) or a YAML file
+    with `rules:` in the manifest's policy schema (and optionally `thresholds: cohort`)."""
+    if spec == "workbook":
+        frame = _with_policy(manifest, Policy(rules=workbook_policy()), spec)
+        return ReplayPolicy(spec, BUILTIN_POLICIES[spec], "static", frame)
+    if spec == "cohort":
+        frame = _with_policy(manifest, manifest.policy, spec)
+        return ReplayPolicy(spec, BUILTIN_POLICIES[spec], "cohort", frame)
+    if spec == "single-window":
+        return ReplayPolicy(spec, BUILTIN_POLICIES[spec], "static", single_window_frame(manifest))
+    if spec == "manifest":
+        frame = _with_policy(manifest, manifest.policy, spec)
+        return ReplayPolicy(spec, BUILTIN_POLICIES[spec], manifest.policy.thresholds, frame)
+    path = Path(spec)
+    if not path.is_file():
+        raise BurnwatchInputError(
+            f"policy {spec!r}: no such file, and not a built-in policy "
+            f"({', '.join(BUILTIN_POLICIES)})"
+        )
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise BurnwatchInputError(f"{path}: not valid YAML: {error}") from None
+    if isinstance(document, dict) and isinstance(document.get("policy"), dict):
+        document = document["policy"]
+    if not isinstance(document, dict) or "rules" not in document:
+        raise BurnwatchInputError(f"{path}: a policy file is a mapping with a `rules:` list")
+    try:
+        policy = Policy.model_validate(document)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise BurnwatchInputError(f"{path}: {where}: {message}") from None
+    rules = ", ".join(
+        f"{rule.name} {rule.severity} {rule.long_window}&{rule.short_window}"
+        for rule in policy.rules
+    )
+    return ReplayPolicy(path.stem, f"{path.name}: {rules}", policy.thresholds,
+                        _with_policy(manifest, policy, str(path)))
+
+
+def _parse_time(value: str, path: Path, line: int, column: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BurnwatchInputError(
+            f"{path}:{line}: column {column}: {value!r} is not an ISO 8601 time"
+        ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
+
+
+def load_incidents(path: Path) -> pl.DataFrame:
+    """Read an incidents CSV (start, end, tenant_id, slo_name; optional incident_id and
+    expected_severity) as rows of `replay_incidents`. Times are ISO 8601, UTC if no zone."""
+    path = Path(path)
+    if not path.is_file():
+        raise BurnwatchInputError(f"{path}: incidents file not found")
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"start", "end", "tenant_id"} - set(reader.fieldnames or [])
+        if missing:
+            raise BurnwatchInputError(
+                f"{path}: missing column(s) {', '.join(sorted(missing))} "
+                "(need start, end, tenant_id and optionally slo_name)"
+            )
+        rows = []
+        for line, record in enumerate(reader, start=2):
+            start = _parse_time(record["start"], path, line, "start")
+            end = _parse_time(record["end"], path, line, "end")
+            if end <= start:
+                raise BurnwatchInputError(f"{path}:{line}: end {record['end']} is not after start")
+            severity = (record.get("expected_severity") or "").strip() or None
+            rows.append({
+                "incident_id": (record.get("incident_id") or "").strip() or f"line-{line}",
+                "tenant_id": record["tenant_id"].strip(),
+                "slo_name": (record.get("slo_name") or "").strip() or None,
+                "started_at": start,
+                "ended_at": end,
+                "expected_severity": severity if severity in ("page", "ticket") else None,
+            })
+    schema = {name: column.dtype.type for name, column in
+              ReplayIncidents.to_schema().columns.items()}
+    frame = pl.DataFrame(rows, schema={**schema, "started_at": pl.Datetime("us"),
+                                       "ended_at": pl.Datetime("us")})
+    duplicated = frame.filter(pl.col("incident_id").is_duplicated())["incident_id"].unique()
+    if len(duplicated):
+        raise BurnwatchInputError(f"{path}: duplicate incident_id {duplicated[0]!r}")
+    return ReplayIncidents.validate(frame)
+
+
+def _empty_relation(table: str) -> str:
+    typed = ", ".join(f'null::{kind} as "{name}"' for name, kind in sql_columns(table).items())
+    return f"select {typed} limit 0"
+
+
+def _episode_runs(
+    connection: duckdb.DuckDBPyConnection, warehouse: Path, policy: ReplayPolicy,
+    days: list[dt.date],
+) -> None:
+    """Append `policy`'s episodes over `days` to the temp table replay_episode_runs_all."""
+    connection.register("replay_policy_frame", policy.alert_policy.to_arrow())
+    for index, day in enumerate(days):
+        # The day before too, as the pipeline binds it: a ticket's run is followed back.
+        files = lake.existing_partition_files(
+            warehouse, "fct_burn_rates", day - dt.timedelta(days=1), day
+        )
+        bind(connection, "fct_burn_rates",
+             f"select * from {lake.scan_sql(warehouse, 'fct_burn_rates', files)}")
+        bind(connection, "alert_policy", "select * from replay_policy_frame")
+        if policy.thresholds == "cohort":
+            bind_cohort_policy(connection, warehouse, day)
+        evaluations = f"select * from ({model_sql('fct_alert_evaluations')})"
+        connection.execute(
+            f"create or replace temp table replay_evaluations as {evaluations}" if index == 0
+            else f"insert into replay_evaluations {evaluations}"
+        )
+    bind(connection, "fct_alert_evaluations", "select * from replay_evaluations")
+    columns = [name for name in sql_columns("replay_episode_runs") if name != "policy_name"]
+    names = ", ".join(f'"{name}"' for name in columns)
+    connection.execute(
+        "insert into replay_episode_runs_all "
+        f"select ? as policy_name, {names} from ({model_sql('fct_alert_episodes')})",
+        [policy.name],
+    )
+    connection.unregister("replay_policy_frame")
+
+
+def replay(
+    warehouse: Path,
+    manifest_path: Path,
+    policies: Sequence[str] = DEFAULT_POLICIES,
+    incidents: Path | None = None,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    threads: int | None = None,
+) -> ReplayResult:
+    """Replay each policy over the days [first, last] of the lake's `fct_burn_rates`
+    (default: every day computed), score it against `incidents`, and write the
+    replay tables. Raise BurnwatchInputError for bad policies, incidents or range."""
+    warehouse = Path(warehouse)
+    manifest = load_manifest(manifest_path)
+    specs = list(policies) or list(DEFAULT_POLICIES)
+    resolved = [resolve_policy(spec, manifest) for spec in specs]
+    names = [policy.name for policy in resolved]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise BurnwatchInputError(f"policy {repeated[0]!r} given twice (names must be unique)")
+    computed = lake.partition_days(warehouse, "fct_burn_rates")
+    if not computed:
+        raise BurnwatchInputError(
+            f"{warehouse}: no fct_burn_rates in the lake; run `burnwatch run` first"
+        )
+    first = first or computed[0]
+    last = last or computed[-1]
+    if first > last:
+        raise BurnwatchInputError(f"--from {first} is after --to {last}")
+    days = [day for day in computed if first <= day <= last]
+    if not days:
+        raise BurnwatchInputError(
+            f"no fct_burn_rates between {first} and {last} (computed: {computed[0]} .. "
+            f"{computed[-1]})"
+        )
+    if any(p.thresholds == "cohort" for p in resolved) and not lake.partition_days(
+        warehouse, "cohort_thresholds"
+    ):
+        raise BurnwatchInputError(
+            f"{warehouse}: no cohort_thresholds in the lake for the cohort policy; "
+            "materialize cohort_thresholds (`burnwatch run` does) first"
+        )
+    incident_rows = load_incidents(incidents) if incidents is not None else None
+
+    with sql_models.connect(threads=threads) as connection:
+        columns = ", ".join(f'"{name}" {kind}'
+                            for name, kind in sql_columns("replay_episode_runs").items())
+        connection.execute(f"create temp table replay_episode_runs_all ({columns})")
+        for policy in resolved:
+            _episode_runs(connection, warehouse, policy, days)
+        bind(connection, "replay_episode_runs", "select * from replay_episode_runs_all")
+        connection.register("replay_policies_frame", pl.DataFrame(
+            {
+                "policy_name": names,
+                "policy_order": list(range(1, len(resolved) + 1)),
+                "thresholds": [policy.thresholds for policy in resolved],
+                "description": [policy.description for policy in resolved],
+            },
+            schema={"policy_name": pl.String, "policy_order": pl.Int32,
+                    "thresholds": pl.String, "description": pl.String},
+        ).to_arrow())
+        bind(connection, "replay_policies", "select * from replay_policies_frame")
+        if incident_rows is not None:
+            connection.register("replay_incidents_frame", incident_rows.to_arrow())
+            bind(connection, "replay_incidents", "select * from replay_incidents_frame")
+        else:
+            bind(connection, "replay_incidents", _empty_relation("replay_incidents"))
+        bind(connection, "slo_specs", f"select * from {lake.scan_sql(warehouse, 'slo_specs')}")
+        start = dt.datetime.combine(first, dt.time())
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
+        bind(
+            connection, "replay_params",
+            f"select timestamp '{start:%Y-%m-%d %H:%M:%S}' as range_start, "
+            f"timestamp '{end:%Y-%m-%d %H:%M:%S}' as range_end, "
+            "cast(count(distinct tenant_id) as bigint) as tenants from slo_specs",
+        )
+        for table in OUTPUT_TABLES:
+            lake.write_query(connection, model_sql(table), warehouse, table)
+            bind(connection, table, f"select * from {lake.scan_sql(warehouse, table)}")
+        comparison = connection.sql("select * from replay_comparison").pl()
+        episodes = connection.execute("select count(*) from replay_episodes").fetchone()
+    lake.refresh_catalog(warehouse)
+    return ReplayResult(
+        comparison=comparison,
+        first_day=first,
+        last_day=last,
+        episodes=int(episodes[0]) if episodes else 0,
+        incidents=0 if incident_rows is None else incident_rows.height,
+    )
+
+
+def comparison_text(comparison: pl.DataFrame) -> str:
+    """The comparison as a compact Markdown table: one row per policy."""
+    def number(value: float | int | None, digits: int = 3) -> str:
+        if value is None:
+            return "-"
+        return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+    header = ("| policy | pages/tenant/wk | tickets/tenant/wk | episodes | precision | recall "
+              "| recall@sev | detect med/max (min) | reset med/max (min) |")
+    lines = [header, "|" + "---|" * 9]
+    for row in comparison.iter_rows(named=True):
+        lines.append(
+            f"| {row['policy_name']} | {number(row['pages_per_tenant_week'])} "
+            f"| {number(row['tickets_per_tenant_week'])} | {row['episodes']} "
+            f"| {number(row['precision'])} | {number(row['recall'])} "
+            f"| {number(row['recall_at_severity'])} "
+            f"| {number(row['detection_median_minutes'], 4)} / "
+            f"{number(row['detection_max_minutes'], 4)} "
+            f"| {number(row['reset_median_minutes'], 4)} / {number(row['reset_max_minutes'], 4)} |"
+        )
+    return "\n".join(lines)
+
+
+
+@click.command("replay")
+@click.option("--warehouse", type=click.Path(path_type=Path), envvar="BURNWATCH_WAREHOUSE",
+              required=True, show_envvar=True, help="The warehouse `burnwatch run` wrote.")
+@click.option("--manifest", type=click.Path(path_type=Path), envvar="BURNWATCH_MANIFEST",
+              required=True, show_envvar=True, help="The SLO manifest, slos.yaml.")
+@click.option("--policy", "policies", multiple=True, metavar="NAME|FILE",
+              help="A built-in policy (workbook, cohort, single-window, manifest) or a YAML "
+                   "file with `rules:`; repeat to compare. Default: workbook, cohort, "
+                   "single-window.")
+@click.option("--incidents", type=click.Path(path_type=Path),
+              help="CSV of known incidents: start, end, tenant_id, slo_name "
+                   "(sample-data's incidents.csv is one).")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]),
+              help="First day to replay (default: the first computed day).")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]),
+              help="Last day to replay (default: the last computed day).")
+def replay_command(warehouse: Path, manifest: Path, policies: tuple[str, ...],
+                   incidents: Path | None, first: dt.datetime | None,
+                   last: dt.datetime | None) -> None:
+    """Replay alert policies over history and compare precision, recall, detection and reset."""
+    result = replay(warehouse, manifest, policies or DEFAULT_POLICIES, incidents,
+                    first.date() if first else None, last.date() if last else None)
+    click.echo(f"replayed {result.first_day} .. {result.last_day}: {result.episodes} episode(s), "
+               f"{result.incidents} incident(s)\n")
+    click.echo(comparison_text(result.comparison))
+    click.echo(f"\ntables: {lake.lake_dir(warehouse, 'replay_comparison')}, replay_episodes, "
+               "replay_detections")

@@ -1,0 +1,174 @@
+"""`burnwatch validate`: check manifest, contracts, SQL models and input footers; compute nothing.
+
+Exit codes shared by the command line:
+
+    0  all fine
+    1  `validate` found problems
+    2  bad input: the run could not start (missing data folder, invalid manifest...)
+    3  `run` completed, but some input was quarantined (one warning line per file)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipelines import contracts
+from pipelines.inputs import discover_request_files
+from pipelines.resources import ENV_CONTRACTS, ENV_DATA_DIR, ENV_MANIFEST
+from pipelines.sql_check import check_models
+from schemas.contracts import find_overrides_file, load_overrides
+from schemas.errors import BurnwatchInputError
+from schemas.manifest import load_manifest
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_INPUT_ERROR = 2
+EXIT_QUARANTINED = 3
+
+
+@dataclass
+class CheckOutcome:
+    """One validation step: its name, what it covered, and what is wrong."""
+
+    name: str
+    summary: str = ""
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _manifest(path: Path) -> CheckOutcome:
+    outcome = CheckOutcome("manifest")
+    try:
+        manifest = load_manifest(path)
+        outcome.summary = (
+            f"{path}: {len(manifest.tenants)} tenants, {len(manifest.resolved_slos())} SLOs"
+        )
+    except BurnwatchInputError as error:
+        outcome.problems.append(str(error))
+    return outcome
+
+
+def _contracts(explicit: Path | None, data: Path | None, manifest: Path) -> CheckOutcome:
+    outcome = CheckOutcome("contracts")
+    path = find_overrides_file(explicit, data, manifest)
+    try:
+        overrides = load_overrides(path)
+        outcome.summary = (
+            f"{path}: {len(overrides.services)} service override(s)"
+            if path
+            else "no contracts.yaml: the default contract applies"
+        )
+    except BurnwatchInputError as error:
+        outcome.problems.append(str(error))
+    return outcome
+
+
+def _models() -> CheckOutcome:
+    outcome = CheckOutcome("sql_models")
+    problems = check_models()
+    outcome.problems = [str(problem) for problem in problems]
+    outcome.summary = "every model in sql/ parses, qualifies and types against schemas/"
+    return outcome
+
+
+def _partitions(data: Path, explicit: Path | None, manifest: Path) -> CheckOutcome:
+    outcome = CheckOutcome("partitions")
+    try:
+        files = discover_request_files(data)
+        overrides = load_overrides(find_overrides_file(explicit, data, manifest))
+    except BurnwatchInputError as error:
+        outcome.problems.append(str(error))
+        return outcome
+    verdicts = contracts.inspect_files(files, overrides)
+    for verdict in verdicts:
+        where = f"{verdict.file.path} (tenant {verdict.file.tenant}, partition {verdict.file.day})"
+        if verdict.quarantined:
+            outcome.problems.append(f"{where}: would be quarantined: {verdict.detail}")
+        elif verdict.findings:
+            outcome.warnings.append(
+                f"{where}: " + "; ".join(f"{f.detail} [{f.action}]" for f in verdict.findings)
+            )
+    days = {v.file.day for v in verdicts}
+    tenants = {v.file.tenant for v in verdicts}
+    outcome.summary = (
+        f"{len(verdicts)} file(s), {len(tenants)} tenant(s), {len(days)} day(s): "
+        "footers only, no data read"
+    )
+    return outcome
+
+
+def validate_all(
+    manifest: Path, data: Path | None = None, contracts_file: Path | None = None
+) -> list[CheckOutcome]:
+    """Every validation step, in order; nothing is computed or written."""
+    steps = [_manifest(manifest), _contracts(contracts_file, data, manifest), _models()]
+    if data is not None:
+        steps.append(_partitions(data, contracts_file, manifest))
+    return steps
+
+
+def _render(outcomes: list[CheckOutcome]) -> str:
+    lines = []
+    for outcome in outcomes:
+        mark = "ok  " if outcome.ok else "FAIL"
+        lines.append(f"{mark} {outcome.name}: {outcome.summary}".rstrip(": "))
+        lines.extend(f"     error: {problem}" for problem in outcome.problems)
+        lines.extend(f"     warning: {warning}" for warning in outcome.warnings)
+    failed = sum(not outcome.ok for outcome in outcomes)
+    lines.append("valid" if not failed else f"{failed} check(s) failed")
+    return "\n".join(lines)
+
+
+@click.command("validate")
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path),
+    envvar=ENV_MANIFEST,
+    required=True,
+    show_envvar=True,
+    help="The SLO manifest, slos.yaml.",
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    envvar=ENV_DATA_DIR,
+    show_envvar=True,
+    help="Folder holding requests/tenant=<id>/date=<day>/ (footers are checked).",
+)
+@click.option(
+    "--contracts",
+    "contracts_file",
+    type=click.Path(path_type=Path),
+    envvar=ENV_CONTRACTS,
+    show_envvar=True,
+    help="Per-service contract overrides (default: <data>/contracts.yaml, "
+    "else next to the manifest).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def validate_command(
+    manifest: Path, data: Path | None, contracts_file: Path | None, as_json: bool
+) -> None:
+    """Check manifest, contracts, SQL models and partition schemas without computing anything.
+
+    Exit 0 when everything is valid, 1 otherwise.
+    """
+    outcomes = validate_all(manifest, data, contracts_file)
+    if as_json:
+        report: dict[str, Any] = {
+            "valid": all(outcome.ok for outcome in outcomes),
+            "checks": [{**asdict(outcome), "ok": outcome.ok} for outcome in outcomes],
+        }
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(_render(outcomes))
+    sys.exit(EXIT_OK if all(outcome.ok for outcome in outcomes) else EXIT_PROBLEMS)

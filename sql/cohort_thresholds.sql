@@ -1,0 +1,240 @@
+-- cohort_thresholds: one version (effective_from) of the thresholds derived from
+-- history, per cohort, SLI kind and policy rule.
+--
+-- Samples are the burn rates of every tenant SLO of the cohort and SLI kind at
+-- every 5-minute step of [history_start, effective_from), per window label; a
+-- window without requests has no burn rate and is no sample.
+-- Incidents are left out as outliers: a burn is an outlier when
+-- ln(1 + burn) > median + k * scale over the window's samples, where scale is
+-- 1.4826 * MAD of ln(1 + burn), or 1.2533 * its mean absolute deviation when the
+-- MAD is 0 (Iglewicz and Hoaglin's modified z-score), as it is when most steps
+-- have no errors. ln(1 + burn) because burns spread multiplicatively above 1
+-- and a burn of 0 (the usual case) must stay a sample.
+-- The noise floor of a window is the nearest-rank quantile of the samples that
+-- are not outliers. A rule's proposed threshold is the larger noise floor of
+-- its two windows times the safety margin, at least min_threshold, and at most
+-- half the highest possible burn 1 / (1 - objective) so the rule can fire.
+with params as (
+    select
+        cohort_threshold_params.effective_from,
+        cohort_threshold_params.history_start,
+        cohort_threshold_params.history_days,
+        cohort_threshold_params.outlier_k,
+        cohort_threshold_params.quantile,
+        cohort_threshold_params.safety_margin,
+        cohort_threshold_params.min_threshold,
+        cohort_threshold_params.min_samples
+    from cohort_threshold_params
+),
+
+samples as (
+    select
+        slo_specs.cohort,
+        slo_specs.sli,
+        fct_burn_rates."window" as window_label,
+        fct_burn_rates.burn_rate,
+        ln(1 + fct_burn_rates.burn_rate) as log_burn
+    from fct_burn_rates
+    inner join slo_specs
+        on fct_burn_rates.tenant_id = slo_specs.tenant_id
+        and fct_burn_rates.slo_name = slo_specs.slo_name
+    cross join params
+    where fct_burn_rates.burn_rate is not null
+        and fct_burn_rates.eval_ts >= cast(params.history_start as timestamp)
+        and fct_burn_rates.eval_ts < cast(params.effective_from as timestamp)
+),
+
+log_centers as (
+    select
+        samples.cohort,
+        samples.sli,
+        samples.window_label,
+        median(samples.log_burn) as log_median
+    from samples
+    group by samples.cohort, samples.sli, samples.window_label
+),
+
+log_fences as (
+    select
+        log_centers.cohort,
+        log_centers.sli,
+        log_centers.window_label,
+        log_centers.log_median
+        + params.outlier_k * (
+            case
+                when median(abs(samples.log_burn - log_centers.log_median)) > 0
+                    then 1.4826 * median(abs(samples.log_burn - log_centers.log_median))
+                else 1.253314 * avg(abs(samples.log_burn - log_centers.log_median))
+            end
+        ) as log_fence
+    from samples
+    inner join log_centers
+        on samples.cohort = log_centers.cohort
+        and samples.sli = log_centers.sli
+        and samples.window_label = log_centers.window_label
+    cross join params
+    group by
+        log_centers.cohort, log_centers.sli, log_centers.window_label,
+        log_centers.log_median, params.outlier_k
+),
+
+classified as (
+    select
+        samples.cohort,
+        samples.sli,
+        samples.window_label,
+        samples.burn_rate,
+        samples.log_burn > log_fences.log_fence as is_outlier
+    from samples
+    inner join log_fences
+        on samples.cohort = log_fences.cohort
+        and samples.sli = log_fences.sli
+        and samples.window_label = log_fences.window_label
+),
+
+ranked as (
+    select
+        classified.cohort,
+        classified.sli,
+        classified.window_label,
+        classified.burn_rate,
+        row_number() over by_burn as burn_rank,
+        count(*) over by_window as kept
+    from classified
+    where not classified.is_outlier
+    window
+        by_burn as (
+            partition by classified.cohort, classified.sli, classified.window_label
+            order by classified.burn_rate
+        ),
+        by_window as (
+            partition by classified.cohort, classified.sli, classified.window_label
+        )
+),
+
+noise_floors as (
+    select
+        ranked.cohort,
+        ranked.sli,
+        ranked.window_label,
+        max(ranked.burn_rate) as noise_floor
+    from ranked
+    cross join params
+    -- Nearest rank: the smallest burn with at least `quantile` of the samples at or below it.
+    where ranked.burn_rank = greatest(cast(ceil(params.quantile * ranked.kept) as bigint), 1)
+    group by ranked.cohort, ranked.sli, ranked.window_label
+),
+
+window_stats as (
+    select
+        classified.cohort,
+        classified.sli,
+        classified.window_label,
+        count(*) as samples,
+        count(*) filter (where classified.is_outlier) as outliers
+    from classified
+    group by classified.cohort, classified.sli, classified.window_label
+),
+
+rules as (
+    select
+        slo_specs.cohort,
+        slo_specs.sli,
+        alert_policy.rule_name,
+        alert_policy.severity,
+        alert_policy.long_window,
+        alert_policy.short_window,
+        min(alert_policy.burn_threshold) as default_threshold,
+        min(100 / (100 - slo_specs.objective)) / 2 as max_threshold
+    from alert_policy
+    inner join slo_specs
+        on alert_policy.tenant_id = slo_specs.tenant_id
+        and alert_policy.slo_name = slo_specs.slo_name
+    group by
+        slo_specs.cohort, slo_specs.sli, alert_policy.rule_name, alert_policy.severity,
+        alert_policy.long_window, alert_policy.short_window
+),
+
+proposals as (
+    select
+        rules.cohort,
+        rules.sli,
+        rules.rule_name,
+        rules.severity,
+        rules.long_window,
+        rules.short_window,
+        rules.default_threshold,
+        rules.max_threshold,
+        long_floor.noise_floor as long_noise_floor,
+        short_floor.noise_floor as short_noise_floor,
+        coalesce(long_stats.samples, 0) as long_samples,
+        coalesce(short_stats.samples, 0) as short_samples,
+        coalesce(long_stats.outliers, 0) as long_outliers,
+        coalesce(short_stats.outliers, 0) as short_outliers
+    from rules
+    left join noise_floors as long_floor
+        on rules.cohort = long_floor.cohort
+        and rules.sli = long_floor.sli
+        and rules.long_window = long_floor.window_label
+    left join noise_floors as short_floor
+        on rules.cohort = short_floor.cohort
+        and rules.sli = short_floor.sli
+        and rules.short_window = short_floor.window_label
+    left join window_stats as long_stats
+        on rules.cohort = long_stats.cohort
+        and rules.sli = long_stats.sli
+        and rules.long_window = long_stats.window_label
+    left join window_stats as short_stats
+        on rules.cohort = short_stats.cohort
+        and rules.sli = short_stats.sli
+        and rules.short_window = short_stats.window_label
+),
+
+final as (
+    select
+        params.effective_from,
+        proposals.cohort,
+        proposals.sli,
+        proposals.rule_name,
+        proposals.severity,
+        proposals.long_window,
+        proposals.short_window,
+        params.history_start,
+        cast(params.effective_from - interval 1 day as date) as history_end,
+        proposals.default_threshold,
+        case
+            when proposals.long_noise_floor is null or proposals.short_noise_floor is null
+                then proposals.default_threshold
+            else least(
+                greatest(
+                    greatest(proposals.long_noise_floor, proposals.short_noise_floor)
+                    * params.safety_margin,
+                    params.min_threshold
+                ),
+                proposals.max_threshold
+            )
+        end as proposed_threshold,
+        case
+            when proposals.long_noise_floor is null or proposals.short_noise_floor is null
+                then 'none'
+            when least(proposals.long_samples, proposals.short_samples) >= params.min_samples
+                then 'high'
+            else 'low'
+        end as confidence,
+        proposals.long_noise_floor,
+        proposals.short_noise_floor,
+        proposals.long_samples,
+        proposals.short_samples,
+        proposals.long_outliers,
+        proposals.short_outliers,
+        params.quantile,
+        params.outlier_k,
+        params.safety_margin,
+        params.min_threshold,
+        proposals.max_threshold
+    from proposals
+    cross join params
+)
+
+select * from final
+order by effective_from, cohort, sli, rule_name, long_window, short_window

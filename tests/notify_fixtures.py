@@ -1,0 +1,336 @@
+"""Tiny datasets and local receivers for the notification tests.
+
+`build_lake` writes one day of traffic for tenant `acme` (availability SLO, 99%)
+and computes the lake through `pipelines.steps` (fast, no Dagster):
+
+- 03:00-08:00 a slow burn, exactly 5% errors (5x): ticket rules open;
+- 08:00-08:30 an outage, 100% errors: page rules open while a ticket is open
+  (escalated), then resolve;
+- 22:00-24:00 a second outage, still going at the end of the data: its
+  episodes are open (no `resolved_at`).
+
+Tenant `globex` (cohort `standard`) has clean traffic and never alerts.
+Receivers: `HttpReceiver` (http.server in a thread; scripted status codes,
+optional delay, records every request), started and stopped by fixtures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import socket
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DAY = dt.date(2026, 11, 20)
+
+REQUEST_SCHEMA = pa.schema(
+    [
+        ("request_id", pa.string()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("tenant_id", pa.string()),
+        ("service", pa.string()),
+        ("operation", pa.string()),
+        ("status_code", pa.int32()),
+        ("latency_ms", pa.float64()),
+        ("replica", pa.string()),
+    ]
+)
+
+BASE_MANIFEST = """\
+cohorts:
+  enterprise:
+    availability: {objective: 99.0}
+  standard:
+    availability: {objective: 99.0}
+tenants:
+  - id: acme
+    cohort: enterprise
+    slos:
+      - {name: api-availability, service: api, sli: availability}
+  - id: globex
+    cohort: standard
+    slos:
+      - {name: api-availability, service: api, sli: availability}
+"""
+
+
+def _status(second: int, index: int) -> int:
+    hour = second / 3600
+    if 8 <= hour < 8.5 or hour >= 22:
+        return 503
+    if 3 <= hour < 8 and index % 20 == 0:
+        return 500
+    return 200
+
+
+def write_requests(data: Path) -> None:
+    start = dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC)
+    acme = [
+        {
+            "request_id": f"a{i}",
+            "ts": start + dt.timedelta(seconds=second),
+            "tenant_id": "acme",
+            "service": "api",
+            "operation": None,
+            "status_code": _status(second, i),
+            "latency_ms": 50.0,
+            "replica": "r1",
+        }
+        for i, second in enumerate(range(0, 86400, 5))
+    ]
+    globex = [
+        {
+            "request_id": f"g{i}",
+            "ts": start + dt.timedelta(seconds=second),
+            "tenant_id": "globex",
+            "service": "api",
+            "operation": None,
+            "status_code": 200,
+            "latency_ms": 50.0,
+            "replica": "r1",
+        }
+        for i, second in enumerate(range(0, 86400, 60))
+    ]
+    for tenant, rows in (("acme", acme), ("globex", globex)):
+        folder = data / "requests" / f"tenant={tenant}" / f"date={DAY}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(rows, schema=REQUEST_SCHEMA), folder / "p.parquet")
+
+
+def write_manifest(data: Path, notifications_yaml: str = "") -> Path:
+    """`slos.yaml` with the given `notifications:` block (YAML text, top level)."""
+    path = data / "slos.yaml"
+    path.write_text(BASE_MANIFEST + notifications_yaml)
+    return path
+
+
+def write_events(data: Path) -> None:
+    folder = data / "events"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "changes.csv").write_text(
+        "ts,tenant_id,service,kind,description\n"
+        f"{DAY}T07:58:00Z,acme,api,deploy,v2.3\n"
+        f"{DAY}T07:30:00Z,*,db,failover,primary moved\n"
+        f"{DAY}T21:50:00Z,*,api,config,rate limits lowered\n"
+        f"{DAY}T01:00:00Z,globex,api,scale,to 3 replicas\n"
+    )
+
+
+def build_lake(data: Path, warehouse: Path) -> None:
+    """Compute every table up to `fct_alert_episodes` for DAY into `warehouse`."""
+    from pipelines import lake, steps
+    from pipelines.resources import BurnwatchResource
+
+    resource = BurnwatchResource(
+        data_dir=str(data), manifest=str(data / "slos.yaml"), warehouse=str(warehouse)
+    )
+    steps.build_slo_specs(resource)
+    steps.build_alert_policy(resource)
+    for build in (
+        steps.build_stg_requests,
+        steps.build_int_sli_buckets,
+        steps.build_fct_burn_rates,
+        steps.build_fct_error_budget,
+        steps.build_fct_alert_evaluations,
+    ):
+        build(resource, DAY)
+    steps.build_fct_alert_episodes(resource)
+    lake.refresh_catalog(warehouse)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class HttpReceiver:
+    """A local HTTP receiver: answers POSTs with scripted statuses (then 200), records them."""
+
+    statuses: list[int] = field(default_factory=list)
+    delay_seconds: float = 0.0
+    # 1-based numbers of the requests to delay (all when empty).
+    delay_requests: set[int] = field(default_factory=set)
+    requests: list[Received] = field(default_factory=list)
+    port: int = 0
+    # Set when a request has been read, before the (possibly delayed) answer.
+    got_request: threading.Event = field(default_factory=threading.Event)
+    # Set at teardown: ends every delay at once.
+    release: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def bodies(self) -> list[Any]:
+        return [request.json() for request in self.requests]
+
+
+@dataclass
+class _Server:
+    receiver: HttpReceiver
+    server: http.server.ThreadingHTTPServer
+    thread: threading.Thread
+
+
+def _handler(receiver: HttpReceiver) -> type[http.server.BaseHTTPRequestHandler]:
+    lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            with lock:
+                receiver.requests.append(Received(self.path, dict(self.headers), body))
+                number = len(receiver.requests)
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+            receiver.got_request.set()
+            if receiver.delay_seconds and (
+                not receiver.delay_requests or number in receiver.delay_requests
+            ):
+                receiver.release.wait(receiver.delay_seconds)
+            payload = b'{"status":"success"}' if status < 300 else b'{"error":"try later"}'
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except OSError:
+                pass  # the client went away (the crash tests kill it)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+def start_receiver(receiver: HttpReceiver) -> _Server:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+    server.daemon_threads = True
+    receiver.port = int(server.server_address[1])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return _Server(receiver, server, thread)
+
+
+def stop_receiver(running: _Server) -> None:
+    running.receiver.release.set()
+    running.server.shutdown()
+    running.server.server_close()
+    running.thread.join(timeout=5)
+
+
+def http_receiver(receiver: HttpReceiver | None = None) -> Generator[HttpReceiver, None, None]:
+    """Generator for a fixture: start a receiver, yield it, stop it."""
+    running = start_receiver(receiver or HttpReceiver())
+    try:
+        yield running.receiver
+    finally:
+        stop_receiver(running)
+
+
+_TEMPLATE: dict[str, Path] = {}
+
+
+def template_root(factory: Any) -> Path:
+    """Data and a computed lake, built once per test session and copied by `Workspace`."""
+    if "root" not in _TEMPLATE:
+        root = Path(factory.mktemp("notify-template"))
+        write_requests(root / "data")
+        write_manifest(root / "data")
+        write_events(root / "data")
+        build_lake(root / "data", root / "warehouse")
+        _TEMPLATE["root"] = root
+    return _TEMPLATE["root"]
+
+
+@dataclass
+class Workspace:
+    """A private copy of the template's data and warehouse."""
+
+    data: Path
+    warehouse: Path
+
+    @property
+    def manifest(self) -> Path:
+        return self.data / "slos.yaml"
+
+    def configure(self, notifications_yaml: str) -> Path:
+        return write_manifest(self.data, notifications_yaml)
+
+    def run(self, dry_run: bool = False, **kwargs: Any) -> Any:
+        from pipelines.notify.dispatch import run_notifications
+
+        return run_notifications(
+            self.warehouse, self.data, self.manifest, dry_run=dry_run, **kwargs
+        )
+
+    def table(self, name: str) -> Any:
+        import polars as pl
+
+        from pipelines import lake
+
+        return pl.read_parquet(lake.lake_dir(self.warehouse, name) / lake.DATA_FILE)
+
+    def audit(self) -> list[dict[str, Any]]:
+        path = self.warehouse / "audit" / "audit.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def make_workspace(factory: Any, tmp_path: Path) -> Workspace:
+    import shutil
+
+    root = template_root(factory)
+    shutil.copytree(root / "data", tmp_path / "data")
+    shutil.copytree(root / "warehouse", tmp_path / "warehouse")
+    return Workspace(tmp_path / "data", tmp_path / "warehouse")
+
+
+def episodes(workspace: Workspace) -> list[dict[str, Any]]:
+    from pipelines import lake
+
+    return lake.read_table(workspace.warehouse, "fct_alert_episodes").to_dicts()
+
+
+@dataclass
+class SmtpSink:
+    """An aiosmtpd handler that keeps every message it is given."""
+
+    messages: list[Any] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+def smtp_server() -> Generator[tuple[SmtpSink, int], None, None]:
+    """Generator for a fixture: an SMTP server on 127.0.0.1 (aiosmtpd), stopped after."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield sink, int(controller.port)
+    finally:
+        controller.stop()

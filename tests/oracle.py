@@ -1,0 +1,444 @@
+"""A brute-force, pure-Python oracle for Burnwatch's semantics (DESIGN.md).
+
+No SQL, no DuckDB, no polars: plain dicts, lists and datetimes, written to be
+read and checked by eye rather than to be fast. The tests compare the
+pipeline's tables with these functions row for row.
+
+Conventions:
+- every timestamp is a naive `datetime` in UTC, like the pipeline's columns;
+- a 5-minute bucket is named by its index `k`: it covers
+  `[EPOCH + 5m*k, EPOCH + 5m*(k+1))`, and the evaluation step `t = EPOCH + 5m*k`
+  sees, for a window of `n` buckets, exactly the buckets `k-n .. k-1`;
+- the functions return lists of dicts whose keys are the output table's
+  columns (schemas/tables.py), sorted by the table's key.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from schemas.manifest import BUCKET_MINUTES, WINDOW_MINUTES, PolicyRule, ResolvedSlo
+
+EPOCH = datetime(1970, 1, 1)
+BUCKET = timedelta(minutes=BUCKET_MINUTES)
+BUCKET_MICROS = BUCKET_MINUTES * 60 * 1_000_000
+STEPS_PER_DAY = 24 * 60 // BUCKET_MINUTES
+WINDOWS: list[str] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One logged request, as one replica wrote it."""
+
+    request_id: str
+    ts: datetime
+    tenant_id: str
+    service: str
+    operation: str | None
+    status_code: int
+    latency_ms: float
+    replica: str
+
+
+# --- reading and deduplicating ---------------------------------------------------------
+
+
+def _naive_utc(ts: datetime) -> datetime:
+    if ts.tzinfo is not None:
+        return ts.astimezone(UTC).replace(tzinfo=None)
+    return ts
+
+
+def load_requests(data_dir: Path) -> list[Request]:
+    """Every row of every `requests/tenant=*/date=*/*.parquet` file, duplicates included."""
+    rows: list[Request] = []
+    for path in sorted((Path(data_dir) / "requests").glob("tenant=*/date=*/*.parquet")):
+        folder_tenant = path.parent.parent.name.removeprefix("tenant=")
+        for record in pq.read_table(path).to_pylist():
+            rows.append(
+                Request(
+                    request_id=record["request_id"],
+                    ts=_naive_utc(record["ts"]),
+                    tenant_id=record.get("tenant_id") or folder_tenant,
+                    service=record["service"],
+                    operation=record.get("operation"),
+                    status_code=int(record["status_code"]),
+                    latency_ms=float(record["latency_ms"]),
+                    replica=record["replica"],
+                )
+            )
+    return rows
+
+
+def _preference(row: Request) -> tuple[Any, ...]:
+    # Earliest ts, then smallest replica (the contract). Two copies from the same
+    # replica at the same ts are a degenerate input; stg_requests.sql then prefers
+    # the smaller status_code, then latency_ms, then service, so the oracle does too.
+    return (row.ts, row.replica, row.status_code, row.latency_ms, row.service)
+
+
+def dedup(rows: Iterable[Request]) -> dict[tuple[str, str], Request]:
+    """One row per (tenant_id, request_id): the earliest `ts`, ties to the smallest replica."""
+    kept: dict[tuple[str, str], Request] = {}
+    for row in rows:
+        key = (row.tenant_id, row.request_id)
+        best = kept.get(key)
+        if best is None or _preference(row) < _preference(best):
+            kept[key] = row
+    return kept
+
+
+def replica_copies(rows: Iterable[Request]) -> dict[tuple[str, str], int]:
+    """How many rows were logged for each (tenant_id, request_id)."""
+    copies: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (row.tenant_id, row.request_id)
+        copies[key] = copies.get(key, 0) + 1
+    return copies
+
+
+# --- time ------------------------------------------------------------------------------
+
+
+def bucket_index(ts: datetime) -> int:
+    """The index of the 5-minute bucket that holds `ts` (floor, in whole microseconds)."""
+    delta = ts - EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return micros // BUCKET_MICROS
+
+
+def bucket_start(index: int) -> datetime:
+    """The start of bucket `index`; also the evaluation step whose windows end there."""
+    return EPOCH + index * BUCKET
+
+
+def day_steps(days: Sequence[date]) -> list[int]:
+    """Every evaluation step of the given days, as bucket indexes, in time order.
+
+    Day D has the steps D 00:00, D 00:05, ..., D 23:55; D+1 00:00 belongs to D+1.
+    """
+    steps: set[int] = set()
+    for day in days:
+        first = bucket_index(datetime(day.year, day.month, day.day))
+        steps.update(range(first, first + STEPS_PER_DAY))
+    return sorted(steps)
+
+
+def window_buckets(label: str) -> int:
+    """How many 5-minute buckets the window `label` spans."""
+    return WINDOW_MINUTES[label] // BUCKET_MINUTES
+
+
+# --- SLIs ------------------------------------------------------------------------------
+
+
+def budget_ratio(slo: ResolvedSlo) -> float:
+    """The allowed bad fraction: (100 - objective) / 100 for an objective in percent."""
+    assert slo.objective is not None
+    return (100.0 - slo.objective) / 100.0
+
+
+def is_bad(slo: ResolvedSlo, request: Request) -> bool:
+    """Whether `request` spends error budget of `slo` (availability or latency SLI)."""
+    if slo.sli == "availability":
+        return request.status_code >= 500
+    assert slo.threshold_ms is not None
+    return request.latency_ms > slo.threshold_ms
+
+
+class BucketCounts:
+    """Per-bucket (total, bad) of one tenant SLO, and sums over ranges of buckets."""
+
+    def __init__(self, counts: dict[int, tuple[int, int]]) -> None:
+        self.counts = counts
+        self.keys = sorted(counts)
+
+    def window(self, step: int, buckets: int) -> tuple[int, int]:
+        """(total, bad) over the buckets `step - buckets .. step - 1`, i.e. `[t - w, t)`."""
+        lo = bisect_left(self.keys, step - buckets)
+        hi = bisect_left(self.keys, step)
+        total = bad = 0
+        for key in self.keys[lo:hi]:
+            assert step - buckets <= key < step
+            bucket_total, bucket_bad = self.counts[key]
+            total += bucket_total
+            bad += bucket_bad
+        return total, bad
+
+
+def slo_counts(
+    requests: Iterable[Request], slos: Sequence[ResolvedSlo]
+) -> dict[tuple[str, str], BucketCounts]:
+    """Per (tenant_id, slo_name): the bucket counts of the (deduplicated) requests."""
+    raw: dict[tuple[str, str], dict[int, tuple[int, int]]] = {
+        (slo.tenant_id, slo.slo_name): {} for slo in slos
+    }
+    by_scope: dict[tuple[str, str], list[ResolvedSlo]] = {}
+    for slo in slos:
+        by_scope.setdefault((slo.tenant_id, slo.service), []).append(slo)
+    for request in requests:
+        for slo in by_scope.get((request.tenant_id, request.service), []):
+            counts = raw[(slo.tenant_id, slo.slo_name)]
+            k = bucket_index(request.ts)
+            total, bad = counts.get(k, (0, 0))
+            counts[k] = (total + 1, bad + int(is_bad(slo, request)))
+    return {key: BucketCounts(counts) for key, counts in raw.items()}
+
+
+def burn_rate(total: int, bad: int, ratio: float) -> float | None:
+    """(bad / total) / budget ratio; None when the window saw no requests."""
+    if total == 0:
+        return None
+    return (bad / total) / ratio
+
+
+# --- the fact tables -------------------------------------------------------------------
+
+
+def burn_rates(
+    requests: Iterable[Request], slos: Sequence[ResolvedSlo], days: Sequence[date]
+) -> list[Row]:
+    """fct_burn_rates: one row per tenant SLO, step of the given days and window."""
+    counts = slo_counts(requests, slos)
+    steps = day_steps(days)
+    rows: list[Row] = []
+    for slo in sorted(slos, key=lambda s: (s.tenant_id, s.slo_name)):
+        slo_buckets = counts[(slo.tenant_id, slo.slo_name)]
+        for step in steps:
+            for label in WINDOWS:
+                total, bad = slo_buckets.window(step, window_buckets(label))
+                rows.append(
+                    {
+                        "tenant_id": slo.tenant_id,
+                        "slo_name": slo.slo_name,
+                        "eval_ts": bucket_start(step),
+                        "window": label,
+                        "total": total,
+                        "bad": bad,
+                        "burn_rate": burn_rate(total, bad, budget_ratio(slo)),
+                    }
+                )
+    return rows
+
+
+def error_budget(
+    requests: Iterable[Request], slos: Sequence[ResolvedSlo], days: Sequence[date]
+) -> list[Row]:
+    """fct_error_budget: per tenant SLO and step, the budget over `[t - period, t)`."""
+    counts = slo_counts(requests, slos)
+    steps = day_steps(days)
+    rows: list[Row] = []
+    for slo in sorted(slos, key=lambda s: (s.tenant_id, s.slo_name)):
+        slo_buckets = counts[(slo.tenant_id, slo.slo_name)]
+        ratio = budget_ratio(slo)
+        period_buckets = slo.period_days * STEPS_PER_DAY
+        for step in steps:
+            total, bad = slo_buckets.window(step, period_buckets)
+            hour_total, hour_bad = slo_buckets.window(step, window_buckets("1h"))
+            burn_1h = burn_rate(hour_total, hour_bad, ratio)
+            consumed = None if total == 0 else bad / (total * ratio)
+            remaining = None if consumed is None else 1.0 - consumed
+            tte: float | None
+            if remaining is None:
+                tte = None
+            elif remaining <= 0:
+                tte = 0.0
+            elif burn_1h is None or burn_1h == 0:
+                tte = None
+            else:
+                tte = remaining * slo.period_days * 24 / burn_1h
+            rows.append(
+                {
+                    "tenant_id": slo.tenant_id,
+                    "slo_name": slo.slo_name,
+                    "eval_ts": bucket_start(step),
+                    "total": total,
+                    "bad": bad,
+                    "consumed": consumed,
+                    "remaining": remaining,
+                    "time_to_exhaustion": tte,
+                }
+            )
+    return rows
+
+
+def alert_evaluations(
+    requests: Iterable[Request],
+    slos: Sequence[ResolvedSlo],
+    rules: Sequence[PolicyRule],
+    days: Sequence[date],
+    suppress_tickets_while_paging: bool = True,
+) -> list[Row]:
+    """fct_alert_evaluations: per tenant SLO, step and rule, both windows, `fires` and
+    `suppressed` (see `suppress_tickets`)."""
+    counts = slo_counts(requests, slos)
+    steps = day_steps(days)
+    rows: list[Row] = []
+    for slo in sorted(slos, key=lambda s: (s.tenant_id, s.slo_name)):
+        slo_buckets = counts[(slo.tenant_id, slo.slo_name)]
+        ratio = budget_ratio(slo)
+        for step in steps:
+            for rule in sorted(rules, key=lambda r: r.name):
+                long_total, long_bad = slo_buckets.window(step, window_buckets(rule.long_window))
+                short_total, short_bad = slo_buckets.window(step, window_buckets(rule.short_window))
+                threshold = rule.burn_threshold(slo.period_days)
+                long_burn = burn_rate(long_total, long_bad, ratio)
+                short_burn = burn_rate(short_total, short_bad, ratio)
+                fires = (
+                    long_burn is not None
+                    and short_burn is not None
+                    and long_burn > threshold
+                    and short_burn > threshold
+                )
+                rows.append(
+                    {
+                        "tenant_id": slo.tenant_id,
+                        "slo_name": slo.slo_name,
+                        "eval_ts": bucket_start(step),
+                        "rule_name": rule.name,
+                        "severity": rule.severity,
+                        "long_window": rule.long_window,
+                        "short_window": rule.short_window,
+                        "burn_threshold": threshold,
+                        "long_total": long_total,
+                        "long_bad": long_bad,
+                        "long_burn_rate": long_burn,
+                        "short_total": short_total,
+                        "short_bad": short_bad,
+                        "short_burn_rate": short_burn,
+                        "fires": fires,
+                        "suppressed": False,
+                    }
+                )
+    if suppress_tickets_while_paging:
+        suppress_tickets(rows)
+    return rows
+
+
+def suppress_tickets(evaluations: list[Row]) -> None:
+    """Mark ticket steps `suppressed` while a page of the same tenant SLO fires.
+
+    Walked step by step per ticket rule: a ticket that is already open (firing,
+    unsuppressed, at the step before) when a page starts stays open, since it
+    escalates; a ticket that would open while a page fires stays shut until a
+    step without a page. A step that does not fire is never suppressed.
+    """
+    paging: set[tuple[str, str, datetime]] = {
+        (row["tenant_id"], row["slo_name"], row["eval_ts"])
+        for row in evaluations
+        if row["severity"] == "page" and row["fires"]
+    }
+    tickets: dict[tuple[str, str, str], list[Row]] = {}
+    for row in evaluations:
+        if row["severity"] == "ticket":
+            key = (row["tenant_id"], row["slo_name"], row["rule_name"])
+            tickets.setdefault(key, []).append(row)
+    for steps in tickets.values():
+        is_open = False
+        for row in sorted(steps, key=lambda r: r["eval_ts"]):
+            paged = (row["tenant_id"], row["slo_name"], row["eval_ts"]) in paging
+            if not row["fires"]:
+                is_open = False
+            elif not is_open and paged:
+                row["suppressed"] = True
+            else:
+                is_open = True
+
+
+def alert_episodes(evaluations: Sequence[Row]) -> list[Row]:
+    """fct_alert_episodes: maximal runs of consecutive firing, unsuppressed steps per
+    tenant SLO and rule.
+
+    An episode starts at its first such step and resolves at the first evaluated
+    step after it that does not qualify (None while it still does at the last step).
+    """
+    series: dict[tuple[str, str, str], list[Row]] = {}
+    for row in evaluations:
+        series.setdefault((row["tenant_id"], row["slo_name"], row["rule_name"]), []).append(row)
+    episodes: list[Row] = []
+    for key in sorted(series):
+        steps = sorted(series[key], key=lambda r: r["eval_ts"])
+        current: Row | None = None
+        for row in steps:
+            if row["fires"] and not row["suppressed"]:
+                if current is None:
+                    current = {
+                        "tenant_id": row["tenant_id"],
+                        "slo_name": row["slo_name"],
+                        "rule_name": row["rule_name"],
+                        "severity": row["severity"],
+                        "long_window": row["long_window"],
+                        "short_window": row["short_window"],
+                        "burn_threshold": row["burn_threshold"],
+                        "started_at": row["eval_ts"],
+                        "resolved_at": None,
+                        "peak_long_burn_rate": row["long_burn_rate"],
+                    }
+                else:
+                    current["peak_long_burn_rate"] = max(
+                        current["peak_long_burn_rate"], row["long_burn_rate"]
+                    )
+            elif current is not None:
+                current["resolved_at"] = row["eval_ts"]
+                episodes.append(current)
+                current = None
+        if current is not None:
+            episodes.append(current)
+    return episodes
+
+
+def stg_requests(rows: Sequence[Request]) -> list[Row]:
+    """stg_requests: the kept row of each (tenant_id, request_id) and its number of copies."""
+    copies = replica_copies(rows)
+    kept = dedup(rows)
+    return [
+        {
+            "tenant_id": r.tenant_id,
+            "request_id": r.request_id,
+            "ts": r.ts,
+            "service": r.service,
+            "operation": r.operation,
+            "status_code": r.status_code,
+            "latency_ms": r.latency_ms,
+            "replica": r.replica,
+            "replica_copies": copies[key],
+        }
+        for key, r in sorted(kept.items())
+    ]
+
+
+def run_all(
+    rows: Sequence[Request],
+    slos: Sequence[ResolvedSlo],
+    rules: Sequence[PolicyRule],
+    days: Sequence[date],
+    counted_days: Sequence[date] | None = None,
+    suppress_tickets_while_paging: bool = True,
+) -> dict[str, list[Row]]:
+    """Every table the comparison tests check, from raw (not yet deduplicated) rows.
+
+    Dedup is global over all rows; then only requests whose kept `ts` lies in one
+    of `counted_days` (default: the computed `days`) exist, since the pipeline
+    stages requests per computed day: buckets before the first day are empty.
+    """
+    computed = set(days)
+    counted = computed if counted_days is None else set(counted_days)
+    staged = [row for row in stg_requests(rows) if row["ts"].date() in computed]
+    requests = [r for r in dedup(rows).values() if r.ts.date() in counted]
+    evaluations = alert_evaluations(requests, slos, rules, days, suppress_tickets_while_paging)
+    return {
+        "stg_requests": staged,
+        "fct_burn_rates": burn_rates(requests, slos, days),
+        "fct_error_budget": error_budget(requests, slos, days),
+        "fct_alert_evaluations": evaluations,
+        "fct_alert_episodes": alert_episodes(evaluations),
+    }

@@ -1,0 +1,144 @@
+"""Routes and channels in the manifest; transitions and their escalation rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines.notify.transitions import compute_transitions
+from schemas.errors import BurnwatchInputError
+from schemas.manifest import load_manifest
+from schemas.routing import NotificationConfig
+from tests.notify_fixtures import BASE_MANIFEST
+
+
+def manifest_with(tmp_path: Path, block: str) -> Path:
+    path = tmp_path / "slos.yaml"
+    path.write_text(BASE_MANIFEST + block)
+    return path
+
+
+def test_a_manifest_without_notifications_routes_nothing(tmp_path: Path) -> None:
+    config = load_manifest(manifest_with(tmp_path, "")).notifications
+    assert config.routes == [] and config.channels_for("enterprise", "acme", "page", "opened") == []
+
+
+@pytest.mark.parametrize(
+    ("channel", "complaint"),
+    [
+        (
+            "{type: slack, url: 'https://hooks.slack.com/services/T/B/X'}",
+            "url: secrets are not written in the manifest; put the value in an environment "
+            "variable and name it with url_env",
+        ),
+        (
+            "{type: pagerduty, routing_key: abc, routing_key_env: PD}",
+            "routing_key: secrets are not written in the manifest",
+        ),
+        (
+            "{type: webhook, url_env: HOOK_URL, hmac_key: s3cret, hmac_key_env: K}",
+            "hmac_key: secrets are not written",
+        ),
+        (
+            "{type: email, host: h, sender: a@b, to: [c@d], password: hunter2}",
+            "password: secrets are not written",
+        ),
+        ("{type: alertmanager, url: 'http://am:9093', token: x}", "unknown key 'token'"),
+        ("{type: slack, url_env: 'https://hooks.slack.com/x'}", "not an environment variable"),
+    ],
+)
+def test_secrets_cannot_be_written_in_the_manifest(
+    tmp_path: Path, channel: str, complaint: str
+) -> None:
+    block = f"notifications:\n  channels:\n    c: {channel}\n"
+    with pytest.raises(BurnwatchInputError) as error:
+        load_manifest(manifest_with(tmp_path, block))
+    assert complaint in str(error.value)
+    assert "slos.yaml:" in str(error.value)
+    for secret in ("hooks.slack.com/services", "s3cret", "hunter2"):
+        assert secret not in str(error.value)
+
+
+def test_a_route_to_an_unknown_channel_is_named(tmp_path: Path) -> None:
+    block = "notifications:\n  channels: {}\n  routes:\n    - channel: pagers\n"
+    with pytest.raises(BurnwatchInputError, match="unknown channel 'pagers'"):
+        load_manifest(manifest_with(tmp_path, block))
+
+
+def test_routes_match_by_cohort_tenant_severity_and_transition_once_per_channel() -> None:
+    config = NotificationConfig.model_validate(
+        {
+            "channels": {
+                "pd": {"type": "pagerduty", "routing_key_env": "PD"},
+                "chat": {"type": "slack", "url_env": "SLACK"},
+            },
+            "routes": [
+                {"channel": "pd", "match": {"severities": ["page"], "cohorts": ["enterprise"]}},
+                {"channel": "chat", "match": {"tenants": ["acme"]}},
+                {"channel": "chat", "match": {"transitions": ["escalated"]}},
+            ],
+        }
+    )
+    assert config.channels_for("enterprise", "acme", "page", "opened") == ["pd", "chat"]
+    assert config.channels_for("standard", "acme", "page", "opened") == ["chat"]
+    assert config.channels_for("enterprise", "globex", "ticket", "opened") == []
+    assert config.channels_for("standard", "globex", "page", "escalated") == ["chat"]
+
+
+def _episode(rule: str, severity: str, start: int, end: int | None) -> dict[str, object]:
+    base = dt.datetime(2026, 1, 1)
+    return {
+        "tenant_id": "acme",
+        "slo_name": "avail",
+        "rule_name": rule,
+        "severity": severity,
+        "long_window": "1h",
+        "short_window": "5m",
+        "burn_threshold": 14.4,
+        "started_at": base + dt.timedelta(minutes=start),
+        "resolved_at": None if end is None else base + dt.timedelta(minutes=end),
+        "peak_long_burn_rate": 20.0,
+    }
+
+
+def test_a_page_opening_while_a_ticket_is_open_is_an_escalation() -> None:
+    episodes = pl.DataFrame(
+        [
+            _episode("ticket-1d", "ticket", 0, 100),
+            _episode("page-1h", "page", 50, 60),  # during the ticket: escalated
+            _episode("page-6h", "page", 0, 30),  # same step as the ticket: opened
+            _episode("page-1h", "page", 100, None),  # the ticket resolved at 100: opened
+        ]
+    )
+    specs = pl.DataFrame(
+        [{"tenant_id": "acme", "slo_name": "avail", "cohort": "c", "service": "api"}]
+    )
+    kinds = [
+        (t.rule_name, t.kind, t.at.minute + 60 * t.at.hour)
+        for t in compute_transitions(episodes, specs)
+    ]
+    assert kinds == [
+        ("page-6h", "opened", 0),
+        ("ticket-1d", "opened", 0),
+        ("page-6h", "resolved", 30),
+        ("page-1h", "escalated", 50),
+        ("page-1h", "resolved", 60),
+        ("page-1h", "opened", 100),
+        ("ticket-1d", "resolved", 100),
+    ]
+    escalated = [t for t in compute_transitions(episodes, specs) if t.kind == "escalated"]
+    assert escalated[0].escalated_from == "ticket-1d"
+
+
+def test_change_events_with_an_unknown_kind_name_file_and_line(tmp_path: Path) -> None:
+    from pipelines.notify.events import read_change_events
+
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "x.csv").write_text(
+        "ts,tenant_id,service,kind,description\n2026-01-01T00:00:00Z,acme,api,reboot,box\n"
+    )
+    with pytest.raises(BurnwatchInputError, match=r"x\.csv:2: kind 'reboot'"):
+        read_change_events(tmp_path)
