@@ -106,7 +106,8 @@ def run(data: Path, manifest: Path, warehouse: Path, start: dt.date | None,
     click.echo(markdown_table(episodes, limit=100))
     catalog = warehouse / "burnwatch.duckdb"
     click.echo(f"\nwarehouse: {catalog}  (query it: duckdb {catalog})")
-    click.echo(f"summary:   {warehouse / 'reports' / 'summary.html'}")
+    click.echo(f"report:    {warehouse / 'reports' / 'report.html'}")
+    click.echo(f"summary:   {warehouse / 'reports' / 'summary.md'}")
     for line in outcome.quarantined:
         _say(f"burnwatch: warning: {line}")
     if outcome.quarantined:

@@ -112,7 +112,8 @@ def bind_cohort_policy(
     _bind_lake(connection, warehouse, "slo_specs")
     _bind_lake(connection, warehouse, TABLE)
     bind_run_params(connection, day)
+    cohort_policy = model_sql("alert_policy_cohort")
     connection.execute(
-        f"create or replace temp table alert_policy_cohort_result as {model_sql('alert_policy_cohort')}"
+        f"create or replace temp table alert_policy_cohort_result as {cohort_policy}"
     )
     bind(connection, "alert_policy", "select * from alert_policy_cohort_result")

@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipelines import assets
 from pipelines.resources import resource_from_env
-from pipelines.schedules import build_newest_days_schedule, build_new_day_folder_sensor
+from pipelines.schedules import build_new_day_folder_sensor, build_newest_days_schedule
 
 all_assets = dg.load_assets_from_package_module(assets)
 all_asset_checks = dg.load_asset_checks_from_package_module(assets)

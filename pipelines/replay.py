@@ -67,7 +67,7 @@ class ReplayResult:
 
 
 def _with_policy(manifest: Manifest, policy: Policy, where: str) -> pl.DataFrame:
-    """`alert_policy` rows for `policy` as the manifest's tenants would get it (overrides merged)."""
+    """`alert_policy` rows for `policy` as the manifest's tenants get it (overrides merged)."""
     try:
         return alert_policy_frame(manifest.model_copy(update={"policy": policy}))
     except ValueError as error:

@@ -45,6 +45,8 @@ OPTIONAL_TABLES = {
     "cohort_thresholds": "Cohort thresholds",
     "replay_comparison": "Replay comparison",
 }
+# How many tenant SLOs the overview chart shows, lowest budget first (the table shows all).
+OVERVIEW_CHART_LIMIT = 30
 # How many rows of an optional table the page shows (the lake holds them all).
 TABLE_ROW_LIMIT = 500
 
@@ -467,7 +469,7 @@ def _budget_color(remaining: float | None) -> str:
 
 
 def _overview_figure(overview: pl.DataFrame) -> Figure:
-    rows = overview.filter(pl.col("remaining").is_not_null()).to_dicts()
+    rows = overview.filter(pl.col("remaining").is_not_null()).head(OVERVIEW_CHART_LIMIT).to_dicts()
     remaining = [_round(r["remaining"]) for r in rows]
     return {
         "data": [
@@ -938,6 +940,7 @@ def render_report(data: ReportData) -> str:
             for name, frame in data.extra_tables.items()
         ],
         "row_limit": TABLE_ROW_LIMIT,
+        "overview_chart_limit": OVERVIEW_CHART_LIMIT,
         "figures_json": _script_json(figures),
         "template_json": _script_json(template),
         "config_json": _script_json(_PLOTLY_CONFIG),

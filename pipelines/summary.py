@@ -29,8 +29,8 @@ def _budget_rows(connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelati
             fct_error_budget.tenant_id,
             fct_error_budget.slo_name,
             max(fct_error_budget.eval_ts) as as_of,
-            arg_max(fct_error_budget.remaining, fct_error_budget.eval_ts) as budget_remaining,
-            arg_max(fct_error_budget.time_to_exhaustion, fct_error_budget.eval_ts)
+            arg_max_null(fct_error_budget.remaining, fct_error_budget.eval_ts) as budget_remaining,
+            arg_max_null(fct_error_budget.time_to_exhaustion, fct_error_budget.eval_ts)
                 as hours_to_exhaustion
         from fct_error_budget
         group by fct_error_budget.tenant_id, fct_error_budget.slo_name

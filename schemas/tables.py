@@ -8,8 +8,8 @@ Time columns are naive `TIMESTAMP` in UTC: every DuckDB connection that
 Burnwatch opens sets `TimeZone = 'UTC'`, so no value depends on the machine's zone.
 """
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 UtcTimestamp = pl.Datetime(time_unit="us")
 

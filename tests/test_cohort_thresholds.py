@@ -47,8 +47,10 @@ def _resource(tmp_path: Path, manifest: Path) -> BurnwatchResource:
                              warehouse=str(tmp_path / "warehouse"))
 
 
-BURN_SCHEMA = {"tenant_id": pl.String, "slo_name": pl.String, "eval_ts": pl.Datetime("us"),
-               "window": pl.String, "total": pl.Int64, "bad": pl.Int64, "burn_rate": pl.Float64}
+BURN_SCHEMA: dict[str, pl.DataType] = {
+    "tenant_id": pl.String(), "slo_name": pl.String(), "eval_ts": pl.Datetime("us"),
+    "window": pl.String(), "total": pl.Int64(), "bad": pl.Int64(), "burn_rate": pl.Float64(),
+}
 
 
 def _burn_frame(days: int, seed: int, incident: bool) -> pl.DataFrame:

@@ -136,7 +136,8 @@ def _oracle(burns: dict[str, dict], rules: list[tuple[str, str, str, str, float]
             suppress: bool) -> dict[str, object]:
     """Brute force: evaluate every rule at every step, cut episodes, match incidents."""
     range_end = START + dt.timedelta(days=DAYS)
-    episodes = []
+    episodes: list[tuple[str, tuple[str, str, str, str, float], dt.datetime,
+                         dt.datetime | None]] = []
     for tenant, by_window in burns.items():
         def fires(rule: tuple[str, str, str, str, float], step: int,
                   by_window: dict = by_window) -> bool:
@@ -177,7 +178,8 @@ def _oracle(burns: dict[str, dict], rules: list[tuple[str, str, str, str, float]
             continue
         detections.append(min((e[2] - incident.start).total_seconds() / 60 for e in found))
         if all(e[3] is not None for e in found):
-            resets.append(max((e[3] - incident.end).total_seconds() / 60 for e in found))
+            resets.append(max(((e[3] or range_end) - incident.end).total_seconds() / 60
+                              for e in found))
         rank = {"page": 2, "ticket": 1}
         at_severity += max(rank[e[1][1]] for e in found) >= rank[incident.expected]
     pages = sum(e[1][1] == "page" for e in episodes)

@@ -169,7 +169,8 @@ def is_bad(slo: str, row: Req) -> bool:
 
 
 @pytest.fixture(scope="module", params=[
-    ("dst", dt.date(2026, 10, 23), 10),   # DST ends 2026-10-25; Berlin's November starts 10-31 23:00 UTC
+    # DST ends 2026-10-25; Berlin's November starts 2026-10-31 23:00 UTC.
+    ("dst", dt.date(2026, 10, 23), 10),
     ("feb", dt.date(2026, 2, 25), 6),     # a 28-day February into March
 ])
 def computed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
@@ -247,15 +248,20 @@ def test_error_budget_matches_oracle_for_rolling_and_calendar_periods(computed) 
 
 def test_calendar_budget_resets_at_the_local_boundary(computed) -> None:
     _, _, _, budget = computed
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
     month = budget.filter(pl.col("slo_name") == "occ-month-berlin").sort("eval_ts")
     starts = month["period_start"].unique().sort().to_list()
-    if len(starts) > 1:  # the DST case crosses Berlin's month boundary
-        assert dt.datetime(2026, 10, 31, 23, 0) in starts
-        first_of_new = month.filter(pl.col("eval_ts") == dt.datetime(2026, 10, 31, 23, 0))
-        assert first_of_new["total"].to_list() == [0]
+    assert len(starts) == 2  # both datasets cross one of Berlin's month boundaries
+    for start in starts:
+        local = start.replace(tzinfo=dt.UTC).astimezone(berlin)
+        assert (local.day, local.hour, local.minute) == (1, 0, 0)
+    # At the boundary the new period holds nothing yet: the budget is whole again.
+    at_boundary = month.filter(pl.col("eval_ts") == starts[1])
+    assert at_boundary["total"].to_list() == [0]
+    assert at_boundary["consumed"].to_list() == [None]
     week = budget.filter(pl.col("slo_name") == "occ-week-berlin")
     for start in week["period_start"].unique().to_list():
-        local = start.replace(tzinfo=dt.UTC).astimezone(zoneinfo.ZoneInfo("Europe/Berlin"))
+        local = start.replace(tzinfo=dt.UTC).astimezone(berlin)
         assert (local.weekday(), local.hour, local.minute) == (0, 0, 0)
 
 
