@@ -150,7 +150,8 @@ def main() -> None:
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(
-        f"\nrows {rows:,}\nfloor {floor_s:.2f} s | burnwatch {ours_s:.2f} s | polars {polars_s:.2f} s\n"
+        f"\nrows {rows:,}\nfloor {floor_s:.2f} s | burnwatch {ours_s:.2f} s | "
+        f"polars {polars_s:.2f} s\n"
         f"burnwatch / floor = {ours_s / floor_s:.2f}x (target <= 1.5x)\n"
         f"polars / burnwatch = {polars_s / ours_s:.2f}x (target >= 2x)"
     )

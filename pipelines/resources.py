@@ -24,7 +24,7 @@ ENV_CONTRACTS = "BURNWATCH_CONTRACTS"
 ENV_MAX_QUARANTINED_SHARE = "BURNWATCH_MAX_QUARANTINED_SHARE"
 
 
-class BurnwatchResource(dg.ConfigurableResource):  # type: ignore[misc]
+class BurnwatchResource(dg.ConfigurableResource):
     """Paths of the request logs, the SLO manifest and the warehouse, and DuckDB limits."""
 
     data_dir: str

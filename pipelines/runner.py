@@ -135,7 +135,7 @@ def run_pipeline(
     with warehouse_lock(warehouse, say):
         say(f"computing {first} .. {last} ({(last - first).days + 1} days) into {warehouse}")
         result = dg.materialize(
-            [*all_assets, *all_asset_checks],
+            [*all_assets, *all_asset_checks],  # type: ignore[list-item]
             resources={"burnwatch": resource},
             instance=_instance(),
             tags=day_range_tags(first, last),

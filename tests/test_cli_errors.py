@@ -51,9 +51,13 @@ def test_empty_data_folder(tmp_path: Path) -> None:
 
 def test_manifest_with_unknown_key(small_dataset: tuple[Path, Path], tmp_path: Path) -> None:
     data, manifest = small_dataset
-    manifest.write_text(SMALL_MANIFEST.replace("cohort: enterprise", "cohort: enterprise\n    colour: red"))
+    manifest.write_text(
+        SMALL_MANIFEST.replace("cohort: enterprise", "cohort: enterprise\n    colour: red")
+    )
     result = run_cli(*run_args(data, manifest, tmp_path / "wh"))
-    assert_one_line_error(result, f"{manifest}:8", "tenants[0].colour", "unknown key 'colour'")
+    assert_one_line_error(
+        result, f"{manifest}:8", "tenants[0].colour", "unknown key 'colour'"
+    )
     assert not (tmp_path / "wh").exists()
 
 

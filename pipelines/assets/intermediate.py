@@ -25,5 +25,8 @@ from pipelines.resources import BurnwatchResource
 def int_sli_buckets(
     context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
 ) -> dg.MaterializeResult:
-    """Total and bad requests and exact latency quantiles per 5-minute bucket (sql/int_sli_buckets.sql)."""
+    """Total and bad requests and exact latency quantiles per 5-minute bucket.
+
+    SQL: sql/int_sli_buckets.sql.
+    """
     return materialize_days(context, burnwatch, "int_sli_buckets", steps.build_int_sli_buckets)

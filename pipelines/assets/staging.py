@@ -21,5 +21,8 @@ from pipelines.resources import BurnwatchResource
 def stg_requests(
     context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
 ) -> dg.MaterializeResult:
-    """One row per request of the day: replicas' copies collapsed to the earliest (sql/stg_requests.sql)."""
+    """One row per request of the day: replicas' copies collapsed to the earliest.
+
+    SQL: sql/stg_requests.sql.
+    """
     return materialize_days(context, burnwatch, "stg_requests", steps.build_stg_requests)
