@@ -31,3 +31,15 @@ def test_schedule_requests_yesterday_and_today() -> None:
     request = schedule.evaluate_tick(context).run_requests[0]
     assert request.tags["dagster/asset_partition_range_start"] == "2026-10-04"
     assert request.tags["dagster/asset_partition_range_end"] == "2026-10-05"
+
+
+def test_dagster_yaml_is_a_valid_instance_config(tmp_path) -> None:
+    import shutil
+    from pathlib import Path
+
+    shutil.copy(Path(__file__).parent.parent / "dagster.yaml", tmp_path / "dagster.yaml")
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    try:
+        assert not instance.telemetry_enabled
+    finally:
+        instance.dispose()
