@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oracle import Request, load_requests, run_all
 
+from schemas.errors import BurnwatchInputError
 from schemas.manifest import load_manifest
 from schemas.tables import column_names
 
@@ -352,7 +353,8 @@ def test_outputs_are_byte_identical_across_runs_and_thread_counts(
 ) -> None:
     first = lake_digests(main_run["warehouse"])
     assert first, "the lake holds no Parquet files"
-    for name, threads in [("again", None), ("one_thread", 1), ("two_threads", 2)]:
+    # The first run used DuckDB's default thread count: two more runs make three in all.
+    for name, threads in [("one_thread", 1), ("two_threads", 2)]:
         warehouse = main_run["root"] / f"warehouse_{name}"
         run(main_run["data_dir"], main_run["manifest"], warehouse, DAYS, threads=threads)
         digests = lake_digests(warehouse)
@@ -370,7 +372,7 @@ version: 1
 cohorts:
   standard:
     availability: {objective: 99.0}
-    latency: {objective: 90.0, threshold_ms: 100}
+    latency: {objective: 95.0, threshold_ms: 100}
 tenants:
   - id: t1
     cohort: standard
@@ -411,7 +413,7 @@ def place_copies(copies: list[tuple[Any, ...]]) -> list[tuple[date, Request]]:
 
 
 @settings(
-    max_examples=8,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -441,8 +443,7 @@ def test_dedup_depends_neither_on_row_order_nor_on_file_split(
         digests.append(
             {path: digest for path, digest in lake_digests(warehouse).items() if "stg" in path}
         )
-    if layouts[0] != layouts[1]:
-        assert digests[0] == digests[1]
+    assert digests[0] == digests[1], "stg_requests bytes depend on row order or file split"
 
 
 @settings(
@@ -522,9 +523,10 @@ def _run_small(
 
 @pytest.mark.xfail(
     strict=True,
-    raises=AssertionError,
+    raises=(AssertionError, BurnwatchInputError),
     reason="a day dedups only rows within skew_tolerance_minutes (60) of it: copies of one "
-    "request further apart across midnight are kept once in each day",
+    "request further apart across midnight are kept once in each day, and the blocking "
+    "check stg_requests_unique_request_keys then fails the whole run",
 )
 def test_copies_of_a_request_far_apart_across_midnight_count_once(tmp_path: Path) -> None:
     placed = [

@@ -163,7 +163,7 @@ def quarantine_rows_valid(
     asset=stg_requests,
     partitions_def=daily_partitions,
     blocking=True,
-    description="(tenant_id, request_id) is unique in stg_requests.",
+    description="(tenant_id, request_id) is unique in each day of stg_requests.",
 )
 def unique_request_keys(
     context: dg.AssetCheckExecutionContext, burnwatch: BurnwatchResource
@@ -172,15 +172,29 @@ def unique_request_keys(
     files = lake.existing_partition_files(
         burnwatch.warehouse_path, "stg_requests", days[0], days[-1]
     )
+    listed = ", ".join(f"'{path}'" for path in files) or "''"
     with duckdb.connect() as connection:
+        keys = (
+            f"select filename, tenant_id, request_id from read_parquet([{listed}], filename = true)"
+            if files
+            else "select '' as filename, '' as tenant_id, '' as request_id limit 0"
+        )
         dupes = connection.sql(
-            "select tenant_id, request_id, count(*) as copies from "
-            f"{lake.scan_sql(burnwatch.warehouse_path, 'stg_requests', files)} "
-            "group by all having count(*) > 1 order by all limit 20"
+            f"select filename as partition, tenant_id, request_id, count(*) as copies "
+            f"from ({keys}) group by all having count(*) > 1 order by all limit 20"
         ).pl()
+        # A request whose replica copies lie further apart across midnight than the skew
+        # tolerance is kept once in each day (a documented limit): reported, not blocking.
+        across = connection.execute(
+            f"select count(*) from (select tenant_id, request_id from ({keys}) "
+            "group by all having count(*) > 1)"
+        ).fetchall()[0][0]
     return dg.AssetCheckResult(
         passed=dupes.is_empty(),
-        metadata={"duplicated_keys": dg.MetadataValue.md(markdown_table(dupes, limit=20))},
+        metadata={
+            "duplicated_keys": dg.MetadataValue.md(markdown_table(dupes, limit=20)),
+            "keys_kept_in_more_than_one_day": int(across),
+        },
     )
 
 
