@@ -18,13 +18,15 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines import lake
 from pipelines.contracts import load_run_overrides, quarantine_warnings
 from pipelines.definitions import all_asset_checks, all_assets
 from pipelines.inputs import RequestFile, discover_request_files
 from pipelines.resources import ENV_CONTRACTS, ENV_MAX_QUARANTINED_SHARE, BurnwatchResource
 from pipelines.schedules import day_range_tags
 from schemas.errors import BurnwatchInputError
-from schemas.manifest import load_manifest
+from pipelines.steps import LONGEST_WINDOW
+from schemas.manifest import CALENDAR_NOMINAL_DAYS, Manifest, load_manifest
 
 LOCK_FILE = ".burnwatch.lock"
 
@@ -48,6 +50,29 @@ def plan_days(
     if first > last:
         raise BurnwatchInputError(f"--start {first} is after --end {last}")
     return first, last
+
+
+def lookback_days(manifest: Manifest) -> int:
+    """How many days before a day its windows and budget periods can reach."""
+    periods = [
+        CALENDAR_NOMINAL_DAYS[slo.calendar] + 1 if slo.calendar else slo.period_days
+        for slo in manifest.resolved_slos()
+    ]
+    return max([LONGEST_WINDOW.days, *periods]) + 1
+
+
+def extend_for_history(
+    files: list[RequestFile], first: dt.date, warehouse: Path, lookback: int
+) -> dt.date:
+    """Move `first` back over days that have logs but are missing from the lake, so the
+    windows and budgets of `first` see every request before it (a fresh warehouse run
+    with --start would otherwise start from nothing)."""
+    computed = set(lake.partition_days(warehouse, "int_sli_buckets"))
+    earliest = first - dt.timedelta(days=lookback)
+    missing = sorted(
+        {file.day for file in files if earliest <= file.day < first} - computed
+    )
+    return missing[0] if missing else first
 
 
 @contextlib.contextmanager
@@ -120,6 +145,11 @@ def run_pipeline(
     load_manifest(manifest)
     files = discover_request_files(data_dir)
     first, last = plan_days(files, start, end)
+    if start is not None:
+        first = extend_for_history(files, first, warehouse, lookback_days(load_manifest(manifest)))
+        if first < start:
+            say(f"also computing {first} .. {start - dt.timedelta(days=1)}: windows and budgets "
+                f"of {start} reach back into those days, which the warehouse does not have yet")
     contracts = os.environ.get(ENV_CONTRACTS, "")
     load_run_overrides(data_dir, manifest, contracts)
     resource = BurnwatchResource(

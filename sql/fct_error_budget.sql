@@ -103,6 +103,19 @@ step_periods as (
             )
         end as period_start,
         case
+            when slo_periods.calendar is null
+                then steps.eval_ts - to_days(slo_periods.period_days) - interval 5 minute
+            else cast(
+                timezone(
+                    slo_periods.timezone,
+                    date_trunc(
+                        slo_periods.calendar,
+                        timezone(slo_periods.timezone, cast(steps.eval_ts as timestamptz))
+                    )
+                ) as timestamp
+            ) - interval 5 minute
+        end as period_begin_bucket,
+        case
             when slo_periods.calendar is null then slo_periods.period_days * 24.0
             else epoch(
                 cast(
@@ -136,27 +149,45 @@ step_periods as (
         and steps.slo_name = slo_periods.slo_name
 ),
 
-period_counts as (
+-- Two joins in sequence: as one three-way join, DuckDB's join order built a
+-- near-cross product (minutes per day instead of a fraction of a second).
+step_ends as (
     select
         step_periods.tenant_id,
         step_periods.slo_name,
         step_periods.eval_ts,
         step_periods.period_start,
+        step_periods.period_begin_bucket,
         step_periods.period_hours,
         step_periods.objective,
-        cast(step_end.running_total - period_begin.running_total as bigint) as total,
-        cast(step_end.running_bad - period_begin.running_bad as bigint) as bad,
-        step_end.running_unit_total - period_begin.running_unit_total as unit_total,
-        step_end.running_unit_bad - period_begin.running_unit_bad as unit_bad
+        step_end.running_total,
+        step_end.running_bad,
+        step_end.running_unit_total,
+        step_end.running_unit_bad
     from step_periods
     inner join running as step_end
         on step_periods.tenant_id = step_end.tenant_id
         and step_periods.slo_name = step_end.slo_name
         and step_periods.bucket_start = step_end.bucket_start
+),
+
+period_counts as (
+    select
+        step_ends.tenant_id,
+        step_ends.slo_name,
+        step_ends.eval_ts,
+        step_ends.period_start,
+        step_ends.period_hours,
+        step_ends.objective,
+        cast(step_ends.running_total - period_begin.running_total as bigint) as total,
+        cast(step_ends.running_bad - period_begin.running_bad as bigint) as bad,
+        step_ends.running_unit_total - period_begin.running_unit_total as unit_total,
+        step_ends.running_unit_bad - period_begin.running_unit_bad as unit_bad
+    from step_ends
     inner join running as period_begin
-        on step_periods.tenant_id = period_begin.tenant_id
-        and step_periods.slo_name = period_begin.slo_name
-        and period_begin.bucket_start = step_periods.period_start - interval 5 minute
+        on step_ends.tenant_id = period_begin.tenant_id
+        and step_ends.slo_name = period_begin.slo_name
+        and step_ends.period_begin_bucket = period_begin.bucket_start
 ),
 
 consumption as (
