@@ -24,8 +24,8 @@ from pipelines.definitions import all_asset_checks, all_assets
 from pipelines.inputs import RequestFile, discover_request_files
 from pipelines.resources import ENV_CONTRACTS, ENV_MAX_QUARANTINED_SHARE, BurnwatchResource
 from pipelines.schedules import day_range_tags
-from schemas.errors import BurnwatchInputError
 from pipelines.steps import LONGEST_WINDOW
+from schemas.errors import BurnwatchInputError
 from schemas.manifest import CALENDAR_NOMINAL_DAYS, Manifest, load_manifest
 
 LOCK_FILE = ".burnwatch.lock"
