@@ -1,0 +1,132 @@
+"""The sample's injected incidents page (or ticket) when the SRE Workbook's math says they
+should, and nothing pages outside them.
+
+The predicted detection time is computed here from the raw logs alone: per-minute
+request counts of the incident's tenant and service, the incident's bad fraction
+inside it and the baseline fraction outside, and the rule's two windows and
+threshold. A rule fires when the expected bad fraction of both windows exceeds
+burn_rate x (1 - objective): the Workbook's detection-time formula, applied to
+the traffic the sample really has instead of a constant rate.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipelines.lake import read_table
+from pipelines.runner import run_pipeline
+from pipelines.sample_data import generate_sample
+from schemas.manifest import WINDOW_MINUTES, load_manifest
+
+pytestmark = pytest.mark.slow
+STEP = dt.timedelta(minutes=5)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("sample")
+    generate_sample(root / "data", tenants=6, days=7, seed=7)
+    run_pipeline(root / "data", root / "data" / "slos.yaml", root / "wh", dry_run=True)
+    with open(root / "data" / "incidents.csv", newline="") as handle:
+        incidents = [row for row in csv.DictReader(handle) if row["expected_severity"] != "none"]
+    return root, incidents, read_table(root / "wh", "fct_alert_episodes")
+
+
+def _minute_counts(data: Path, tenant: str, service: str) -> dict[dt.datetime, int]:
+    """Requests per minute of one tenant and service, each request once (earliest copy)."""
+    frame = (
+        pl.scan_parquet(str(data / "requests" / f"tenant={tenant}" / "*" / "*.parquet"))
+        .filter(pl.col("service") == service)
+        .group_by("request_id")
+        .agg(pl.col("ts").min())
+        .with_columns(pl.col("ts").dt.replace_time_zone(None).dt.truncate("1m").alias("minute"))
+        .group_by("minute")
+        .len()
+        .collect()
+    )
+    return dict(zip(frame["minute"].to_list(), frame["len"].to_list(), strict=True))
+
+
+def _parse(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+
+
+def predicted_detection(
+    counts: dict[dt.datetime, int],
+    start: dt.datetime,
+    end: dt.datetime,
+    bad_fraction: float,
+    baseline: float,
+    windows: tuple[int, int],
+    allowed: float,
+) -> dt.datetime:
+    """The first minute at which both windows' expected bad fraction exceeds `allowed`."""
+
+    def expected_fraction(at: dt.datetime, minutes: int) -> float:
+        total = bad = 0.0
+        for offset in range(1, minutes + 1):
+            minute = at - dt.timedelta(minutes=offset)
+            n = counts.get(minute, 0)
+            total += n
+            bad += n * (bad_fraction if start <= minute < end else baseline)
+        return bad / total if total else 0.0
+
+    at = start
+    while at <= end + dt.timedelta(days=1):
+        if all(expected_fraction(at, minutes) > allowed for minutes in windows):
+            return at
+        at += dt.timedelta(minutes=1)
+    raise AssertionError("the incident never crosses its threshold")
+
+
+def test_each_incident_opens_its_expected_episode_when_the_workbook_predicts(sample_run) -> None:
+    root, incidents, episodes = sample_run
+    manifest = load_manifest(root / "data" / "slos.yaml")
+    objectives = {(s.tenant_id, s.slo_name): s for s in manifest.resolved_slos()}
+    rules = {rule.name: rule for rule in manifest.policy.rules}
+    assert {row["kind"] for row in incidents} >= {"outage", "slow_burn"}
+    for incident in incidents:
+        tenant, slo = incident["tenant_id"], incident["slo_name"]
+        rule = rules[incident["expected_rule"]]
+        spec = objectives[(tenant, slo)]
+        start, end = _parse(incident["start"]), _parse(incident["end"])
+        predicted = predicted_detection(
+            _minute_counts(root / "data", tenant, incident["service"]),
+            start,
+            end,
+            float(incident["bad_fraction"]),
+            float(incident["baseline_bad_fraction"]),
+            (WINDOW_MINUTES[rule.long_window], WINDOW_MINUTES[rule.short_window]),
+            rule.burn_threshold(spec.period_days) * (100 - spec.objective) / 100,
+        )
+        opened = episodes.filter(
+            (pl.col("tenant_id") == tenant)
+            & (pl.col("slo_name") == slo)
+            & (pl.col("rule_name") == rule.name)
+            & (pl.col("started_at") >= start)
+            & (pl.col("started_at") <= end + dt.timedelta(minutes=WINDOW_MINUTES[rule.long_window]))
+        )
+        assert opened.height >= 1, f"{incident['incident_id']}: no {rule.name} episode"
+        started = opened["started_at"].min()
+        assert abs(started - predicted) <= STEP, (
+            f"{incident['incident_id']} ({incident['kind']}): {rule.name} opened at {started}, "
+            f"the Workbook's math predicts {predicted}"
+        )
+
+
+def test_no_page_outside_the_incidents(sample_run) -> None:
+    _, incidents, episodes = sample_run
+    longest = dt.timedelta(minutes=max(WINDOW_MINUTES.values()))
+    for page in episodes.filter(pl.col("severity") == "page").iter_rows(named=True):
+        explained = any(
+            row["tenant_id"] == page["tenant_id"]
+            and row["slo_name"] == page["slo_name"]
+            and _parse(row["start"]) <= page["started_at"] <= _parse(row["end"]) + longest
+            for row in incidents
+        )
+        assert explained, f"page outside any incident: {page}"
