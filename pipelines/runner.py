@@ -100,9 +100,13 @@ def warehouse_lock(warehouse: Path, say: Callable[[str], None]) -> Iterator[None
 
 
 def _instance() -> dg.DagsterInstance:
-    """The DAGSTER_HOME instance when there is one (runs then show in the UI), else ephemeral."""
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
+    """An ephemeral Dagster instance for this run.
+
+    `burnwatch run` serializes runs on a warehouse with its own file lock, and a
+    lock dies with its process. A persistent instance (DAGSTER_HOME) would add
+    concurrency-pool slots that a killed run never gives back, so the next run
+    would wait forever. Runs launched from the UI use the DAGSTER_HOME instance.
+    """
     return dg.DagsterInstance.ephemeral()
 
 

@@ -36,6 +36,7 @@ def connect(threads: int | None = None, memory_limit: str | None = None,
     )
     connection.execute("set TimeZone = 'UTC'")
     connection.execute("set preserve_insertion_order = true")
+    _define_calendar_macros(connection)
     if threads:
         connection.execute(f"set threads = {int(threads)}")
     if memory_limit:
@@ -44,6 +45,21 @@ def connect(threads: int | None = None, memory_limit: str | None = None,
         temp_directory.mkdir(parents=True, exist_ok=True)
         connection.execute(f"set temp_directory = '{temp_directory}'")
     return connection
+
+
+def _define_calendar_macros(connection: duckdb.DuckDBPyConnection) -> None:
+    """Calendar periods for the models: where the week/month/quarter holding the UTC time
+    `moment` starts and ends in time zone `zone`, as naive UTC timestamps (DST included)."""
+    local_start = "date_trunc(calendar, timezone(zone, cast(moment as timestamptz)))"
+    connection.execute(
+        "create or replace macro calendar_period_start(calendar, zone, moment) as "
+        f"cast(timezone(zone, {local_start}) as timestamp)"
+    )
+    connection.execute(
+        "create or replace macro calendar_period_end(calendar, zone, moment) as "
+        f"cast(timezone(zone, {local_start} + case calendar when 'week' then interval 7 day "
+        "when 'month' then interval 1 month else interval 3 month end) as timestamp)"
+    )
 
 
 def bind(connection: duckdb.DuckDBPyConnection, name: str, relation_sql: str) -> None:

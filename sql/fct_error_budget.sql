@@ -21,14 +21,8 @@ with slo_periods as (
         case
             when slo_specs.calendar is null
                 then run_params.partition_start - to_days(slo_specs.period_days)
-            else cast(
-                timezone(
-                    slo_specs.timezone,
-                    date_trunc(
-                        slo_specs.calendar,
-                        timezone(slo_specs.timezone, cast(run_params.partition_start as timestamptz))
-                    )
-                ) as timestamp
+            else calendar_period_start(
+                slo_specs.calendar, slo_specs.timezone, run_params.partition_start
             )
         end as earliest_period_start
     from slo_specs
@@ -92,55 +86,22 @@ step_periods as (
         case
             when slo_periods.calendar is null
                 then steps.eval_ts - to_days(slo_periods.period_days)
-            else cast(
-                timezone(
-                    slo_periods.timezone,
-                    date_trunc(
-                        slo_periods.calendar,
-                        timezone(slo_periods.timezone, cast(steps.eval_ts as timestamptz))
-                    )
-                ) as timestamp
+            else calendar_period_start(
+                slo_periods.calendar, slo_periods.timezone, steps.eval_ts
             )
         end as period_start,
         case
             when slo_periods.calendar is null
                 then steps.eval_ts - to_days(slo_periods.period_days) - interval 5 minute
-            else cast(
-                timezone(
-                    slo_periods.timezone,
-                    date_trunc(
-                        slo_periods.calendar,
-                        timezone(slo_periods.timezone, cast(steps.eval_ts as timestamptz))
-                    )
-                ) as timestamp
+            else calendar_period_start(
+                slo_periods.calendar, slo_periods.timezone, steps.eval_ts
             ) - interval 5 minute
         end as period_begin_bucket,
         case
             when slo_periods.calendar is null then slo_periods.period_days * 24.0
             else epoch(
-                cast(
-                    timezone(
-                        slo_periods.timezone,
-                        date_trunc(
-                            slo_periods.calendar,
-                            timezone(slo_periods.timezone, cast(steps.eval_ts as timestamptz))
-                        )
-                        + case slo_periods.calendar
-                            when 'week' then interval 7 day
-                            when 'month' then interval 1 month
-                            else interval 3 month
-                        end
-                    ) as timestamp
-                )
-                - cast(
-                    timezone(
-                        slo_periods.timezone,
-                        date_trunc(
-                            slo_periods.calendar,
-                            timezone(slo_periods.timezone, cast(steps.eval_ts as timestamptz))
-                        )
-                    ) as timestamp
-                )
+                calendar_period_end(slo_periods.calendar, slo_periods.timezone, steps.eval_ts)
+                - calendar_period_start(slo_periods.calendar, slo_periods.timezone, steps.eval_ts)
             ) / 3600.0
         end as period_hours
     from steps

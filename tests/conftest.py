@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+# Tests never touch a developer's (or `make`'s) Dagster instance.
+os.environ.pop("DAGSTER_HOME", None)
 
 REQUEST_SCHEMA = pa.schema(
     [
