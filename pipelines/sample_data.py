@@ -46,6 +46,7 @@ import yaml
 
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import BUCKET_MINUTES, WINDOW_MINUTES, PolicyRule, workbook_policy
+from schemas.tables import arrow_schema
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -81,18 +82,7 @@ TENANT_NAMES: tuple[str, ...] = (
     "pied-piper", "wernham", "prestige", "monarch", "nakatomi", "gringotts", "bluth", "krusty",
 )  # fmt: skip
 
-REQUEST_SCHEMA = pa.schema(
-    [
-        ("request_id", pa.string()),
-        ("ts", pa.timestamp("us", tz="UTC")),
-        ("tenant_id", pa.string()),
-        ("service", pa.string()),
-        ("operation", pa.string()),
-        ("status_code", pa.int32()),
-        ("latency_ms", pa.float64()),
-        ("replica", pa.string()),
-    ]
-)
+REQUEST_SCHEMA = arrow_schema("raw_requests")
 
 INCIDENT_COLUMNS: tuple[str, ...] = (
     "incident_id", "tenant_id", "slo_name", "service", "kind", "start", "end",

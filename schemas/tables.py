@@ -10,6 +10,7 @@ Burnwatch opens sets `TimeZone = 'UTC'`, so no value depends on the machine's zo
 
 import pandera.polars as pa
 import polars as pl
+import pyarrow
 
 UtcTimestamp = pl.Datetime(time_unit="us")
 
@@ -475,3 +476,25 @@ def sql_columns(table: str) -> dict[str, str]:
 def column_names(table: str) -> list[str]:
     """The table's column names in order."""
     return list(TABLES[table].to_schema().columns)
+
+
+_ARROW_TYPES: dict[type[pl.DataType], pyarrow.DataType] = {
+    pl.String: pyarrow.string(),
+    pl.Int32: pyarrow.int32(),
+    pl.Int64: pyarrow.int64(),
+    pl.Float64: pyarrow.float64(),
+    pl.Boolean: pyarrow.bool_(),
+    pl.Date: pyarrow.date32(),
+}
+
+
+def arrow_schema(table: str, timezone: str | None = "UTC") -> pyarrow.Schema:
+    """The table's columns as an Arrow schema, timestamps in microseconds of `timezone`
+    (as request logs arrive: UTC-zoned; None for naive). Every field is nullable, so
+    writers can also produce the broken rows that quarantine must catch."""
+    fields = []
+    for name, column in TABLES[table].to_schema().columns.items():
+        base = column.dtype.type.base_type()
+        kind = pyarrow.timestamp("us", tz=timezone) if base is pl.Datetime else _ARROW_TYPES[base]
+        fields.append(pyarrow.field(name, kind))
+    return pyarrow.schema(fields)

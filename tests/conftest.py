@@ -11,21 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from schemas.tables import arrow_schema
+
 # Tests never touch a developer's (or `make`'s) Dagster instance.
 os.environ.pop("DAGSTER_HOME", None)
 
-REQUEST_SCHEMA = pa.schema(
-    [
-        ("request_id", pa.string()),
-        ("ts", pa.timestamp("us", tz="UTC")),
-        ("tenant_id", pa.string()),
-        ("service", pa.string()),
-        ("operation", pa.string()),
-        ("status_code", pa.int32()),
-        ("latency_ms", pa.float64()),
-        ("replica", pa.string()),
-    ]
-)
+REQUEST_SCHEMA = arrow_schema("raw_requests")
 
 SMALL_MANIFEST = """\
 cohorts:
@@ -49,12 +40,22 @@ def write_requests(path: Path, rows: Iterable[dict[str, object]]) -> Path:
 
 
 def request(
-    request_id: str, ts: dt.datetime, tenant: str = "acme", status: int = 200,
-    latency: float = 50.0, replica: str = "r1", service: str = "api",
+    request_id: str,
+    ts: dt.datetime,
+    tenant: str = "acme",
+    status: int = 200,
+    latency: float = 50.0,
+    replica: str = "r1",
+    service: str = "api",
 ) -> dict[str, object]:
     return {
-        "request_id": request_id, "ts": ts, "tenant_id": tenant, "service": service,
-        "operation": "GET /items", "status_code": status, "latency_ms": latency,
+        "request_id": request_id,
+        "ts": ts,
+        "tenant_id": tenant,
+        "service": service,
+        "operation": "GET /items",
+        "status_code": status,
+        "latency_ms": latency,
         "replica": replica,
     }
 
@@ -71,8 +72,7 @@ def small_dataset(tmp_path: Path) -> tuple[Path, Path]:
             in_outage = day == 1 and 600 <= minute < 620
             rows.append(request(f"d{day}-{minute}", ts, status=503 if in_outage else 200))
         folder_day = (start + dt.timedelta(days=day)).date()
-        write_requests(data / "requests" / "tenant=acme" / f"date={folder_day}" / "a.parquet",
-                       rows)
+        write_requests(data / "requests" / "tenant=acme" / f"date={folder_day}" / "a.parquet", rows)
     manifest = data / "slos.yaml"
     manifest.write_text(SMALL_MANIFEST)
     return data, manifest

@@ -29,20 +29,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from schemas.tables import arrow_schema
+
 DAY = dt.date(2026, 11, 20)
 
-REQUEST_SCHEMA = pa.schema(
-    [
-        ("request_id", pa.string()),
-        ("ts", pa.timestamp("us", tz="UTC")),
-        ("tenant_id", pa.string()),
-        ("service", pa.string()),
-        ("operation", pa.string()),
-        ("status_code", pa.int32()),
-        ("latency_ms", pa.float64()),
-        ("replica", pa.string()),
-    ]
-)
+REQUEST_SCHEMA = arrow_schema("raw_requests")
 
 BASE_MANIFEST = """\
 cohorts:

@@ -22,6 +22,7 @@ import pytest
 
 from pipelines import lake, steps
 from pipelines.resources import BurnwatchResource
+from schemas.tables import arrow_schema
 
 DAYS = [dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 3)]
 MANIFEST = """\
@@ -39,18 +40,7 @@ tenants:
     slos:
       - {name: api-availability, service: api, sli: availability}
 """
-SCHEMA = pa.schema(
-    [
-        ("request_id", pa.string()),
-        ("ts", pa.timestamp("us", tz="UTC")),
-        ("tenant_id", pa.string()),
-        ("service", pa.string()),
-        ("operation", pa.string()),
-        ("status_code", pa.int32()),
-        ("latency_ms", pa.float64()),
-        ("replica", pa.string()),
-    ]
-)
+SCHEMA = arrow_schema("raw_requests")
 
 
 def request_rows(tenant: str, day: dt.date, count: int, prefix: str = "") -> list[dict]:

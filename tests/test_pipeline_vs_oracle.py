@@ -28,7 +28,7 @@ from oracle import Request, load_requests, run_all
 
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import load_manifest
-from schemas.tables import column_names
+from schemas.tables import arrow_schema, column_names
 
 pytestmark = pytest.mark.slow
 
@@ -71,18 +71,7 @@ tenants:
       - {name: api-availability, service: api, sli: availability}
 """
 
-REQUEST_SCHEMA = pa.schema(
-    [
-        ("request_id", pa.string()),
-        ("ts", pa.timestamp("us")),
-        ("tenant_id", pa.string()),
-        ("service", pa.string()),
-        ("operation", pa.string()),
-        ("status_code", pa.int32()),
-        ("latency_ms", pa.float64()),
-        ("replica", pa.string()),
-    ]
-)
+REQUEST_SCHEMA = arrow_schema("raw_requests", timezone=None)
 
 # Keys of each compared table: the pipeline's rows are matched to the oracle's by these.
 KEYS: dict[str, list[str]] = {
@@ -579,7 +568,8 @@ def test_windows_at_the_first_computed_day_see_the_days_before_it(tmp_path: Path
     # The run computed the day before start too (it was missing from the warehouse);
     # the day asked for must equal the oracle's, which sees every request.
     asked = [
-        row for row in pipeline_rows(warehouse, "fct_burn_rates")
+        row
+        for row in pipeline_rows(warehouse, "fct_burn_rates")
         if row["eval_ts"].date() in TWO_DAYS[1:]
     ]
     assert_same_rows("fct_burn_rates", asked, expected["fct_burn_rates"])

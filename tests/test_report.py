@@ -33,6 +33,7 @@ from pipelines.report import (
 )
 from pipelines.resources import BurnwatchResource
 from pipelines.runner import run_pipeline
+from schemas.tables import arrow_schema
 
 pytestmark = pytest.mark.slow
 
@@ -60,18 +61,7 @@ tenants:
     slos:
       - {name: api-availability, service: api, sli: availability}
 """
-REQUEST_SCHEMA = pa.schema(
-    [
-        ("request_id", pa.string()),
-        ("ts", pa.timestamp("us")),
-        ("tenant_id", pa.string()),
-        ("service", pa.string()),
-        ("operation", pa.string()),
-        ("status_code", pa.int32()),
-        ("latency_ms", pa.float64()),
-        ("replica", pa.string()),
-    ]
-)
+REQUEST_SCHEMA = arrow_schema("raw_requests", timezone=None)
 # Each tenant's background error rate: globex burns slowly, acme only in its outage.
 ERROR_RATES = {"acme": 0.0, "globex": 0.004, "initech": 0.0}
 

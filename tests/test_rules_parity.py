@@ -45,6 +45,7 @@ from pipelines.prometheus_rules import (
     write_rules,
 )
 from schemas.manifest import WINDOW_MINUTES, Manifest, load_manifest
+from schemas.tables import arrow_schema
 
 pytestmark = pytest.mark.slow
 
@@ -107,18 +108,7 @@ tenants:
       - {name: api-availability, service: api, sli: availability}
 """
 
-REQUEST_SCHEMA = pa.schema(
-    [
-        ("request_id", pa.string()),
-        ("ts", pa.timestamp("us")),
-        ("tenant_id", pa.string()),
-        ("service", pa.string()),
-        ("operation", pa.string()),
-        ("status_code", pa.int32()),
-        ("latency_ms", pa.float64()),
-        ("replica", pa.string()),
-    ]
-)
+REQUEST_SCHEMA = arrow_schema("raw_requests", timezone=None)
 
 
 @dataclass(frozen=True)

@@ -15,29 +15,18 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from pipelines.sample_data import generate_sample
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import WINDOW_MINUTES, ResolvedSlo, load_manifest, workbook_policy
+from schemas.tables import arrow_schema
 
 START = dt.date(2026, 10, 1)
 BUCKET_US = 5 * 60 * 1_000_000
 STEPS_PER_DAY = 288
-EXPECTED_SCHEMA = pa.schema(
-    [
-        ("request_id", pa.string()),
-        ("ts", pa.timestamp("us", tz="UTC")),
-        ("tenant_id", pa.string()),
-        ("service", pa.string()),
-        ("operation", pa.string()),
-        ("status_code", pa.int32()),
-        ("latency_ms", pa.float64()),
-        ("replica", pa.string()),
-    ]
-)
+EXPECTED_SCHEMA = arrow_schema("raw_requests")
 
 
 @dataclass(frozen=True)

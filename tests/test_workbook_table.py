@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from schemas.manifest import WINDOW_MINUTES, workbook_policy
+from schemas.tables import arrow_schema
 
 OUTAGE_DAY = dt.date(2026, 3, 4)
 DAYS = [OUTAGE_DAY - dt.timedelta(days=n) for n in (3, 2, 1, 0)]
@@ -51,18 +52,7 @@ WORKBOOK = [
     ("ticket-3d", 10.0, 4.32),
 ]
 
-SCHEMA = pa.schema(
-    [
-        ("request_id", pa.string()),
-        ("ts", pa.timestamp("us", tz="UTC")),
-        ("tenant_id", pa.string()),
-        ("service", pa.string()),
-        ("operation", pa.string()),
-        ("status_code", pa.int32()),
-        ("latency_ms", pa.float64()),
-        ("replica", pa.string()),
-    ]
-)
+SCHEMA = arrow_schema("raw_requests")
 
 
 def _write_constant_traffic(data: Path) -> None:
