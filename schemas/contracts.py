@@ -33,12 +33,10 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.errors import BurnwatchInputError
-from schemas.manifest import _format_loc, _line_of
 from schemas.tables import RequestLog, sql_columns
+from schemas.yaml_documents import load_document
 
 CONTRACTS_FILE = "contracts.yaml"
 
@@ -160,33 +158,7 @@ def load_overrides(path: str | Path | None) -> ContractOverrides:
     """Read and validate `contracts.yaml`; raise BurnwatchInputError naming file, line, key."""
     if path is None:
         return NO_OVERRIDES
-    path = Path(path)
-    if not path.is_file():
-        raise BurnwatchInputError(f"{path}: contracts file not found")
-    text = path.read_text(encoding="utf-8")
-    try:
-        document = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise BurnwatchInputError(f"{path}{where}: not valid YAML: {problem}") from None
-    if document is None:
-        return NO_OVERRIDES
-    if not isinstance(document, dict):
-        raise BurnwatchInputError(f"{path}: the contracts file must be a YAML mapping")
-    try:
-        return ContractOverrides.model_validate(document)
-    except ValidationError as error:
-        first = error.errors()[0]
-        loc = tuple(part for part in first["loc"] if not isinstance(part, str) or part)
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}"
-        line = _line_of(root, loc)
-        where = f"{path}:{line}" if line else str(path)
-        raise BurnwatchInputError(f"{where}: {_format_loc(loc)}: {message}") from None
+    return load_document(path, ContractOverrides, "contracts file") or NO_OVERRIDES
 
 
 def ts_window(folder_day: dt.date, skew: dt.timedelta) -> tuple[dt.datetime, dt.datetime]:
