@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import pyarrow.parquet as pq
 
+from pipelines.partitions import consecutive_blocks
 from pipelines.sql_models import bind
 from schemas.contracts import NO_OVERRIDES, ContractOverrides
 from schemas.errors import BurnwatchInputError
@@ -76,19 +78,52 @@ def files_for_days(files: list[RequestFile], first: dt.date, last: dt.date) -> l
     return [file for file in files if first <= file.day <= last]
 
 
+def scan_blocks(
+    files: Sequence[RequestFile], days: Sequence[dt.date], max_rows: int
+) -> list[list[dt.date]]:
+    """Split `days` into runs of consecutive days whose folders hold at most `max_rows`
+    rows together (by their footers), so that one scan can serve each run without
+    holding an unbounded range in memory. A day bigger than `max_rows` is a run alone.
+    """
+    rows_by_day: dict[dt.date, int] = {}
+    for file in files:
+        try:
+            rows = pq.read_metadata(file.path).num_rows
+        except Exception:  # an unreadable footer is quarantined later; it adds no rows
+            rows = 0
+        rows_by_day[file.day] = rows_by_day.get(file.day, 0) + rows
+    blocks: list[list[dt.date]] = []
+    for run in consecutive_blocks(days):
+        block_rows = 0
+        for day in run:
+            day_rows = rows_by_day.get(day, 0)
+            if (
+                blocks
+                and blocks[-1][-1] == day - dt.timedelta(days=1)
+                and (block_rows + day_rows <= max_rows)
+            ):
+                blocks[-1].append(day)
+                block_rows += day_rows
+            else:
+                blocks.append([day])
+                block_rows = day_rows
+    return blocks
+
+
 def bind_raw_requests(
     connection: duckdb.DuckDBPyConnection,
     files: list[RequestFile],
-    day: dt.date,
+    first: dt.date,
+    last: dt.date,
     skew_tolerance: dt.timedelta,
     overrides: ContractOverrides = NO_OVERRIDES,
     undecodable: Mapping[Path, str] | None = None,
 ) -> list[FileVerdict]:
-    """Bind `raw_requests` to the good rows of the day's folder and its neighbours', cut to
-    the day ± skew; return the verdicts of the files considered.
+    """Bind `raw_requests` to the good rows of the folders of days [first, last] and their
+    neighbours', cut to those days ± skew; return the verdicts of the files considered.
 
-    Rows from the neighbouring folders matter only when their ts is in the day
-    (late arrivals) or within the skew tolerance of it (a replica's copy of a
+    Rows from the neighbouring folders matter only when their ts is in the days
+    (late arrivals) or within the skew tolerance of them (a replica's copy of a
     request from across midnight), so the cut keeps dedup exact while reading
     little of the neighbours (row groups are skipped by their ts statistics).
     Files whose footer breaks the contract, and those in `undecodable`, are not
@@ -97,14 +132,15 @@ def bind_raw_requests(
     """
     from pipelines import contracts
 
-    neighbours = files_for_days(files, day - dt.timedelta(days=1), day + dt.timedelta(days=1))
+    neighbours = files_for_days(files, first - dt.timedelta(days=1), last + dt.timedelta(days=1))
     verdicts = [
         contracts.with_undecodable(verdict, undecodable[verdict.file.path])
-        if undecodable and verdict.file.path in undecodable else verdict
+        if undecodable and verdict.file.path in undecodable
+        else verdict
         for verdict in contracts.inspect_files(neighbours, overrides)
     ]
-    start = dt.datetime.combine(day, dt.time()) - skew_tolerance
-    end = dt.datetime.combine(day, dt.time()) + dt.timedelta(days=1) + skew_tolerance
+    start = dt.datetime.combine(first, dt.time()) - skew_tolerance
+    end = dt.datetime.combine(last, dt.time()) + dt.timedelta(days=1) + skew_tolerance
     scan = contracts.request_scan_sql(verdicts, skew_tolerance, overrides, (start, end))
     if scan is None:
         columns = sql_columns("raw_requests")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -97,13 +97,49 @@ def write_query(
     return int(row[0]) if row else 0
 
 
+def write_days(
+    connection: duckdb.DuckDBPyConnection,
+    relation: str,
+    warehouse: Path,
+    table: str,
+    days: Sequence[dt.date],
+    day_column: str,
+    order_by: str,
+    progress: Callable[[dt.date, int], None] | None = None,
+) -> dict[dt.date, int]:
+    """Write each day's rows of `relation` (a table computed for several days at once) as
+    that day's partition, ordered by `order_by`; return the row count of each day.
+
+    A row belongs to the day that holds its `day_column` timestamp. Every day
+    in `days` gets a partition, an empty one if it has no rows.
+    """
+    written: dict[dt.date, int] = {}
+    for day in days:
+        start = dt.datetime.combine(day, dt.time())
+        query = (
+            f"select * from {relation} "
+            f"where {day_column} >= timestamp '{start:%Y-%m-%d %H:%M:%S}' "
+            f"and {day_column} < timestamp '{start:%Y-%m-%d %H:%M:%S}' + interval 1 day "
+            f"order by {order_by}"
+        )
+        written[day] = write_query(connection, query, warehouse, table, day)
+        if progress is not None:
+            progress(day, written[day])
+    return written
+
+
 def scan_sql(warehouse: Path, table: str, files: list[str] | None = None) -> str:
     """A SQL expression that reads a table from the lake (an empty, typed relation if absent)."""
     if files is None:
         single = partition_path(warehouse, table, None)
-        files = [str(single)] if single.is_file() else [
-            str(partition_path(warehouse, table, day)) for day in partition_days(warehouse, table)
-        ]
+        files = (
+            [str(single)]
+            if single.is_file()
+            else [
+                str(partition_path(warehouse, table, day))
+                for day in partition_days(warehouse, table)
+            ]
+        )
     columns = sql_columns(table)
     if not files:
         typed_nulls = ", ".join(f'null::{kind} as "{name}"' for name, kind in columns.items())

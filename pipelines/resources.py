@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -22,6 +23,7 @@ ENV_MEMORY_LIMIT = "BURNWATCH_MEMORY_LIMIT"
 ENV_DRY_RUN = "BURNWATCH_DRY_RUN"
 ENV_CONTRACTS = "BURNWATCH_CONTRACTS"
 ENV_MAX_QUARANTINED_SHARE = "BURNWATCH_MAX_QUARANTINED_SHARE"
+ENV_MAX_ROWS_PER_SCAN = "BURNWATCH_MAX_ROWS_PER_SCAN"
 
 
 class BurnwatchResource(dg.ConfigurableResource):
@@ -35,6 +37,9 @@ class BurnwatchResource(dg.ConfigurableResource):
     # How far a replica's copy of a request may lie across midnight from its
     # other copies; bounds how much of the neighbouring day folders is read.
     skew_tolerance_minutes: int = 60
+    # Consecutive days are deduplicated in one scan, up to this many input rows
+    # per scan (by the files' footers); bounds the memory a long backfill needs.
+    max_rows_per_scan: int = 60_000_000
     # Write notifications to the outbox without delivering them.
     dry_run: bool = False
     # Per-service contract overrides; empty: <data>/contracts.yaml, else next to the manifest.
@@ -73,5 +78,15 @@ def resource_from_env() -> BurnwatchResource:
         memory_limit=os.environ.get(ENV_MEMORY_LIMIT, ""),
         dry_run=os.environ.get(ENV_DRY_RUN, "").lower() in {"1", "true", "yes"},
         contracts=os.environ.get(ENV_CONTRACTS, ""),
-        max_quarantined_share=float(os.environ.get(ENV_MAX_QUARANTINED_SHARE, "") or 0.05),
+        **limits_from_env(),
     )
+
+
+def limits_from_env() -> dict[str, Any]:
+    """The data-quality and memory limits set in the environment (unset: the defaults)."""
+    limits: dict[str, Any] = {}
+    if os.environ.get(ENV_MAX_QUARANTINED_SHARE):
+        limits["max_quarantined_share"] = float(os.environ[ENV_MAX_QUARANTINED_SHARE])
+    if os.environ.get(ENV_MAX_ROWS_PER_SCAN):
+        limits["max_rows_per_scan"] = int(os.environ[ENV_MAX_ROWS_PER_SCAN])
+    return limits

@@ -22,7 +22,7 @@ from pipelines import lake
 from pipelines.contracts import load_run_overrides, quarantine_warnings
 from pipelines.definitions import all_asset_checks, all_assets
 from pipelines.inputs import RequestFile, discover_request_files
-from pipelines.resources import ENV_CONTRACTS, ENV_MAX_QUARANTINED_SHARE, BurnwatchResource
+from pipelines.resources import ENV_CONTRACTS, BurnwatchResource, limits_from_env
 from pipelines.schedules import day_range_tags
 from pipelines.steps import LONGEST_WINDOW
 from schemas.errors import BurnwatchInputError
@@ -164,7 +164,7 @@ def run_pipeline(
         memory_limit=memory_limit or "",
         dry_run=dry_run,
         contracts=str(Path(contracts).resolve()) if contracts else "",
-        max_quarantined_share=float(os.environ.get(ENV_MAX_QUARANTINED_SHARE, "") or 0.05),
+        **limits_from_env(),
     )
     with warehouse_lock(warehouse, say):
         say(f"computing {first} .. {last} ({(last - first).days + 1} days) into {warehouse}")

@@ -23,8 +23,9 @@ def model_sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
 
 
-def connect(threads: int | None = None, memory_limit: str | None = None,
-            temp_directory: Path | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    threads: int | None = None, memory_limit: str | None = None, temp_directory: Path | None = None
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with Burnwatch's fixed session settings.
 
     UTC everywhere, so no result depends on the machine's time zone; insertion
@@ -67,12 +68,16 @@ def bind(connection: duckdb.DuckDBPyConnection, name: str, relation_sql: str) ->
     connection.execute(f"create or replace temp view {name} as {relation_sql}")
 
 
-def bind_run_params(connection: duckdb.DuckDBPyConnection, day: dt.date) -> None:
-    """Tell the models which day they compute: `run_params` holds [day, day + 1)."""
+def bind_run_params(
+    connection: duckdb.DuckDBPyConnection, day: dt.date, last: dt.date | None = None
+) -> None:
+    """Tell the models which days they compute: `run_params` holds [day, last + 1)
+    (one day when `last` is not given)."""
     start = dt.datetime.combine(day, dt.time())
+    end = dt.datetime.combine(last or day, dt.time()) + dt.timedelta(days=1)
     bind(
         connection,
         "run_params",
         f"select timestamp '{start:%Y-%m-%d %H:%M:%S}' as partition_start, "
-        f"timestamp '{start:%Y-%m-%d %H:%M:%S}' + interval 1 day as partition_end",
+        f"timestamp '{end:%Y-%m-%d %H:%M:%S}' as partition_end",
     )

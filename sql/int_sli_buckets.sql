@@ -6,7 +6,17 @@
 -- or the SLO's own bad_when/good_when predicate.
 -- Buckets with no requests are absent: no traffic is "no data". So is a
 -- tenant-day with too much quarantined input (int_quarantine_counts).
-with slo_requests as (
+-- The model may cover several days at once; the writer orders each day's rows
+-- (lake.write_days), so no order by here.
+with no_data_days as (
+    select
+        int_quarantine_counts.tenant_id,
+        int_quarantine_counts.folder_day
+    from int_quarantine_counts
+    where int_quarantine_counts.sli_status = 'no_data'
+),
+
+slo_requests as (
     select
         slo_specs.tenant_id,
         slo_specs.slo_name,
@@ -33,27 +43,37 @@ with slo_requests as (
     inner join slo_specs
         on stg_requests.tenant_id = slo_specs.tenant_id
         and stg_requests.service = slo_specs.service
-    where stg_requests.tenant_id not in (
-        select int_quarantine_counts.tenant_id
-        from int_quarantine_counts
-        where int_quarantine_counts.sli_status = 'no_data'
-    )
+    anti join no_data_days
+        on stg_requests.tenant_id = no_data_days.tenant_id
+        and cast(stg_requests.ts as date) = no_data_days.folder_day
 ),
 
-final as (
+bucketed as (
     select
         slo_requests.tenant_id,
         slo_requests.slo_name,
         slo_requests.bucket_start,
         count(*) as total,
         count(*) filter (where slo_requests.is_bad) as bad,
-        quantile_disc(slo_requests.latency_ms, 0.50) as latency_p50_ms,
-        quantile_disc(slo_requests.latency_ms, 0.90) as latency_p90_ms,
-        quantile_disc(slo_requests.latency_ms, 0.95) as latency_p95_ms,
-        quantile_disc(slo_requests.latency_ms, 0.99) as latency_p99_ms
+        -- One sort of the bucket's latencies serves all four quantiles (about
+        -- twice as fast as four separate quantile_disc calls).
+        quantile_disc(slo_requests.latency_ms, [0.50, 0.90, 0.95, 0.99]) as latency_quantiles
     from slo_requests
     group by slo_requests.tenant_id, slo_requests.slo_name, slo_requests.bucket_start
+),
+
+final as (
+    select
+        bucketed.tenant_id,
+        bucketed.slo_name,
+        bucketed.bucket_start,
+        bucketed.total,
+        bucketed.bad,
+        bucketed.latency_quantiles[1] as latency_p50_ms,
+        bucketed.latency_quantiles[2] as latency_p90_ms,
+        bucketed.latency_quantiles[3] as latency_p95_ms,
+        bucketed.latency_quantiles[4] as latency_p99_ms
+    from bucketed
 )
 
 select * from final
-order by tenant_id, slo_name, bucket_start

@@ -87,8 +87,8 @@ def test_an_output_type_that_differs_from_the_schema_is_an_error(tmp_path: Path)
     copy = _broken_copy(
         tmp_path,
         "stg_requests",
-        "cast(in_day.replica_copies as integer) as replica_copies",
-        "cast(in_day.replica_copies as varchar) as replica_copies",
+        "        requests.replica_copies\n",
+        "        cast(requests.replica_copies as varchar) as replica_copies\n",
     )
     [problem] = check_model(copy)
     assert problem.column == "replica_copies"

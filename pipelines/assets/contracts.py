@@ -184,7 +184,8 @@ def unique_request_keys(
             f"from ({keys}) group by all having count(*) > 1 order by all limit 20"
         ).pl()
         # A request whose replica copies lie further apart across midnight than the skew
-        # tolerance is kept once in each day (a documented limit): reported, not blocking.
+        # tolerance, on days computed in separate runs (or scan blocks), is kept once in
+        # each day (a documented limit): reported, not blocking.
         across = connection.execute(
             f"select count(*) from (select tenant_id, request_id from ({keys}) "
             "group by all having count(*) > 1)"

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipelines import steps
-from pipelines.assets._common import materialize_days
+from pipelines.assets._common import materialize_day_blocks
 from pipelines.assets.contracts import int_quarantine_counts
 from pipelines.assets.specs import slo_specs
 from pipelines.assets.staging import stg_requests
@@ -29,4 +29,6 @@ def int_sli_buckets(
 
     SQL: sql/int_sli_buckets.sql.
     """
-    return materialize_days(context, burnwatch, "int_sli_buckets", steps.build_int_sli_buckets)
+    return materialize_day_blocks(
+        context, burnwatch, "int_sli_buckets", steps.build_int_sli_buckets_days
+    )

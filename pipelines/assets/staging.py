@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pipelines import steps
-from pipelines.assets._common import materialize_days
+from pipelines.assets._common import materialize_day_blocks
 from pipelines.metadata import definition_metadata
 from pipelines.partitions import daily_partitions
 from pipelines.resources import BurnwatchResource
@@ -25,4 +25,4 @@ def stg_requests(
 
     SQL: sql/stg_requests.sql.
     """
-    return materialize_days(context, burnwatch, "stg_requests", steps.build_stg_requests)
+    return materialize_day_blocks(context, burnwatch, "stg_requests", steps.build_stg_requests_days)
