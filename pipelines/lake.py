@@ -86,7 +86,10 @@ def write_query(
     try:
         connection.execute(
             f"copy (select {columns} from ({query})) to '{temporary}' "
-            "(format parquet, compression zstd, row_group_size 122880)"
+            # zstd level 1: about 20 % faster to write than the default level 3 for
+            # some 8 % more bytes (measured on stg_requests), a fair trade for a lake
+            # that is rewritten on every run.
+            "(format parquet, compression zstd, compression_level 1, row_group_size 122880)"
         )
         _fsync(temporary)
         os.replace(temporary, target)
