@@ -79,8 +79,16 @@ def polars_dedup_and_bucket(files: list[str], manifest: Path, out: Path) -> pl.D
         pl.scan_parquet(files)
         .with_columns(pl.col("ts").dt.replace_time_zone(None))
         .sort(
-            ["tenant_id", "request_id", "ts", "replica", "status_code", "latency_ms",
-             "service", "operation"],
+            [
+                "tenant_id",
+                "request_id",
+                "ts",
+                "replica",
+                "status_code",
+                "latency_ms",
+                "service",
+                "operation",
+            ],
             nulls_last=False,
         )
         .group_by(["tenant_id", "request_id"], maintain_order=True)
@@ -123,8 +131,12 @@ def _bucket_totals(frame: pl.DataFrame) -> tuple[int, int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench-data"))
-    parser.add_argument("--scale", type=float, default=4.5,
-                        help="traffic multiplier; 4.5 gives about 20 million requests")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=4.5,
+        help="traffic multiplier; 4.5 gives about 20 million requests",
+    )
     parser.add_argument("--tenants", type=int, default=12)
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--repeat", type=int, default=2)
@@ -142,8 +154,9 @@ def main() -> None:
     print(f"{rows:,} request rows in {len(files)} files, {len(days)} days", flush=True)
 
     warehouse = args.out / "warehouse"
-    resource = BurnwatchResource(data_dir=str(data), manifest=str(manifest),
-                                 warehouse=str(warehouse), threads=args.threads)
+    resource = BurnwatchResource(
+        data_dir=str(data), manifest=str(manifest), warehouse=str(warehouse), threads=args.threads
+    )
     steps.build_slo_specs(resource)
     for day in days:  # what int_sli_buckets reads besides stg_requests
         steps.build_contract_report(resource, day)
@@ -172,17 +185,16 @@ def main() -> None:
         polars_buckets[:] = [polars_dedup_and_bucket(files, manifest, args.out / "polars")]
 
     floor_s = _fastest("floor (hash aggregate of keys, into a table)", args.repeat, floor)
-    compute_s = _fastest("burnwatch dedup + bucketing, into tables", args.repeat,
-                         burnwatch_compute)
-    step_s = _fastest("burnwatch dedup + bucketing, Parquet written", args.repeat,
-                      burnwatch_step)
+    compute_s = _fastest("burnwatch dedup + bucketing, into tables", args.repeat, burnwatch_compute)
+    step_s = _fastest("burnwatch dedup + bucketing, Parquet written", args.repeat, burnwatch_step)
     polars_s = _fastest("polars dedup + bucketing, Parquet written", args.repeat, polars_step)
 
     ours = _bucket_totals(lake.read_table(warehouse, "int_sli_buckets"))
     theirs = _bucket_totals(polars_buckets[0])
     if ours != theirs:
-        raise SystemExit(f"burnwatch and polars disagree: (buckets, requests, bad) "
-                         f"{ours} vs {theirs}")
+        raise SystemExit(
+            f"burnwatch and polars disagree: (buckets, requests, bad) {ours} vs {theirs}"
+        )
     results = {
         "date": dt.date.today().isoformat(),
         "rows": rows,

@@ -31,8 +31,9 @@ def _say(message: str) -> None:
 class _Date(click.ParamType):
     name = "YYYY-MM-DD"
 
-    def convert(self, value: object, param: click.Parameter | None,
-                ctx: click.Context | None) -> dt.date:
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> dt.date:
         if isinstance(value, dt.date):
             return value
         try:
@@ -52,8 +53,13 @@ def cli() -> None:
 
 
 @cli.command("sample-data")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
-              help="Folder to write requests/, slos.yaml and incidents.csv into.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Folder to write requests/, slos.yaml and incidents.csv into.",
+)
 @click.option("--tenants", default=12, show_default=True, help="Number of tenants.")
 @click.option("--days", default=14, show_default=True, help="Number of days of traffic.")
 @click.option("--seed", default=7, show_default=True, help="Random seed; same seed, same bytes.")
@@ -62,8 +68,9 @@ def sample_data(out_dir: Path, tenants: int, days: int, seed: int, scale: float)
     """Generate deterministic sample traffic with known incidents."""
     from pipelines.sample_data import generate_sample
 
-    summary = generate_sample(out_dir, tenants=tenants, days=days, seed=seed, scale=scale,
-                              progress=_say)
+    summary = generate_sample(
+        out_dir, tenants=tenants, days=days, seed=seed, scale=scale, progress=_say
+    )
     click.echo(
         f"wrote {summary.rows_written:,} rows ({summary.duplicate_rows:,} replica duplicates, "
         f"{summary.late_rows:,} late) for {summary.tenants} tenants over {summary.days} days "
@@ -74,8 +81,12 @@ def sample_data(out_dir: Path, tenants: int, days: int, seed: int, scale: float)
 
 def _path_option(name: str, env: str, help_text: str) -> Callable[[_F], _F]:
     return click.option(
-        f"--{name}", type=click.Path(path_type=Path), envvar=env, required=True,
-        show_envvar=True, help=help_text,
+        f"--{name}",
+        type=click.Path(path_type=Path),
+        envvar=env,
+        required=True,
+        show_envvar=True,
+        help=help_text,
     )
 
 
@@ -88,18 +99,39 @@ def _path_option(name: str, env: str, help_text: str) -> Callable[[_F], _F]:
 @click.option("--threads", type=int, help="DuckDB threads (default: all cores).")
 @click.option("--memory-limit", help="DuckDB memory limit, e.g. 4GB; beyond it, work spills.")
 @click.option("--dry-run", is_flag=True, help="Write notifications to the outbox, send none.")
-def run(data: Path, manifest: Path, warehouse: Path, start: dt.date | None,
-        end: dt.date | None, threads: int | None, memory_limit: str | None,
-        dry_run: bool) -> None:
+def run(
+    data: Path,
+    manifest: Path,
+    warehouse: Path,
+    start: dt.date | None,
+    end: dt.date | None,
+    threads: int | None,
+    memory_limit: str | None,
+    dry_run: bool,
+) -> None:
     """Compute every table for a range of days, through Dagster, idempotently."""
     from pipelines.lake import read_table
     from pipelines.metadata import markdown_table
     from pipelines.runner import run_pipeline
 
-    outcome = run_pipeline(data, manifest, warehouse, start, end, threads=threads,
-                           memory_limit=memory_limit, dry_run=dry_run, say=_say)
+    outcome = run_pipeline(
+        data,
+        manifest,
+        warehouse,
+        start,
+        end,
+        threads=threads,
+        memory_limit=memory_limit,
+        dry_run=dry_run,
+        say=_say,
+    )
     episodes = read_table(warehouse, "fct_alert_episodes").select(
-        "tenant_id", "slo_name", "rule_name", "severity", "started_at", "resolved_at",
+        "tenant_id",
+        "slo_name",
+        "rule_name",
+        "severity",
+        "started_at",
+        "resolved_at",
         "peak_long_burn_rate",
     )
     click.echo(f"\n{episodes.height} alert episode(s), {outcome.first_day} .. {outcome.last_day}:")

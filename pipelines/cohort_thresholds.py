@@ -33,20 +33,27 @@ _ORDER = "effective_from, cohort, sli, rule_name, long_window, short_window"
 
 def history_range(effective_from: dt.date, history_days: int) -> tuple[dt.date, dt.date]:
     """The first and last day of history that the version effective on `effective_from` uses."""
-    return (effective_from - dt.timedelta(days=history_days),
-            effective_from - dt.timedelta(days=1))
+    return (effective_from - dt.timedelta(days=history_days), effective_from - dt.timedelta(days=1))
 
 
-def _bind_lake(connection: duckdb.DuckDBPyConnection, warehouse: Path, table: str,
-               first: dt.date | None = None, last: dt.date | None = None) -> None:
+def _bind_lake(
+    connection: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    table: str,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> None:
     files = None
     if first is not None and last is not None:
         files = lake.existing_partition_files(warehouse, table, first, last)
     bind(connection, table, f"select * from {lake.scan_sql(warehouse, table, files)}")
 
 
-def _bind_params(connection: duckdb.DuckDBPyConnection, effective_from: dt.date,
-                 settings: CohortThresholdSettings) -> None:
+def _bind_params(
+    connection: duckdb.DuckDBPyConnection,
+    effective_from: dt.date,
+    settings: CohortThresholdSettings,
+) -> None:
     first, _ = history_range(effective_from, settings.history_days)
     bind(
         connection,

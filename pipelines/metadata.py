@@ -16,8 +16,9 @@ from schemas.tables import TABLES, sql_columns
 def column_schema(table: str) -> dg.TableSchema:
     """The table's columns and types, from `schemas.tables`, for the asset's definition."""
     model = TABLES[table]
-    descriptions = {name: (column.description or "") for name, column in
-                    model.to_schema().columns.items()}
+    descriptions = {
+        name: (column.description or "") for name, column in model.to_schema().columns.items()
+    }
     return dg.TableSchema(
         columns=[
             dg.TableColumn(name=name, type=kind, description=descriptions.get(name) or None)
@@ -46,14 +47,17 @@ def markdown_table(frame: pl.DataFrame, limit: int = 10) -> str:
 
 
 def materialization_metadata(
-    warehouse: Path, table: str, rows_by_day: dict[dt.date, int] | None = None,
+    warehouse: Path,
+    table: str,
+    rows_by_day: dict[dt.date, int] | None = None,
     rows: int | None = None,
 ) -> dict[str, Any]:
     """Row counts and a preview of what was just written."""
     days = sorted(rows_by_day) if rows_by_day else []
     total = sum(rows_by_day.values()) if rows_by_day else (rows or 0)
     files = (
-        lake.existing_partition_files(warehouse, table, days[0], days[-1]) if days
+        lake.existing_partition_files(warehouse, table, days[0], days[-1])
+        if days
         else [str(lake.partition_path(warehouse, table, None))]
     )
     preview = pl.DataFrame()

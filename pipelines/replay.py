@@ -36,10 +36,10 @@ from schemas.tables import ReplayIncidents, sql_columns
 DEFAULT_POLICIES: tuple[str, ...] = ("workbook", "cohort", "single-window")
 BUILTIN_POLICIES: dict[str, str] = {
     "workbook": "SRE Workbook multiwindow, multi-burn-rate (14.4x 1h&5m, 6x 6h&30m page; "
-                "3x 1d&2h, 1x 3d&6h ticket)",
+    "3x 1d&2h, 1x 3d&6h ticket)",
     "cohort": "the manifest's rules at their cohort thresholds derived from history",
     "single-window": "baseline: the Workbook's long windows and thresholds alone, "
-                     "without the short confirming window",
+    "without the short confirming window",
     "manifest": "the manifest's policy as configured",
 }
 OUTPUT_TABLES: tuple[str, ...] = ("replay_episodes", "replay_detections", "replay_comparison")
@@ -127,8 +127,12 @@ def resolve_policy(spec: str, manifest: Manifest) -> ReplayPolicy:
         f"{rule.name} {rule.severity} {rule.long_window}&{rule.short_window}"
         for rule in policy.rules
     )
-    return ReplayPolicy(path.stem, f"{path.name}: {rules}", policy.thresholds,
-                        _with_policy(manifest, policy, str(path)))
+    return ReplayPolicy(
+        path.stem,
+        f"{path.name}: {rules}",
+        policy.thresholds,
+        _with_policy(manifest, policy, str(path)),
+    )
 
 
 def _parse_time(value: str, path: Path, line: int, column: str) -> dt.datetime:
@@ -164,18 +168,22 @@ def load_incidents(path: Path) -> pl.DataFrame:
             if end <= start:
                 raise BurnwatchInputError(f"{path}:{line}: end {record['end']} is not after start")
             severity = (record.get("expected_severity") or "").strip() or None
-            rows.append({
-                "incident_id": (record.get("incident_id") or "").strip() or f"line-{line}",
-                "tenant_id": record["tenant_id"].strip(),
-                "slo_name": (record.get("slo_name") or "").strip() or None,
-                "started_at": start,
-                "ended_at": end,
-                "expected_severity": severity if severity in ("page", "ticket") else None,
-            })
-    schema = {name: column.dtype.type for name, column in
-              ReplayIncidents.to_schema().columns.items()}
-    frame = pl.DataFrame(rows, schema={**schema, "started_at": pl.Datetime("us"),
-                                       "ended_at": pl.Datetime("us")})
+            rows.append(
+                {
+                    "incident_id": (record.get("incident_id") or "").strip() or f"line-{line}",
+                    "tenant_id": record["tenant_id"].strip(),
+                    "slo_name": (record.get("slo_name") or "").strip() or None,
+                    "started_at": start,
+                    "ended_at": end,
+                    "expected_severity": severity if severity in ("page", "ticket") else None,
+                }
+            )
+    schema = {
+        name: column.dtype.type for name, column in ReplayIncidents.to_schema().columns.items()
+    }
+    frame = pl.DataFrame(
+        rows, schema={**schema, "started_at": pl.Datetime("us"), "ended_at": pl.Datetime("us")}
+    )
     duplicated = frame.filter(pl.col("incident_id").is_duplicated())["incident_id"].unique()
     if len(duplicated):
         raise BurnwatchInputError(f"{path}: duplicate incident_id {duplicated[0]!r}")
@@ -188,7 +196,9 @@ def _empty_relation(table: str) -> str:
 
 
 def _episode_runs(
-    connection: duckdb.DuckDBPyConnection, warehouse: Path, policy: ReplayPolicy,
+    connection: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    policy: ReplayPolicy,
     days: list[dt.date],
 ) -> None:
     """Append `policy`'s episodes over `days` to the temp table replay_episode_runs_all."""
@@ -198,14 +208,18 @@ def _episode_runs(
         files = lake.existing_partition_files(
             warehouse, "fct_burn_rates", day - dt.timedelta(days=1), day
         )
-        bind(connection, "fct_burn_rates",
-             f"select * from {lake.scan_sql(warehouse, 'fct_burn_rates', files)}")
+        bind(
+            connection,
+            "fct_burn_rates",
+            f"select * from {lake.scan_sql(warehouse, 'fct_burn_rates', files)}",
+        )
         bind(connection, "alert_policy", "select * from replay_policy_frame")
         if policy.thresholds == "cohort":
             bind_cohort_policy(connection, warehouse, day)
         evaluations = f"select * from ({model_sql('fct_alert_evaluations')})"
         connection.execute(
-            f"create or replace temp table replay_evaluations as {evaluations}" if index == 0
+            f"create or replace temp table replay_evaluations as {evaluations}"
+            if index == 0
             else f"insert into replay_evaluations {evaluations}"
         )
     bind(connection, "fct_alert_evaluations", "select * from replay_evaluations")
@@ -264,22 +278,30 @@ def replay(
     incident_rows = load_incidents(incidents) if incidents is not None else None
 
     with sql_models.connect(threads=threads) as connection:
-        columns = ", ".join(f'"{name}" {kind}'
-                            for name, kind in sql_columns("replay_episode_runs").items())
+        columns = ", ".join(
+            f'"{name}" {kind}' for name, kind in sql_columns("replay_episode_runs").items()
+        )
         connection.execute(f"create temp table replay_episode_runs_all ({columns})")
         for policy in resolved:
             _episode_runs(connection, warehouse, policy, days)
         bind(connection, "replay_episode_runs", "select * from replay_episode_runs_all")
-        connection.register("replay_policies_frame", pl.DataFrame(
-            {
-                "policy_name": names,
-                "policy_order": list(range(1, len(resolved) + 1)),
-                "thresholds": [policy.thresholds for policy in resolved],
-                "description": [policy.description for policy in resolved],
-            },
-            schema={"policy_name": pl.String, "policy_order": pl.Int32,
-                    "thresholds": pl.String, "description": pl.String},
-        ).to_arrow())
+        connection.register(
+            "replay_policies_frame",
+            pl.DataFrame(
+                {
+                    "policy_name": names,
+                    "policy_order": list(range(1, len(resolved) + 1)),
+                    "thresholds": [policy.thresholds for policy in resolved],
+                    "description": [policy.description for policy in resolved],
+                },
+                schema={
+                    "policy_name": pl.String,
+                    "policy_order": pl.Int32,
+                    "thresholds": pl.String,
+                    "description": pl.String,
+                },
+            ).to_arrow(),
+        )
         bind(connection, "replay_policies", "select * from replay_policies_frame")
         if incident_rows is not None:
             connection.register("replay_incidents_frame", incident_rows.to_arrow())
@@ -290,7 +312,8 @@ def replay(
         start = dt.datetime.combine(first, dt.time())
         end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
         bind(
-            connection, "replay_params",
+            connection,
+            "replay_params",
             f"select timestamp '{start:%Y-%m-%d %H:%M:%S}' as range_start, "
             f"timestamp '{end:%Y-%m-%d %H:%M:%S}' as range_end, "
             "cast(count(distinct tenant_id) as bigint) as tenants from slo_specs",
@@ -312,13 +335,16 @@ def replay(
 
 def comparison_text(comparison: pl.DataFrame) -> str:
     """The comparison as a compact Markdown table: one row per policy."""
+
     def number(value: float | int | None, digits: int = 3) -> str:
         if value is None:
             return "-"
         return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
-    header = ("| policy | pages/tenant/wk | tickets/tenant/wk | episodes | precision | recall "
-              "| recall@sev | detect med/max (min) | reset med/max (min) |")
+    header = (
+        "| policy | pages/tenant/wk | tickets/tenant/wk | episodes | precision | recall "
+        "| recall@sev | detect med/max (min) | reset med/max (min) |"
+    )
     lines = [header, "|" + "---|" * 9]
     for row in comparison.iter_rows(named=True):
         lines.append(
@@ -333,31 +359,73 @@ def comparison_text(comparison: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
-
 @click.command("replay")
-@click.option("--warehouse", type=click.Path(path_type=Path), envvar="BURNWATCH_WAREHOUSE",
-              required=True, show_envvar=True, help="The warehouse `burnwatch run` wrote.")
-@click.option("--manifest", type=click.Path(path_type=Path), envvar="BURNWATCH_MANIFEST",
-              required=True, show_envvar=True, help="The SLO manifest, slos.yaml.")
-@click.option("--policy", "policies", multiple=True, metavar="NAME|FILE",
-              help="A built-in policy (workbook, cohort, single-window, manifest) or a YAML "
-                   "file with `rules:`; repeat to compare. Default: workbook, cohort, "
-                   "single-window.")
-@click.option("--incidents", type=click.Path(path_type=Path),
-              help="CSV of known incidents: start, end, tenant_id, slo_name "
-                   "(sample-data's incidents.csv is one).")
-@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]),
-              help="First day to replay (default: the first computed day).")
-@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]),
-              help="Last day to replay (default: the last computed day).")
-def replay_command(warehouse: Path, manifest: Path, policies: tuple[str, ...],
-                   incidents: Path | None, first: dt.datetime | None,
-                   last: dt.datetime | None) -> None:
+@click.option(
+    "--warehouse",
+    type=click.Path(path_type=Path),
+    envvar="BURNWATCH_WAREHOUSE",
+    required=True,
+    show_envvar=True,
+    help="The warehouse `burnwatch run` wrote.",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path),
+    envvar="BURNWATCH_MANIFEST",
+    required=True,
+    show_envvar=True,
+    help="The SLO manifest, slos.yaml.",
+)
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    metavar="NAME|FILE",
+    help="A built-in policy (workbook, cohort, single-window, manifest) or a YAML "
+    "file with `rules:`; repeat to compare. Default: workbook, cohort, "
+    "single-window.",
+)
+@click.option(
+    "--incidents",
+    type=click.Path(path_type=Path),
+    help="CSV of known incidents: start, end, tenant_id, slo_name "
+    "(sample-data's incidents.csv is one).",
+)
+@click.option(
+    "--from",
+    "first",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First day to replay (default: the first computed day).",
+)
+@click.option(
+    "--to",
+    "last",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Last day to replay (default: the last computed day).",
+)
+def replay_command(
+    warehouse: Path,
+    manifest: Path,
+    policies: tuple[str, ...],
+    incidents: Path | None,
+    first: dt.datetime | None,
+    last: dt.datetime | None,
+) -> None:
     """Replay alert policies over history and compare precision, recall, detection and reset."""
-    result = replay(warehouse, manifest, policies or DEFAULT_POLICIES, incidents,
-                    first.date() if first else None, last.date() if last else None)
-    click.echo(f"replayed {result.first_day} .. {result.last_day}: {result.episodes} episode(s), "
-               f"{result.incidents} incident(s)\n")
+    result = replay(
+        warehouse,
+        manifest,
+        policies or DEFAULT_POLICIES,
+        incidents,
+        first.date() if first else None,
+        last.date() if last else None,
+    )
+    click.echo(
+        f"replayed {result.first_day} .. {result.last_day}: {result.episodes} episode(s), "
+        f"{result.incidents} incident(s)\n"
+    )
     click.echo(comparison_text(result.comparison))
-    click.echo(f"\ntables: {lake.lake_dir(warehouse, 'replay_comparison')}, replay_episodes, "
-               "replay_detections")
+    click.echo(
+        f"\ntables: {lake.lake_dir(warehouse, 'replay_comparison')}, replay_episodes, "
+        "replay_detections"
+    )

@@ -69,9 +69,7 @@ def extend_for_history(
     with --start would otherwise start from nothing)."""
     computed = set(lake.partition_days(warehouse, "int_sli_buckets"))
     earliest = first - dt.timedelta(days=lookback)
-    missing = sorted(
-        {file.day for file in files if earliest <= file.day < first} - computed
-    )
+    missing = sorted({file.day for file in files if earliest <= file.day < first} - computed)
     return missing[0] if missing else first
 
 
@@ -152,8 +150,10 @@ def run_pipeline(
     if start is not None:
         first = extend_for_history(files, first, warehouse, lookback_days(load_manifest(manifest)))
         if first < start:
-            say(f"also computing {first} .. {start - dt.timedelta(days=1)}: windows and budgets "
-                f"of {start} reach back into those days, which the warehouse does not have yet")
+            say(
+                f"also computing {first} .. {start - dt.timedelta(days=1)}: windows and budgets "
+                f"of {start} reach back into those days, which the warehouse does not have yet"
+            )
     contracts = os.environ.get(ENV_CONTRACTS, "")
     load_run_overrides(data_dir, manifest, contracts)
     resource = BurnwatchResource(
@@ -178,5 +178,6 @@ def run_pipeline(
         )
     if not result.success:
         raise BurnwatchInputError(_failure_message(result))
-    return RunOutcome(first, last, warehouse, result.run_id,
-                      quarantine_warnings(warehouse, first, last))
+    return RunOutcome(
+        first, last, warehouse, result.run_id, quarantine_warnings(warehouse, first, last)
+    )

@@ -23,8 +23,9 @@ def day_range_tags(first: dt.date, last: dt.date) -> dict[str, str]:
 def build_newest_days_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
     """Every hour, recompute yesterday (late rows land in today's folders) and today so far."""
 
-    @dg.schedule(job=job, cron_schedule="7 * * * *", execution_timezone="UTC",
-                 name="burnwatch_hourly")
+    @dg.schedule(
+        job=job, cron_schedule="7 * * * *", execution_timezone="UTC", name="burnwatch_hourly"
+    )
     def burnwatch_hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
         today = now.astimezone(dt.UTC).date()
@@ -51,8 +52,12 @@ def _day_folders(data_dir: Path) -> set[str]:
 def build_new_day_folder_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
     """Start a run when a new date= folder appears under the request logs."""
 
-    @dg.sensor(job=job, minimum_interval_seconds=60, name="new_day_folder",
-               default_status=dg.DefaultSensorStatus.STOPPED)
+    @dg.sensor(
+        job=job,
+        minimum_interval_seconds=60,
+        name="new_day_folder",
+        default_status=dg.DefaultSensorStatus.STOPPED,
+    )
     def new_day_folder(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
         data_dir = os.environ.get(ENV_DATA_DIR)
         if not data_dir:
@@ -65,8 +70,9 @@ def build_new_day_folder_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.Sens
         first = dt.date.fromisoformat(new_days[0]) - dt.timedelta(days=1)
         last = dt.date.fromisoformat(new_days[-1])
         return dg.SensorResult(
-            run_requests=[dg.RunRequest(run_key=f"days-{new_days[-1]}",
-                                        tags=day_range_tags(first, last))],
+            run_requests=[
+                dg.RunRequest(run_key=f"days-{new_days[-1]}", tags=day_range_tags(first, last))
+            ],
             cursor=new_days[-1],
         )
 

@@ -90,7 +90,10 @@ class PolicyRule(_Strict):
         assert self.budget_consumed_percent is not None
         # Products of whole numbers first, one division last: 2% of 30d over 1h is 14.4 exactly.
         return (
-            self.budget_consumed_percent * period_days * 24 * 60
+            self.budget_consumed_percent
+            * period_days
+            * 24
+            * 60
             / (100 * WINDOW_MINUTES[self.long_window])
         )
 
@@ -98,14 +101,18 @@ class PolicyRule(_Strict):
 def workbook_policy() -> list[PolicyRule]:
     """The SRE Workbook's recommended multiwindow, multi-burn-rate policy (30-day period)."""
     return [
-        PolicyRule(name="page-1h", severity="page", long_window="1h", short_window="5m",
-                   burn_rate=14.4),
-        PolicyRule(name="page-6h", severity="page", long_window="6h", short_window="30m",
-                   burn_rate=6.0),
-        PolicyRule(name="ticket-1d", severity="ticket", long_window="1d", short_window="2h",
-                   burn_rate=3.0),
-        PolicyRule(name="ticket-3d", severity="ticket", long_window="3d", short_window="6h",
-                   burn_rate=1.0),
+        PolicyRule(
+            name="page-1h", severity="page", long_window="1h", short_window="5m", burn_rate=14.4
+        ),
+        PolicyRule(
+            name="page-6h", severity="page", long_window="6h", short_window="30m", burn_rate=6.0
+        ),
+        PolicyRule(
+            name="ticket-1d", severity="ticket", long_window="1d", short_window="2h", burn_rate=3.0
+        ),
+        PolicyRule(
+            name="ticket-3d", severity="ticket", long_window="3d", short_window="6h", burn_rate=1.0
+        ),
     ]
 
 
@@ -183,9 +190,7 @@ class PolicyOverride(_Strict):
 PolicySource = Literal["default", "manifest", "cohort", "tenant"]
 
 
-def merge_policy(
-    rules: list[PolicyRule], override: PolicyOverride | None
-) -> list[PolicyRule]:
+def merge_policy(rules: list[PolicyRule], override: PolicyOverride | None) -> list[PolicyRule]:
     """Apply one override layer: same name patches the keys given, a new name adds a rule.
 
     Giving `burn_rate` or `budget_consumed_percent` replaces the inherited threshold
@@ -199,8 +204,9 @@ def merge_policy(
         given = patch.model_dump(exclude_unset=True)
         base = merged.get(patch.name, {})
         if "burn_rate" in given or "budget_consumed_percent" in given:
-            base = {k: v for k, v in base.items()
-                    if k not in ("burn_rate", "budget_consumed_percent")}
+            base = {
+                k: v for k, v in base.items() if k not in ("burn_rate", "budget_consumed_percent")
+            }
         merged[patch.name] = {**base, **given}
     out: list[PolicyRule] = []
     for name, fields in merged.items():
@@ -361,16 +367,16 @@ class Manifest(_Strict):
                 if slo.sli == "latency" and resolved.threshold_ms is None:
                     raise ValueError(f"{where}.threshold_ms: a latency SLO needs threshold_ms")
                 if slo.sli == "availability" and slo.threshold_ms is not None:
-                    raise ValueError(
-                        f"{where}.threshold_ms: only latency SLOs take threshold_ms"
-                    )
+                    raise ValueError(f"{where}.threshold_ms: only latency SLOs take threshold_ms")
         return self
 
     def _resolve(self, tenant: Tenant, slo: SloDefinition) -> ResolvedSlo:
         cohort = self.cohorts[tenant.cohort]
         defaults = getattr(cohort, slo.sli)
-        objective = slo.objective if slo.objective is not None else (
-            defaults.objective if defaults else None
+        objective = (
+            slo.objective
+            if slo.objective is not None
+            else (defaults.objective if defaults else None)
         )
         threshold = slo.threshold_ms
         if threshold is None and slo.sli == "latency" and defaults is not None:
@@ -427,7 +433,8 @@ class Manifest(_Strict):
         sources = {rule.name: default for rule in rules}
         suppress = self.policy.suppress_tickets_while_paging
         layers: list[tuple[PolicySource, PolicyOverride | None]] = [
-            ("cohort", self.cohorts[tenant.cohort].policy), ("tenant", tenant.policy)
+            ("cohort", self.cohorts[tenant.cohort].policy),
+            ("tenant", tenant.policy),
         ]
         for layer, override in layers:
             if override is None:
@@ -451,29 +458,33 @@ class Manifest(_Strict):
                 max_burn = 1 / ((100 - slo.objective) / 100)
                 for rule in rules:
                     threshold = rule.burn_threshold(slo.period_days)
-                    out.append(ResolvedRule(
-                        tenant_id=tenant.id,
-                        slo_name=slo.slo_name,
-                        rule_name=rule.name,
-                        severity=rule.severity,
-                        long_window=rule.long_window,
-                        short_window=rule.short_window,
-                        long_window_minutes=WINDOW_MINUTES[rule.long_window],
-                        short_window_minutes=WINDOW_MINUTES[rule.short_window],
-                        burn_threshold=threshold,
-                        budget_consumed_percent=(
-                            100 * threshold * WINDOW_MINUTES[rule.long_window]
-                            / (slo.period_days * 24 * 60)
-                        ),
-                        period_days=slo.period_days,
-                        objective=slo.objective,
-                        max_burn_rate=max_burn,
-                        can_fire=threshold < max_burn,
-                        min_events=rule.min_events,
-                        min_denominator=rule.min_denominator,
-                        suppress_tickets_while_paging=suppress,
-                        source=sources[rule.name],
-                    ))
+                    out.append(
+                        ResolvedRule(
+                            tenant_id=tenant.id,
+                            slo_name=slo.slo_name,
+                            rule_name=rule.name,
+                            severity=rule.severity,
+                            long_window=rule.long_window,
+                            short_window=rule.short_window,
+                            long_window_minutes=WINDOW_MINUTES[rule.long_window],
+                            short_window_minutes=WINDOW_MINUTES[rule.short_window],
+                            burn_threshold=threshold,
+                            budget_consumed_percent=(
+                                100
+                                * threshold
+                                * WINDOW_MINUTES[rule.long_window]
+                                / (slo.period_days * 24 * 60)
+                            ),
+                            period_days=slo.period_days,
+                            objective=slo.objective,
+                            max_burn_rate=max_burn,
+                            can_fire=threshold < max_burn,
+                            min_events=rule.min_events,
+                            min_denominator=rule.min_denominator,
+                            suppress_tickets_while_paging=suppress,
+                            source=sources[rule.name],
+                        )
+                    )
         return sorted(out, key=lambda r: (r.tenant_id, r.slo_name, r.rule_name))
 
     def policy_warnings(self) -> list[str]:

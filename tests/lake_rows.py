@@ -12,8 +12,9 @@ from pipelines.sql_models import connect
 from schemas.tables import sql_columns
 
 
-def write_daily(warehouse: Path, table: str, frame: pl.DataFrame, time_column: str,
-                order_by: str) -> list[dt.date]:
+def write_daily(
+    warehouse: Path, table: str, frame: pl.DataFrame, time_column: str, order_by: str
+) -> list[dt.date]:
     """Write `frame` as the table's daily partitions (by the day of `time_column`).
 
     Columns of the table that the frame lacks are written as nulls, so a test
@@ -27,7 +28,12 @@ def write_daily(warehouse: Path, table: str, frame: pl.DataFrame, time_column: s
     for (day,), part in frame.group_by(pl.col(time_column).dt.date(), maintain_order=True):
         with connect() as connection:
             connection.register("rows_to_write", part.to_arrow())
-            lake.write_query(connection, f"select {select} from rows_to_write order by {order_by}",
-                             warehouse, table, day)
+            lake.write_query(
+                connection,
+                f"select {select} from rows_to_write order by {order_by}",
+                warehouse,
+                table,
+                day,
+            )
             days.append(day)
     return days

@@ -12,7 +12,9 @@ from tests.conftest import SMALL_MANIFEST
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True,
+        [sys.executable, "-m", "pipelines.cli", *args],
+        capture_output=True,
+        text=True,
         timeout=300,
     )
 
@@ -28,8 +30,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
 
 
 def run_args(data: Path, manifest: Path, warehouse: Path) -> list[str]:
-    return ["run", "--data", str(data), "--manifest", str(manifest),
-            "--warehouse", str(warehouse)]
+    return ["run", "--data", str(data), "--manifest", str(manifest), "--warehouse", str(warehouse)]
 
 
 def test_missing_data_folder(tmp_path: Path) -> None:
@@ -55,9 +56,7 @@ def test_manifest_with_unknown_key(small_dataset: tuple[Path, Path], tmp_path: P
         SMALL_MANIFEST.replace("cohort: enterprise", "cohort: enterprise\n    colour: red")
     )
     result = run_cli(*run_args(data, manifest, tmp_path / "wh"))
-    assert_one_line_error(
-        result, f"{manifest}:8", "tenants[0].colour", "unknown key 'colour'"
-    )
+    assert_one_line_error(result, f"{manifest}:8", "tenants[0].colour", "unknown key 'colour'")
     assert not (tmp_path / "wh").exists()
 
 
@@ -65,8 +64,9 @@ def test_objective_of_101(small_dataset: tuple[Path, Path], tmp_path: Path) -> N
     data, manifest = small_dataset
     manifest.write_text(SMALL_MANIFEST.replace("objective: 99.9", "objective: 101"))
     result = run_cli(*run_args(data, manifest, tmp_path / "wh"))
-    assert_one_line_error(result, f"{manifest}:3", "cohorts.enterprise.availability.objective",
-                          "101")
+    assert_one_line_error(
+        result, f"{manifest}:3", "cohorts.enterprise.availability.objective", "101"
+    )
     assert not (tmp_path / "wh").exists()
 
 
@@ -79,6 +79,7 @@ def test_manifest_that_is_not_yaml(small_dataset: tuple[Path, Path], tmp_path: P
 
 def test_start_after_end(small_dataset: tuple[Path, Path], tmp_path: Path) -> None:
     data, manifest = small_dataset
-    result = run_cli(*run_args(data, manifest, tmp_path / "wh"), "--start", "2026-10-02",
-                     "--end", "2026-10-01")
+    result = run_cli(
+        *run_args(data, manifest, tmp_path / "wh"), "--start", "2026-10-02", "--end", "2026-10-01"
+    )
     assert_one_line_error(result, "--start 2026-10-02 is after --end 2026-10-01")

@@ -37,19 +37,28 @@ def _manifest(path: Path, history_days: int = 3, min_samples: int = 100) -> Path
         f"sli: availability}}]}}"
         for tenant in TENANTS
     )
-    path.write_text(MANIFEST.format(tenants=tenants, history_days=history_days,
-                                    min_samples=min_samples))
+    path.write_text(
+        MANIFEST.format(tenants=tenants, history_days=history_days, min_samples=min_samples)
+    )
     return path
 
 
 def _resource(tmp_path: Path, manifest: Path) -> BurnwatchResource:
-    return BurnwatchResource(data_dir=str(tmp_path / "data"), manifest=str(manifest),
-                             warehouse=str(tmp_path / "warehouse"))
+    return BurnwatchResource(
+        data_dir=str(tmp_path / "data"),
+        manifest=str(manifest),
+        warehouse=str(tmp_path / "warehouse"),
+    )
 
 
 BURN_SCHEMA: dict[str, pl.DataType] = {
-    "tenant_id": pl.String(), "slo_name": pl.String(), "eval_ts": pl.Datetime("us"),
-    "window": pl.String(), "total": pl.Int64(), "bad": pl.Int64(), "burn_rate": pl.Float64(),
+    "tenant_id": pl.String(),
+    "slo_name": pl.String(),
+    "eval_ts": pl.Datetime("us"),
+    "window": pl.String(),
+    "total": pl.Int64(),
+    "bad": pl.Int64(),
+    "burn_rate": pl.Float64(),
 }
 
 
@@ -84,8 +93,9 @@ def _write_burn_rates(warehouse: Path, frame: pl.DataFrame) -> None:
     write_daily(warehouse, "fct_burn_rates", frame, "eval_ts", 'tenant_id, eval_ts, "window"')
 
 
-def _setup(tmp_path: Path, incident: bool, days: int = 3, seed: int = 1,
-           **settings: int) -> tuple[BurnwatchResource, pl.DataFrame]:
+def _setup(
+    tmp_path: Path, incident: bool, days: int = 3, seed: int = 1, **settings: int
+) -> tuple[BurnwatchResource, pl.DataFrame]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(tmp_path / "slos.yaml", **settings)
     resource = _resource(tmp_path, manifest)
@@ -154,13 +164,17 @@ def test_versions_accumulate_by_effective_from(tmp_path: Path) -> None:
     for effective in (START + dt.timedelta(days=2), later, later):
         build_cohort_thresholds(resource, effective)
     table = lake.read_table(resource.warehouse_path, "cohort_thresholds")
-    versions = table.group_by("effective_from").agg(
-        pl.col("history_start").first(), pl.col("history_end").first(), pl.len()
-    ).sort("effective_from")
+    versions = (
+        table.group_by("effective_from")
+        .agg(pl.col("history_start").first(), pl.col("history_end").first(), pl.len())
+        .sort("effective_from")
+    )
     assert versions["effective_from"].to_list() == [START + dt.timedelta(days=2), later]
     assert versions["history_start"].to_list() == [START, START + dt.timedelta(days=1)]
-    assert versions["history_end"].to_list() == [START + dt.timedelta(days=1),
-                                                 START + dt.timedelta(days=2)]
+    assert versions["history_end"].to_list() == [
+        START + dt.timedelta(days=1),
+        START + dt.timedelta(days=2),
+    ]
     # Four rules of one cohort and SLI kind, per version.
     assert versions["len"].to_list() == [4, 4]
 
@@ -184,7 +198,8 @@ def test_thin_history_is_low_confidence_and_no_history_keeps_the_default(tmp_pat
     build_cohort_thresholds(resource, START)  # no history before the first day
     build_cohort_thresholds(resource, START + dt.timedelta(days=1))
     table = lake.read_table(resource.warehouse_path, "cohort_thresholds").sort(
-        "effective_from", "rule_name")
+        "effective_from", "rule_name"
+    )
     first = table.filter(pl.col("effective_from") == START)
     assert set(first["confidence"]) == {"none"}
     assert first["proposed_threshold"].to_list() == first["default_threshold"].to_list()
@@ -212,7 +227,8 @@ def test_evaluation_with_cohort_thresholds_uses_them(
 
     def threshold_at(day: dt.date, rule: str) -> float:
         rows = evaluations.filter(
-            (pl.col("eval_ts").dt.date() == day) & (pl.col("slo_name") == "api-availability")
+            (pl.col("eval_ts").dt.date() == day)
+            & (pl.col("slo_name") == "api-availability")
             & (pl.col("rule_name") == rule)
         )["burn_threshold"].unique()
         assert rows.len() == 1
@@ -222,7 +238,8 @@ def test_evaluation_with_cohort_thresholds_uses_them(
     assert threshold_at(day1, "page-1h") == pytest.approx(14.4)
     # Day 2: the version effective that day, from day 1's clean traffic: the 1.0 floor.
     version = thresholds.filter(
-        (pl.col("effective_from") == day2) & (pl.col("sli") == "availability")
+        (pl.col("effective_from") == day2)
+        & (pl.col("sli") == "availability")
         & (pl.col("rule_name") == "page-1h")
     ).row(0, named=True)
     assert version["confidence"] == "high"

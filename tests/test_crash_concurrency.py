@@ -27,9 +27,20 @@ BURNWATCH = [sys.executable, "-c", "from pipelines.cli import main; main()"]
 
 def _start(data: Path, warehouse: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [*BURNWATCH, "run", "--data", str(data), "--manifest", str(data / "slos.yaml"),
-         "--warehouse", str(warehouse)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            *BURNWATCH,
+            "run",
+            "--data",
+            str(data),
+            "--manifest",
+            str(data / "slos.yaml"),
+            "--warehouse",
+            str(warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 
@@ -116,9 +127,7 @@ def test_two_runs_at_once_wait_for_each_other_and_match_a_single_run(
     assert lake_hash(warehouse) == lake_hash(single)
 
 
-def test_a_reader_holding_the_catalog_open_does_not_block_a_run(
-    data: Path, tmp_path: Path
-) -> None:
+def test_a_reader_holding_the_catalog_open_does_not_block_a_run(data: Path, tmp_path: Path) -> None:
     warehouse = tmp_path / "wh"
     _run(data, warehouse)
     reader = duckdb.connect(str(warehouse / "burnwatch.duckdb"), read_only=True)

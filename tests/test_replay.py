@@ -37,8 +37,12 @@ rules:
   - {name: fast, severity: page, long_window: 1h, short_window: 5m, burn_rate: 10}
   - {name: slow, severity: ticket, long_window: 6h, short_window: 30m, burn_rate: 2}
 """
-WORKBOOK = [("page-1h", "page", "1h", "5m", 14.4), ("page-6h", "page", "6h", "30m", 6.0),
-            ("ticket-1d", "ticket", "1d", "2h", 3.0), ("ticket-3d", "ticket", "3d", "6h", 1.0)]
+WORKBOOK = [
+    ("page-1h", "page", "1h", "5m", 14.4),
+    ("page-6h", "page", "6h", "30m", 6.0),
+    ("ticket-1d", "ticket", "1d", "2h", 3.0),
+    ("ticket-3d", "ticket", "3d", "6h", 1.0),
+]
 FILE_RULES = [("fast", "page", "1h", "5m", 10.0), ("slow", "ticket", "6h", "30m", 2.0)]
 
 
@@ -54,15 +58,15 @@ class Incident:
 def _buckets(seed: int | None) -> dict[str, np.ndarray]:
     """Bad requests per 5-minute bucket (100 requests each) per tenant."""
     bad = {tenant: np.zeros(STEPS, dtype=np.int64) for tenant in ("a", "b")}
-    bad["a"][120:126] = 60    # day 0, 10:00-10:30: an outage (incident)
-    bad["b"][240:243] = 100   # day 0, 20:00-20:15: errors nobody declared (false positive)
-    bad["b"][312:384] = 8     # day 1, 02:00-08:00: a slow burn (incident)
+    bad["a"][120:126] = 60  # day 0, 10:00-10:30: an outage (incident)
+    bad["b"][240:243] = 100  # day 0, 20:00-20:15: errors nobody declared (false positive)
+    bad["b"][312:384] = 8  # day 1, 02:00-08:00: a slow burn (incident)
     if seed is not None:
         rng = np.random.default_rng(seed)
         for tenant in bad:
             for _ in range(4):
                 first = int(rng.integers(0, STEPS - 20))
-                bad[tenant][first:first + int(rng.integers(1, 20))] = int(rng.integers(1, 100))
+                bad[tenant][first : first + int(rng.integers(1, 20))] = int(rng.integers(1, 100))
     return bad
 
 
@@ -96,13 +100,15 @@ def _setup(tmp_path: Path, seed: int | None) -> tuple[Path, Path, Path, dict[str
     manifest = tmp_path / "slos.yaml"
     manifest.write_text(MANIFEST)
     warehouse = tmp_path / "warehouse"
-    resource = BurnwatchResource(data_dir=str(tmp_path), manifest=str(manifest),
-                                 warehouse=str(warehouse))
+    resource = BurnwatchResource(
+        data_dir=str(tmp_path), manifest=str(manifest), warehouse=str(warehouse)
+    )
     steps.build_slo_specs(resource)
     steps.build_alert_policy(resource)
     burns = {tenant: _burns(bad) for tenant, bad in _buckets(seed).items()}
-    rows: dict[str, list[object]] = {k: [] for k in ("tenant_id", "slo_name", "eval_ts",
-                                                     "window", "total", "bad", "burn_rate")}
+    rows: dict[str, list[object]] = {
+        k: [] for k in ("tenant_id", "slo_name", "eval_ts", "window", "total", "bad", "burn_rate")
+    }
     for tenant, by_window in burns.items():
         for step in range(STEPS):
             for window, values in by_window.items():
@@ -113,34 +119,54 @@ def _setup(tmp_path: Path, seed: int | None) -> tuple[Path, Path, Path, dict[str
                 rows["total"].append(0)
                 rows["bad"].append(0)
                 rows["burn_rate"].append(values[step])
-    frame = pl.DataFrame(rows, schema={"tenant_id": pl.String, "slo_name": pl.String,
-                                       "eval_ts": pl.Datetime("us"), "window": pl.String,
-                                       "total": pl.Int64, "bad": pl.Int64,
-                                       "burn_rate": pl.Float64})
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "tenant_id": pl.String,
+            "slo_name": pl.String,
+            "eval_ts": pl.Datetime("us"),
+            "window": pl.String,
+            "total": pl.Int64,
+            "bad": pl.Int64,
+            "burn_rate": pl.Float64,
+        },
+    )
     write_daily(warehouse, "fct_burn_rates", frame, "eval_ts", 'tenant_id, eval_ts, "window"')
     incidents = tmp_path / "incidents.csv"
     with incidents.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["incident_id", "tenant_id", "slo_name", "start", "end",
-                         "expected_severity"])
+        writer.writerow(
+            ["incident_id", "tenant_id", "slo_name", "start", "end", "expected_severity"]
+        )
         for incident in _incidents():
-            writer.writerow([incident.incident_id, incident.tenant, "avail",
-                             f"{incident.start:%Y-%m-%dT%H:%M:%SZ}",
-                             f"{incident.end:%Y-%m-%dT%H:%M:%SZ}", incident.expected])
+            writer.writerow(
+                [
+                    incident.incident_id,
+                    incident.tenant,
+                    "avail",
+                    f"{incident.start:%Y-%m-%dT%H:%M:%SZ}",
+                    f"{incident.end:%Y-%m-%dT%H:%M:%SZ}",
+                    incident.expected,
+                ]
+            )
     policy = tmp_path / "fast-slow.yaml"
     policy.write_text(POLICY_FILE)
     return warehouse, manifest, incidents, burns
 
 
-def _oracle(burns: dict[str, dict], rules: list[tuple[str, str, str, str, float]],
-            suppress: bool) -> dict[str, object]:
+def _oracle(
+    burns: dict[str, dict], rules: list[tuple[str, str, str, str, float]], suppress: bool
+) -> dict[str, object]:
     """Brute force: evaluate every rule at every step, cut episodes, match incidents."""
     range_end = START + dt.timedelta(days=DAYS)
-    episodes: list[tuple[str, tuple[str, str, str, str, float], dt.datetime,
-                         dt.datetime | None]] = []
+    episodes: list[
+        tuple[str, tuple[str, str, str, str, float], dt.datetime, dt.datetime | None]
+    ] = []
     for tenant, by_window in burns.items():
-        def fires(rule: tuple[str, str, str, str, float], step: int,
-                  by_window: dict = by_window) -> bool:
+
+        def fires(
+            rule: tuple[str, str, str, str, float], step: int, by_window: dict = by_window
+        ) -> bool:
             _, _, long, short, threshold = rule
             values = (by_window[long][step], by_window[short][step])
             return all(value is not None and value > threshold for value in values)
@@ -166,8 +192,11 @@ def _oracle(burns: dict[str, dict], rules: list[tuple[str, str, str, str, float]
     def matches(episode: tuple, incident: Incident) -> bool:
         tenant, rule, started, resolved = episode
         grace = dt.timedelta(minutes=WINDOW_MINUTES[rule[2]])
-        return (tenant == incident.tenant and started < incident.end + grace
-                and (resolved or range_end) > incident.start)
+        return (
+            tenant == incident.tenant
+            and started < incident.end + grace
+            and (resolved or range_end) > incident.start
+        )
 
     incidents = _incidents()
     true_episodes = sum(any(matches(e, i) for i in incidents) for e in episodes)
@@ -178,8 +207,9 @@ def _oracle(burns: dict[str, dict], rules: list[tuple[str, str, str, str, float]
             continue
         detections.append(min((e[2] - incident.start).total_seconds() / 60 for e in found))
         if all(e[3] is not None for e in found):
-            resets.append(max(((e[3] or range_end) - incident.end).total_seconds() / 60
-                              for e in found))
+            resets.append(
+                max(((e[3] or range_end) - incident.end).total_seconds() / 60 for e in found)
+            )
         rank = {"page": 2, "ticket": 1}
         at_severity += max(rank[e[1][1]] for e in found) >= rank[incident.expected]
     pages = sum(e[1][1] == "page" for e in episodes)
@@ -205,8 +235,7 @@ def _oracle(burns: dict[str, dict], rules: list[tuple[str, str, str, str, float]
 @pytest.mark.parametrize("seed", [None, 3])
 def test_replay_metrics_match_a_brute_force_oracle(tmp_path: Path, seed: int | None) -> None:
     warehouse, manifest, incidents, burns = _setup(tmp_path, seed)
-    result = replay(warehouse, manifest, ["workbook", str(tmp_path / "fast-slow.yaml")],
-                    incidents)
+    result = replay(warehouse, manifest, ["workbook", str(tmp_path / "fast-slow.yaml")], incidents)
     rows = {row["policy_name"]: row for row in result.comparison.iter_rows(named=True)}
     assert list(rows) == ["workbook", "fast-slow"]
     for name, rules, suppress in (("workbook", WORKBOOK, True), ("fast-slow", FILE_RULES, False)):
@@ -244,8 +273,9 @@ def test_bad_policy_and_incident_inputs_are_named(tmp_path: Path) -> None:
     with pytest.raises(BurnwatchInputError, match="missing column"):
         load_incidents(broken)
     with pytest.raises(BurnwatchInputError, match="--from"):
-        replay(warehouse, manifest, ["workbook"], incidents, dt.date(2026, 10, 2),
-               dt.date(2026, 10, 1))
+        replay(
+            warehouse, manifest, ["workbook"], incidents, dt.date(2026, 10, 2), dt.date(2026, 10, 1)
+        )
 
 
 def test_sample_data_replay_detects_every_incident(tmp_path: Path) -> None:
@@ -262,10 +292,18 @@ def test_sample_data_replay_detects_every_incident(tmp_path: Path) -> None:
     # The policy_replay asset already scored the default policies against incidents.csv.
     by_asset = lake.read_table(warehouse, "replay_comparison")
     assert by_asset["policy_name"].to_list() == ["workbook", "cohort", "single-window"]
-    outcome = CliRunner().invoke(cli, [
-        "replay", "--warehouse", str(warehouse), "--manifest", str(sample.manifest),
-        "--incidents", str(sample.incidents),
-    ])
+    outcome = CliRunner().invoke(
+        cli,
+        [
+            "replay",
+            "--warehouse",
+            str(warehouse),
+            "--manifest",
+            str(sample.manifest),
+            "--incidents",
+            str(sample.incidents),
+        ],
+    )
     assert outcome.exit_code == 0, outcome.output
     assert "workbook" in outcome.output and "single-window" in outcome.output
     comparison = lake.read_table(warehouse, "replay_comparison")
@@ -274,9 +312,11 @@ def test_sample_data_replay_detects_every_incident(tmp_path: Path) -> None:
     assert workbook["recall"] == 1.0
     assert workbook["recall_at_severity"] == 1.0
     # The Workbook policy replayed equals the pipeline's own episodes (same manifest policy).
-    replayed = lake.read_table(warehouse, "replay_episodes").filter(
-        pl.col("policy_name") == "workbook"
-    ).select("tenant_id", "slo_name", "rule_name", "started_at", "resolved_at")
+    replayed = (
+        lake.read_table(warehouse, "replay_episodes")
+        .filter(pl.col("policy_name") == "workbook")
+        .select("tenant_id", "slo_name", "rule_name", "started_at", "resolved_at")
+    )
     pipeline = lake.read_table(warehouse, "fct_alert_episodes").select(
         "tenant_id", "slo_name", "rule_name", "started_at", "resolved_at"
     )

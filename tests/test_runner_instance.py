@@ -29,10 +29,22 @@ def test_a_pool_slot_held_by_a_dead_run_does_not_block_the_next_run(
     finally:
         instance.dispose()
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--data", str(data),
-         "--manifest", str(manifest), "--warehouse", str(tmp_path / "wh")],
+        [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "run",
+            "--data",
+            str(data),
+            "--manifest",
+            str(manifest),
+            "--warehouse",
+            str(tmp_path / "wh"),
+        ],
         env={**os.environ, "DAGSTER_HOME": str(home)},
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "wh" / "lake" / "fct_alert_episodes" / "data.parquet").is_file()

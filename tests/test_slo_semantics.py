@@ -55,22 +55,34 @@ def write_dataset(root: Path, tenant: str, rows: list[Req]) -> None:
     by_day: dict[dt.date, list[dict[str, object]]] = {}
     for index, row in enumerate(rows):
         by_day.setdefault(row.ts.date(), []).append(
-            request(f"{tenant}-{index}", row.ts.replace(tzinfo=dt.UTC), tenant=tenant,
-                    status=row.status, latency=row.latency)
+            request(
+                f"{tenant}-{index}",
+                row.ts.replace(tzinfo=dt.UTC),
+                tenant=tenant,
+                status=row.status,
+                latency=row.latency,
+            )
         )
     for day, day_rows in by_day.items():
-        write_requests(root / "requests" / f"tenant={tenant}" / f"date={day}" / "p.parquet",
-                       day_rows)
+        write_requests(
+            root / "requests" / f"tenant={tenant}" / f"date={day}" / "p.parquet", day_rows
+        )
 
 
 # --- the oracle ---------------------------------------------------------------------------
+
 
 class SloOracle:
     """Counts for one SLO's requests over any [begin, end): binary search on sorted
     timestamps, and slices keyed by their end time."""
 
-    def __init__(self, rows: list[tuple[dt.datetime, bool]], budgeting: str,
-                 slice_minutes: int, target: float | None) -> None:
+    def __init__(
+        self,
+        rows: list[tuple[dt.datetime, bool]],
+        budgeting: str,
+        slice_minutes: int,
+        target: float | None,
+    ) -> None:
         rows = sorted(rows)
         self.times = [ts for ts, _ in rows]
         self.bad_prefix = [0]
@@ -91,8 +103,9 @@ class SloOracle:
                 self.slice_bad.append(sum(flags) / len(flags))
             else:
                 good_ratio = (len(flags) - sum(flags)) / len(flags)
-                self.slice_bad.append(1.0 if target is not None and good_ratio < target / 100
-                                      else 0.0)
+                self.slice_bad.append(
+                    1.0 if target is not None and good_ratio < target / 100 else 0.0
+                )
 
     def requests(self, begin: dt.datetime, end: dt.datetime) -> tuple[int, int]:
         """(requests, bad requests) with begin <= ts < end."""
@@ -109,8 +122,9 @@ class SloOracle:
         return float(hi - lo), sum(self.slice_bad[lo:hi])
 
 
-def period_bounds(t: dt.datetime, calendar: str | None, zone: str,
-                  period_days: int) -> tuple[dt.datetime, float]:
+def period_bounds(
+    t: dt.datetime, calendar: str | None, zone: str, period_days: int
+) -> tuple[dt.datetime, float]:
     """(period start as naive UTC, period length in hours) for the step at t."""
     if calendar is None:
         return t - dt.timedelta(days=period_days), period_days * 24.0
@@ -168,11 +182,14 @@ def is_bad(slo: str, row: Req) -> bool:
     return row.status >= 500
 
 
-@pytest.fixture(scope="module", params=[
-    # DST ends 2026-10-25; Berlin's November starts 2026-10-31 23:00 UTC.
-    ("dst", dt.date(2026, 10, 23), 10),
-    ("feb", dt.date(2026, 2, 25), 6),     # a 28-day February into March
-])
+@pytest.fixture(
+    scope="module",
+    params=[
+        # DST ends 2026-10-25; Berlin's November starts 2026-10-31 23:00 UTC.
+        ("dst", dt.date(2026, 10, 23), 10),
+        ("feb", dt.date(2026, 2, 25), 6),  # a 28-day February into March
+    ],
+)
 def computed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     name, first_day, days = request.param
     root = tmp_path_factory.mktemp(name)
@@ -181,8 +198,12 @@ def computed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     (root / "slos.yaml").write_text(MANIFEST % {"tenant": "acme"})
     run_pipeline(root / "data", root / "slos.yaml", root / "wh")
     specs = {slo.slo_name: slo for slo in load_manifest(root / "slos.yaml").resolved_slos()}
-    return rows, specs, read_table(root / "wh", "fct_burn_rates"), read_table(
-        root / "wh", "fct_error_budget")
+    return (
+        rows,
+        specs,
+        read_table(root / "wh", "fct_burn_rates"),
+        read_table(root / "wh", "fct_error_budget"),
+    )
 
 
 def _sample_steps(frame: pl.DataFrame) -> pl.DataFrame:
@@ -192,8 +213,12 @@ def _sample_steps(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _oracles(rows: list[Req], specs: dict) -> dict[str, SloOracle]:
     return {
-        name: SloOracle([(row.ts, is_bad(name, row)) for row in rows], spec.budgeting,
-                        spec.timeslice_minutes, spec.timeslice_target)
+        name: SloOracle(
+            [(row.ts, is_bad(name, row)) for row in rows],
+            spec.budgeting,
+            spec.timeslice_minutes,
+            spec.timeslice_target,
+        )
         for name, spec in specs.items()
     }
 
@@ -283,13 +308,14 @@ def test_february_has_28_days_and_march_31() -> None:
         ("status_code >=", "not a SQL expression"),
     ],
 )
-def test_bad_predicates_are_refused_with_the_key(tmp_path: Path, predicate: str,
-                                                 fragment: str) -> None:
+def test_bad_predicates_are_refused_with_the_key(
+    tmp_path: Path, predicate: str, fragment: str
+) -> None:
     manifest = tmp_path / "slos.yaml"
     manifest.write_text(
         "cohorts: {c: {availability: {objective: 99}}}\n"
         "tenants:\n  - id: a\n    cohort: c\n    slos:\n"
-        f"      - {{name: s, service: api, sli: availability, bad_when: \"{predicate}\"}}\n"
+        f'      - {{name: s, service: api, sli: availability, bad_when: "{predicate}"}}\n'
     )
     with pytest.raises(BurnwatchInputError) as error:
         load_manifest(manifest)

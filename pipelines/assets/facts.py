@@ -59,9 +59,14 @@ def fct_error_budget(
     # cohort_thresholds: the day's thresholds when the manifest sets policy.thresholds: cohort.
     # fct_burn_rates of the day before too: ticket suppression follows a run across midnight.
     deps=[
-        dg.AssetDep(fct_burn_rates, partition_mapping=dg.TimeWindowPartitionMapping(
-            start_offset=-1, end_offset=0, allow_nonexistent_upstream_partitions=True)),
-        alert_policy, dg.AssetKey("cohort_thresholds"),
+        dg.AssetDep(
+            fct_burn_rates,
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-1, end_offset=0, allow_nonexistent_upstream_partitions=True
+            ),
+        ),
+        alert_policy,
+        dg.AssetKey("cohort_thresholds"),
     ],
     pool="duckdb",
     metadata=definition_metadata("fct_alert_evaluations"),

@@ -40,10 +40,12 @@ def alert_policy(
     warnings = load_manifest(burnwatch.manifest_path).policy_warnings()
     for line in warnings:
         context.log.warning(f"alert policy: {line}")
-    return dg.MaterializeResult(metadata={
-        **(result.metadata or {}),
-        "rules_that_cannot_fire": dg.MetadataValue.int(len(warnings)),
-        "policy_warnings": dg.MetadataValue.md(
-            "\n".join(f"- {line}" for line in warnings) or "_none_"
-        ),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            **(result.metadata or {}),
+            "rules_that_cannot_fire": dg.MetadataValue.int(len(warnings)),
+            "policy_warnings": dg.MetadataValue.md(
+                "\n".join(f"- {line}" for line in warnings) or "_none_"
+            ),
+        }
+    )
