@@ -215,14 +215,15 @@ def build_clean(data: Path) -> int:
 
 
 def compute(resource: BurnwatchResource) -> None:
-    """Every staging and quarantine table for every day, as a run does, in DAG order."""
+    """Every staging and quarantine table for every day, as a run does, in DAG order
+    (the quarantine tables day by day, the dedup over all days in one scan)."""
     steps.build_slo_specs(resource)
     for day in DAYS:
         steps.build_contract_report(resource, day)
         steps.build_quarantine(resource, day)
         steps.build_int_quarantine_counts(resource, day)
-        steps.build_stg_requests(resource, day)
-        steps.build_int_sli_buckets(resource, day)
+    steps.build_stg_requests_days(resource, DAYS)
+    steps.build_int_sli_buckets_days(resource, DAYS)
 
 
 def resource_for(tmp_path: Path, data: Path, name: str) -> BurnwatchResource:
@@ -350,3 +351,18 @@ def test_a_tenant_day_above_the_quarantine_share_has_no_buckets(tmp_path: Path) 
     compute(lenient)
     buckets = lake.read_table(lenient.warehouse_path, "int_sli_buckets")
     assert not buckets.filter((pl.col("tenant_id") == "bad") & (day_of == DAYS[1])).is_empty()
+
+
+def test_partition_like_folders_above_the_data_do_not_confuse_the_folder_rules(
+    tmp_path: Path,
+) -> None:
+    # Each row's folder (for the tenant and ts-window rules) is read from its file's
+    # path; only the last tenant=/date= folders count, not look-alikes higher up.
+    data = tmp_path / "tenant=bad" / "date=2020-01-01" / "data"
+    rows = build_clean(data)
+    resource = resource_for(tmp_path, data, "wh")
+    compute(resource)
+    stg = lake.read_table(resource.warehouse_path, "stg_requests")
+    assert lake.read_table(resource.warehouse_path, "quarantine").is_empty()
+    assert stg.height == rows == input_rows(data)
+    assert sorted(stg["tenant_id"].unique()) == ["acme", "bad"]
