@@ -39,7 +39,7 @@ class BurnwatchResource(dg.ConfigurableResource):
     skew_tolerance_minutes: int = 60
     # Consecutive days are deduplicated in one scan, up to this many input rows
     # per scan (by the files' footers); bounds the memory a long backfill needs.
-    max_rows_per_scan: int = 60_000_000
+    max_rows_per_scan: int = 30_000_000
     # Write notifications to the outbox without delivering them.
     dry_run: bool = False
     # Per-service contract overrides; empty: <data>/contracts.yaml, else next to the manifest.
