@@ -36,19 +36,6 @@ def history_range(effective_from: dt.date, history_days: int) -> tuple[dt.date, 
     return (effective_from - dt.timedelta(days=history_days), effective_from - dt.timedelta(days=1))
 
 
-def _bind_lake(
-    connection: duckdb.DuckDBPyConnection,
-    warehouse: Path,
-    table: str,
-    first: dt.date | None = None,
-    last: dt.date | None = None,
-) -> None:
-    files = None
-    if first is not None and last is not None:
-        files = lake.existing_partition_files(warehouse, table, first, last)
-    bind(connection, table, f"select * from {lake.scan_sql(warehouse, table, files)}")
-
-
 def _bind_params(
     connection: duckdb.DuckDBPyConnection,
     effective_from: dt.date,
@@ -79,9 +66,9 @@ def build_cohort_thresholds(resource: BurnwatchResource, effective_from: dt.date
     warehouse = resource.warehouse_path
     first, last = history_range(effective_from, settings.history_days)
     with resource.connect() as connection:
-        _bind_lake(connection, warehouse, "fct_burn_rates", first, last)
-        _bind_lake(connection, warehouse, "slo_specs")
-        _bind_lake(connection, warehouse, "alert_policy")
+        lake.bind_table(connection, warehouse, "fct_burn_rates", first, last)
+        lake.bind_table(connection, warehouse, "slo_specs")
+        lake.bind_table(connection, warehouse, "alert_policy")
         _bind_params(connection, effective_from, settings)
         rows = lake.write_query(connection, model_sql(TABLE), warehouse, TABLE, effective_from)
     export_csv(warehouse)
@@ -116,8 +103,8 @@ def bind_cohort_policy(
 
     Needs `alert_policy` bound; binds `slo_specs`, `cohort_thresholds` and `run_params`.
     """
-    _bind_lake(connection, warehouse, "slo_specs")
-    _bind_lake(connection, warehouse, TABLE)
+    lake.bind_table(connection, warehouse, "slo_specs")
+    lake.bind_table(connection, warehouse, TABLE)
     bind_run_params(connection, day)
     cohort_policy = model_sql("alert_policy_cohort")
     connection.execute(

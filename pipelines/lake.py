@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.sql_models import bind
 from schemas.tables import TABLES, sql_columns
 
 CATALOG_FILE = "burnwatch.duckdb"
@@ -150,6 +151,21 @@ def scan_sql(warehouse: Path, table: str, files: list[str] | None = None) -> str
     listed = ", ".join(f"'{path}'" for path in files)
     names = ", ".join(f'"{name}"' for name in columns)
     return f"(select {names} from read_parquet([{listed}]))"
+
+
+def bind_table(
+    connection: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    table: str,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> None:
+    """Bind a lake table under its own name for the models, limited to days [first, last]
+    if given."""
+    files = None
+    if first is not None and last is not None:
+        files = existing_partition_files(warehouse, table, first, last)
+    bind(connection, table, f"select * from {scan_sql(warehouse, table, files)}")
 
 
 def read_table(warehouse: Path, table: str) -> pl.DataFrame:

@@ -97,20 +97,6 @@ def build_alert_policy(resource: BurnwatchResource) -> int:
         )
 
 
-def _bind_lake_table(
-    connection: duckdb.DuckDBPyConnection,
-    warehouse: Path,
-    table: str,
-    first: dt.date | None = None,
-    last: dt.date | None = None,
-) -> None:
-    """Bind a lake table under its own name, limited to days [first, last] if given."""
-    files = None
-    if first is not None and last is not None:
-        files = lake.existing_partition_files(warehouse, table, first, last)
-    bind(connection, table, f"select * from {lake.scan_sql(warehouse, table, files)}")
-
-
 def _overrides(resource: BurnwatchResource) -> ContractOverrides:
     return contracts.load_run_overrides(
         resource.data_path, resource.manifest_path, resource.contracts
@@ -283,8 +269,8 @@ def build_int_quarantine_counts(resource: BurnwatchResource, day: dt.date) -> in
     """Per tenant-day: rows in, rows quarantined, and whether SLIs are computed."""
     warehouse = resource.warehouse_path
     with resource.connect() as connection:
-        _bind_lake_table(connection, warehouse, "contract_report", day, day)
-        _bind_lake_table(connection, warehouse, "quarantine", day, day)
+        lake.bind_table(connection, warehouse, "contract_report", day, day)
+        lake.bind_table(connection, warehouse, "quarantine", day, day)
         bind(
             connection,
             "quarantine_policy",
@@ -339,11 +325,11 @@ def compute_int_sli_buckets(
     INT_SLI_BUCKETS_RUN, from the lake's `stg_requests` or the relation given."""
     warehouse = resource.warehouse_path
     if stg_requests is None:
-        _bind_lake_table(connection, warehouse, "stg_requests", first, last)
+        lake.bind_table(connection, warehouse, "stg_requests", first, last)
     else:
         bind(connection, "stg_requests", f"select * from {stg_requests}")
-    _bind_lake_table(connection, warehouse, "slo_specs")
-    _bind_lake_table(connection, warehouse, "int_quarantine_counts", first, last)
+    lake.bind_table(connection, warehouse, "slo_specs")
+    lake.bind_table(connection, warehouse, "int_quarantine_counts", first, last)
     define_custom_bad_macro(connection)
     bind_run_params(connection, first, last)
     connection.execute(
@@ -399,10 +385,10 @@ def _days_back(day: dt.date, span: dt.timedelta) -> dt.date:
 def build_fct_burn_rates(resource: BurnwatchResource, day: dt.date) -> int:
     warehouse = resource.warehouse_path
     with resource.connect() as connection:
-        _bind_lake_table(
+        lake.bind_table(
             connection, warehouse, "int_sli_buckets", _days_back(day, LONGEST_WINDOW), day
         )
-        _bind_lake_table(connection, warehouse, "slo_specs")
+        lake.bind_table(connection, warehouse, "slo_specs")
         _bind_units(connection)
         bind_run_params(connection, day)
         return lake.write_query(
@@ -413,8 +399,8 @@ def build_fct_burn_rates(resource: BurnwatchResource, day: dt.date) -> int:
 def build_fct_error_budget(resource: BurnwatchResource, day: dt.date) -> int:
     warehouse = resource.warehouse_path
     with resource.connect() as connection:
-        _bind_lake_table(connection, warehouse, "slo_specs")
-        _bind_lake_table(
+        lake.bind_table(connection, warehouse, "slo_specs")
+        lake.bind_table(
             connection,
             warehouse,
             "int_sli_buckets",
@@ -422,7 +408,7 @@ def build_fct_error_budget(resource: BurnwatchResource, day: dt.date) -> int:
             day,
         )
         _bind_units(connection)
-        _bind_lake_table(connection, warehouse, "fct_burn_rates", day, day)
+        lake.bind_table(connection, warehouse, "fct_burn_rates", day, day)
         bind_run_params(connection, day)
         return lake.write_query(
             connection, model_sql("fct_error_budget"), warehouse, "fct_error_budget", day
@@ -433,8 +419,8 @@ def build_fct_alert_evaluations(resource: BurnwatchResource, day: dt.date) -> in
     warehouse = resource.warehouse_path
     with resource.connect() as connection:
         # The day before too: a ticket's firing run is followed back across midnight.
-        _bind_lake_table(connection, warehouse, "fct_burn_rates", day - dt.timedelta(days=1), day)
-        _bind_lake_table(connection, warehouse, "alert_policy")
+        lake.bind_table(connection, warehouse, "fct_burn_rates", day - dt.timedelta(days=1), day)
+        lake.bind_table(connection, warehouse, "alert_policy")
         if load_manifest(resource.manifest_path).policy.thresholds == "cohort":
             from pipelines.cohort_thresholds import bind_cohort_policy
 
@@ -447,7 +433,7 @@ def build_fct_alert_evaluations(resource: BurnwatchResource, day: dt.date) -> in
 def build_fct_alert_episodes(resource: BurnwatchResource) -> int:
     warehouse = resource.warehouse_path
     with resource.connect() as connection:
-        _bind_lake_table(connection, warehouse, "fct_alert_evaluations")
+        lake.bind_table(connection, warehouse, "fct_alert_evaluations")
         return lake.write_query(
             connection, model_sql("fct_alert_episodes"), warehouse, "fct_alert_episodes"
         )
