@@ -85,8 +85,11 @@ def scan_blocks(
     rows together (by their footers), so that one scan can serve each run without
     holding an unbounded range in memory. A day bigger than `max_rows` is a run alone.
     """
+    wanted = set(days)
     rows_by_day: dict[dt.date, int] = {}
     for file in files:
+        if file.day not in wanted:  # only the run's own folders: history can be large
+            continue
         try:
             rows = pq.read_metadata(file.path).num_rows
         except Exception:  # an unreadable footer is quarantined later; it adds no rows
