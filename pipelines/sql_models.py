@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from schemas.manifest import WINDOW_MINUTES
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 
@@ -38,6 +40,7 @@ def connect(
     connection.execute("set TimeZone = 'UTC'")
     connection.execute("set preserve_insertion_order = true")
     _define_calendar_macros(connection)
+    _bind_window_labels(connection)
     if threads:
         connection.execute(f"set threads = {int(threads)}")
     if memory_limit:
@@ -46,6 +49,17 @@ def connect(
         temp_directory.mkdir(parents=True, exist_ok=True)
         connection.execute(f"set temp_directory = '{temp_directory}'")
     return connection
+
+
+def _bind_window_labels(connection: duckdb.DuckDBPyConnection) -> None:
+    """`window_labels`: the burn-rate windows, from the one list the manifest checks against."""
+    rows = ", ".join(f"('{label}', {minutes})" for label, minutes in WINDOW_MINUTES.items())
+    bind(
+        connection,
+        "window_labels",
+        "select window_label, cast(window_minutes as integer) as window_minutes "
+        f"from (values {rows}) as window_spec (window_label, window_minutes)",
+    )
 
 
 def _define_calendar_macros(connection: duckdb.DuckDBPyConnection) -> None:

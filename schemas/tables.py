@@ -269,6 +269,14 @@ class RunParams(_Table):
     partition_end: UtcTimestamp = pa.Field()
 
 
+class WindowLabels(_Table):
+    """The burn-rate windows by label (schemas.manifest.WINDOW_MINUTES), bound for every
+    model by pipelines.sql_models.connect."""
+
+    window_label: pl.String
+    window_minutes: pl.Int32
+
+
 class CohortThresholdParams(_Table):
     """The one-row settings of a cohort-threshold version (bound for sql/cohort_thresholds.sql)."""
 
@@ -427,6 +435,7 @@ class ReplayComparison(_Table):
 # Tables by name, in pipeline (DAG) order. The name is also the SQL model's file name.
 TABLES: dict[str, type[_Table]] = {
     "run_params": RunParams,
+    "window_labels": WindowLabels,
     "raw_requests": RequestLog,
     "slo_specs": SloSpecs,
     "alert_policy": AlertPolicy,

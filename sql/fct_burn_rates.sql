@@ -10,13 +10,9 @@
 -- A window without units has no burn rate (null), never a burn of zero.
 with windows as (
     select
-        window_spec.window_label,
-        window_spec.window_minutes
-    from (
-        values
-            ('5m', 5), ('30m', 30), ('1h', 60), ('2h', 120),
-            ('6h', 360), ('1d', 1440), ('3d', 4320)
-    ) as window_spec (window_label, window_minutes)
+        window_labels.window_label,
+        window_labels.window_minutes
+    from window_labels
 ),
 
 grid as (
