@@ -467,27 +467,36 @@ def _groups(
     return groups
 
 
-def _read(files: list[FileVerdict], exprs: tuple[str, ...], locate: bool) -> str:
+def _read(
+    files: list[FileVerdict], exprs: tuple[str, ...], extra: tuple[str, ...] = (), options: str = ""
+) -> str:
+    """The files read as the contract's columns (`exprs`), plus `extra` select expressions
+    that may use the read_parquet `options` (file names, row numbers)."""
     listed = ", ".join(_quote(str(v.file.path)) for v in files)
-    extra = ", filename = true, file_row_number = true" if locate else ""
-    located = ", filename, file_row_number" if locate else ""
-    return (
-        f"(select {', '.join(exprs)}{located} "
-        f"from read_parquet([{listed}], union_by_name = true{extra}))"
+    columns = ", ".join((*exprs, *extra))
+    return f"(select {columns} from read_parquet([{listed}], union_by_name = true{options}))"
+
+
+def _read_located(files: list[FileVerdict], exprs: tuple[str, ...]) -> str:
+    """`_read`, plus each row's file and row number (for the quarantine)."""
+    return _read(
+        files, exprs, ("filename", "file_row_number"), ", filename = true, file_row_number = true"
     )
 
 
 def _read_folders(files: list[FileVerdict], exprs: tuple[str, ...]) -> str:
-    """Like `_read`, plus each row's folder tenant and day, taken from its file's path."""
-    listed = ", ".join(_quote(str(v.file.path)) for v in files)
+    """`_read`, plus each row's folder tenant and day, taken from its file's path."""
     source = _ident(_FILE_COLUMN)
     # The last tenant=/date= folders of the path, as `discover_request_files` reads them.
     folders = r"/tenant=([^/]+)/date=(\d{4}-\d{2}-\d{2})/[^/]*$"
-    return (
-        f"(select {', '.join(exprs)}, "
-        f"regexp_extract({source}, '{folders}', 1) as {_ident(_FOLDER_TENANT)}, "
-        f"cast(regexp_extract({source}, '{folders}', 2) as date) as {_ident(_FOLDER_DAY)} "
-        f"from read_parquet([{listed}], union_by_name = true, filename = '{_FILE_COLUMN}'))"
+    return _read(
+        files,
+        exprs,
+        (
+            f"regexp_extract({source}, '{folders}', 1) as {_ident(_FOLDER_TENANT)}",
+            f"cast(regexp_extract({source}, '{folders}', 2) as date) as {_ident(_FOLDER_DAY)}",
+        ),
+        f", filename = '{_FILE_COLUMN}'",
     )
 
 
@@ -533,7 +542,7 @@ def request_checks_sql(
             f"filename as file, cast(file_row_number as bigint) as row_number, "
             f'"request_id", case {reason} end as reason, case {detail} end as detail, '
             f"cast(to_json({{{raw}}}) as varchar) as raw_row "
-            f"from {_read(files, exprs, locate=True)}"
+            f"from {_read_located(files, exprs)}"
         )
     return "\nunion all\n".join(parts) if parts else None
 
@@ -639,7 +648,7 @@ def latency_unit_warnings(
             bad = " or ".join(f"({r.bad_sql})" for r in row_rules(tenant, day, skew, overrides))
             parts.append(
                 f"select {_quote(tenant)} as tenant_id, date '{day}' as folder_day, "
-                f'"service", "latency_ms" from {_read(files, exprs, locate=False)} '
+                f'"service", "latency_ms" from {_read(files, exprs)} '
                 f"where not ({bad})"
             )
         query = (

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow.parquet as pq
 
-from pipelines.partitions import consecutive_blocks
 from pipelines.sql_models import bind
 from schemas.contracts import NO_OVERRIDES, ContractOverrides
 from schemas.errors import BurnwatchInputError
@@ -76,41 +74,6 @@ def discover_request_files(data_dir: Path) -> list[RequestFile]:
 
 def files_for_days(files: list[RequestFile], first: dt.date, last: dt.date) -> list[RequestFile]:
     return [file for file in files if first <= file.day <= last]
-
-
-def scan_blocks(
-    files: Sequence[RequestFile], days: Sequence[dt.date], max_rows: int
-) -> list[list[dt.date]]:
-    """Split `days` into runs of consecutive days whose folders hold at most `max_rows`
-    rows together (by their footers), so that one scan can serve each run without
-    holding an unbounded range in memory. A day bigger than `max_rows` is a run alone.
-    """
-    wanted = set(days)
-    rows_by_day: dict[dt.date, int] = {}
-    for file in files:
-        if file.day not in wanted:  # only the run's own folders: history can be large
-            continue
-        try:
-            rows = pq.read_metadata(file.path).num_rows
-        except Exception:  # an unreadable footer is quarantined later; it adds no rows
-            rows = 0
-        rows_by_day[file.day] = rows_by_day.get(file.day, 0) + rows
-    blocks: list[list[dt.date]] = []
-    for run in consecutive_blocks(days):
-        block_rows = 0
-        for day in run:
-            day_rows = rows_by_day.get(day, 0)
-            if (
-                blocks
-                and blocks[-1][-1] == day - dt.timedelta(days=1)
-                and (block_rows + day_rows <= max_rows)
-            ):
-                blocks[-1].append(day)
-                block_rows += day_rows
-            else:
-                blocks.append([day])
-                block_rows = day_rows
-    return blocks
 
 
 def bind_raw_requests(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
@@ -30,4 +30,29 @@ def consecutive_blocks(days: Sequence[dt.date]) -> list[list[dt.date]]:
             blocks[-1].append(day)
         else:
             blocks.append([day])
+    return blocks
+
+
+def scan_blocks(
+    days: Sequence[dt.date], rows_by_day: Mapping[dt.date, int], max_rows: int
+) -> list[list[dt.date]]:
+    """Split `days` into runs of consecutive days holding at most `max_rows` input rows
+    together (`rows_by_day`, absent: 0), so that one scan can serve each run without
+    holding an unbounded range in memory. A day bigger than `max_rows` is a run alone.
+    """
+    blocks: list[list[dt.date]] = []
+    for run in consecutive_blocks(days):
+        block_rows = 0
+        for day in run:
+            day_rows = rows_by_day.get(day, 0)
+            if (
+                blocks
+                and blocks[-1][-1] == day - dt.timedelta(days=1)
+                and (block_rows + day_rows <= max_rows)
+            ):
+                blocks[-1].append(day)
+                block_rows += day_rows
+            else:
+                blocks.append([day])
+                block_rows = day_rows
     return blocks

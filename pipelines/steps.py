@@ -14,8 +14,8 @@ import duckdb
 import polars as pl
 
 from pipelines import contracts, lake
-from pipelines.inputs import RequestFile, bind_raw_requests, discover_request_files, scan_blocks
-from pipelines.partitions import consecutive_blocks
+from pipelines.inputs import RequestFile, bind_raw_requests, discover_request_files
+from pipelines.partitions import consecutive_blocks, scan_blocks
 from pipelines.resources import BurnwatchResource
 from pipelines.sql_models import bind, bind_run_params, model_sql
 from schemas.contracts import ContractOverrides
@@ -140,10 +140,25 @@ def build_stg_requests_days(
     one per day, each day's folder read once instead of three times.
     """
     files = discover_request_files(resource.data_path)
+    rows = input_rows_by_day(resource, files, days)
     written: dict[dt.date, int] = {}
-    for block in scan_blocks(files, days, resource.max_rows_per_scan):
+    for block in scan_blocks(days, rows, resource.max_rows_per_scan):
         written |= _build_stg_requests_block(resource, files, block, progress)
     return written
+
+
+def input_rows_by_day(
+    resource: BurnwatchResource, files: Sequence[RequestFile], days: Sequence[dt.date]
+) -> dict[dt.date, int]:
+    """Rows in the day folders of `days` by their footers (the same cached verdicts the
+    scan uses; an unreadable footer counts 0)."""
+    wanted = set(days)
+    rows: dict[dt.date, int] = {}
+    for verdict in contracts.inspect_files(
+        [f for f in files if f.day in wanted], _overrides(resource)
+    ):
+        rows[verdict.file.day] = rows.get(verdict.file.day, 0) + (verdict.rows or 0)
+    return rows
 
 
 def _build_stg_requests_block(

@@ -8,8 +8,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.inputs import discover_request_files, scan_blocks
-from pipelines.partitions import consecutive_blocks
+from pipelines.inputs import discover_request_files
+from pipelines.partitions import consecutive_blocks, scan_blocks
+from pipelines.resources import BurnwatchResource
+from pipelines.steps import input_rows_by_day
 
 D = [dt.date(2026, 3, 1) + dt.timedelta(days=i) for i in range(8)]
 
@@ -53,12 +55,16 @@ def test_scan_blocks_keep_each_block_within_the_row_budget(tmp_path: Path) -> No
         # Two tenants: a day's rows are the sum over its folders.
         _write_day(tmp_path, "a", day, rows - 2)
         _write_day(tmp_path, "b", day, 2)
-    files = discover_request_files(tmp_path)
+    resource = BurnwatchResource(
+        data_dir=str(tmp_path), manifest=str(tmp_path / "slos.yaml"), warehouse=str(tmp_path)
+    )
     days = [*sizes, D[6]]  # D[6] has no folder at all: 0 rows, still a day of the run
+    counted = input_rows_by_day(resource, discover_request_files(tmp_path), days)
+    assert counted == sizes
     for budget in (1, 10, 20, 25, 40, 1000):
-        blocks = scan_blocks(files, days, budget)
+        blocks = scan_blocks(days, counted, budget)
         assert blocks == _brute_force_blocks(sizes, days, budget), budget
         assert [day for block in blocks for day in block] == sorted(days)
     # A day larger than the budget is a block alone; the budget never merges across gaps.
-    assert [D[2]] in scan_blocks(files, days, 20)
-    assert scan_blocks(files, [D[0], D[2]], 1000) == [[D[0]], [D[2]]]
+    assert [D[2]] in scan_blocks(days, counted, 20)
+    assert scan_blocks([D[0], D[2]], counted, 1000) == [[D[0]], [D[2]]]
