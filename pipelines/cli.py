@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 
 import click
 
+from pipelines.cli_options import data_option, manifest_option, warehouse_option
 from pipelines.notify.cli import audit as audit_group
 from pipelines.openslo import import_openslo_command
 from pipelines.prometheus_rules import rules_command
 from pipelines.replay import replay_command
-from pipelines.resources import ENV_DATA_DIR, ENV_MANIFEST, ENV_WAREHOUSE
 from pipelines.validate import EXIT_QUARANTINED, validate_command
 from schemas.errors import BurnwatchInputError
 
@@ -79,21 +79,10 @@ def sample_data(out_dir: Path, tenants: int, days: int, seed: int, scale: float)
     click.echo(f"manifest: {summary.manifest}\nincidents (ground truth): {summary.incidents}")
 
 
-def _path_option(name: str, env: str, help_text: str) -> Callable[[_F], _F]:
-    return click.option(
-        f"--{name}",
-        type=click.Path(path_type=Path),
-        envvar=env,
-        required=True,
-        show_envvar=True,
-        help=help_text,
-    )
-
-
 @cli.command("run")
-@_path_option("data", ENV_DATA_DIR, "Folder holding requests/tenant=<id>/date=<day>/.")
-@_path_option("manifest", ENV_MANIFEST, "The SLO manifest, slos.yaml.")
-@_path_option("warehouse", ENV_WAREHOUSE, "Folder for the Parquet lake and burnwatch.duckdb.")
+@data_option("Folder holding requests/tenant=<id>/date=<day>/.")
+@manifest_option()
+@warehouse_option("Folder for the Parquet lake and burnwatch.duckdb.")
 @click.option("--start", type=DATE, help="First day to compute (default: the first folder).")
 @click.option("--end", type=DATE, help="Last day to compute (default: the last folder).")
 @click.option("--threads", type=int, help="DuckDB threads (default: all cores).")

@@ -99,6 +99,7 @@ from typing import Any
 import click
 import yaml
 
+from pipelines.cli_options import manifest_option
 from schemas.manifest import WINDOW_MINUTES, Manifest, ResolvedRule, ResolvedSlo, load_manifest
 
 REQUESTS_METRIC = "burnwatch_requests_total"
@@ -450,14 +451,7 @@ def write_rules(manifest: Manifest, out_dir: Path, source: str = "slos.yaml") ->
 
 
 @click.command("rules")
-@click.option(
-    "--manifest",
-    type=click.Path(path_type=Path),
-    envvar="BURNWATCH_MANIFEST",
-    required=True,
-    show_envvar=True,
-    help="The SLO manifest, slos.yaml.",
-)
+@manifest_option()
 @click.option(
     "--out",
     "out_dir",

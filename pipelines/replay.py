@@ -26,6 +26,7 @@ import yaml
 from pydantic import ValidationError
 
 from pipelines import lake, sql_models
+from pipelines.cli_options import manifest_option, warehouse_option
 from pipelines.cohort_thresholds import bind_cohort_policy
 from pipelines.sql_models import bind, model_sql
 from pipelines.steps import alert_policy_frame
@@ -360,22 +361,8 @@ def comparison_text(comparison: pl.DataFrame) -> str:
 
 
 @click.command("replay")
-@click.option(
-    "--warehouse",
-    type=click.Path(path_type=Path),
-    envvar="BURNWATCH_WAREHOUSE",
-    required=True,
-    show_envvar=True,
-    help="The warehouse `burnwatch run` wrote.",
-)
-@click.option(
-    "--manifest",
-    type=click.Path(path_type=Path),
-    envvar="BURNWATCH_MANIFEST",
-    required=True,
-    show_envvar=True,
-    help="The SLO manifest, slos.yaml.",
-)
+@warehouse_option("The warehouse `burnwatch run` wrote.")
+@manifest_option()
 @click.option(
     "--policy",
     "policies",

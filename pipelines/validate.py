@@ -19,8 +19,9 @@ from typing import Any
 import click
 
 from pipelines import contracts
+from pipelines.cli_options import data_option, manifest_option
 from pipelines.inputs import discover_request_files
-from pipelines.resources import ENV_CONTRACTS, ENV_DATA_DIR, ENV_MANIFEST
+from pipelines.resources import ENV_CONTRACTS
 from pipelines.sql_check import check_models
 from schemas.contracts import find_overrides_file, load_overrides
 from schemas.errors import BurnwatchInputError
@@ -130,20 +131,9 @@ def _render(outcomes: list[CheckOutcome]) -> str:
 
 
 @click.command("validate")
-@click.option(
-    "--manifest",
-    type=click.Path(path_type=Path),
-    envvar=ENV_MANIFEST,
-    required=True,
-    show_envvar=True,
-    help="The SLO manifest, slos.yaml.",
-)
-@click.option(
-    "--data",
-    type=click.Path(path_type=Path),
-    envvar=ENV_DATA_DIR,
-    show_envvar=True,
-    help="Folder holding requests/tenant=<id>/date=<day>/ (footers are checked).",
+@manifest_option()
+@data_option(
+    "Folder holding requests/tenant=<id>/date=<day>/ (footers are checked).", required=False
 )
 @click.option(
     "--contracts",

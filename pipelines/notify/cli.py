@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.resources import ENV_WAREHOUSE
+from pipelines.cli_options import warehouse_option
 
 
 @click.group("audit")
@@ -16,14 +16,7 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.option(
-    "--warehouse",
-    type=click.Path(path_type=Path),
-    envvar=ENV_WAREHOUSE,
-    required=True,
-    show_envvar=True,
-    help="The warehouse folder.",
-)
+@warehouse_option("The warehouse folder.")
 def verify(warehouse: Path) -> None:
     """Check the hash chain and recompute every decision's input hash from the lake.
 
