@@ -37,10 +37,12 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import lake, sql_models, steps
-from pipelines.inputs import discover_request_files
+from pipelines.ingest.files import discover_request_files
+from pipelines.models import build as steps
 from pipelines.resources import BurnwatchResource
-from pipelines.sample_data import generate_sample
+from pipelines.sample.generator import generate_sample
+from pipelines.warehouse import lake
+from pipelines.warehouse import session as sql_models
 from schemas.manifest import load_manifest
 
 

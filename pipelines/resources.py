@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from pipelines import sql_models
+from pipelines.warehouse import session as sql_models
 
 ENV_DATA_DIR = "BURNWATCH_DATA_DIR"
 ENV_MANIFEST = "BURNWATCH_MANIFEST"

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines import lake
-from pipelines.contracts import load_run_overrides, quarantine_warnings
 from pipelines.definitions import all_asset_checks, all_assets
-from pipelines.inputs import RequestFile, discover_request_files
+from pipelines.ingest.file_contract import load_run_overrides, quarantine_warnings
+from pipelines.ingest.files import RequestFile, discover_request_files
+from pipelines.models.build import LONGEST_WINDOW
 from pipelines.resources import ENV_CONTRACTS, BurnwatchResource, limits_from_env
 from pipelines.schedules import day_range_tags
-from pipelines.steps import LONGEST_WINDOW
+from pipelines.warehouse import lake
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import CALENDAR_NOMINAL_DAYS, Manifest, load_manifest
 

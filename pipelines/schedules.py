@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.inputs import requests_root
+from pipelines.ingest.files import requests_root
 from pipelines.resources import ENV_DATA_DIR
 
 PARTITION_RANGE_START = "dagster/asset_partition_range_start"

@@ -271,7 +271,7 @@ class RunParams(_Table):
 
 class WindowLabels(_Table):
     """The burn-rate windows by label (schemas.manifest.WINDOW_MINUTES), bound for every
-    model by pipelines.sql_models.connect."""
+    model by pipelines.warehouse.session.connect."""
 
     window_label: pl.String
     window_minutes: pl.Int32

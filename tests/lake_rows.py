@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines import lake
-from pipelines.sql_models import connect
+from pipelines.warehouse import lake
+from pipelines.warehouse.session import connect
 from schemas.tables import sql_columns
 
 

@@ -1,7 +1,7 @@
 """Tiny datasets and local receivers for the notification tests.
 
 `build_lake` writes one day of traffic for tenant `acme` (availability SLO, 99%)
-and computes the lake through `pipelines.steps` (fast, no Dagster):
+and computes the lake through `pipelines.models.build` (fast, no Dagster):
 
 - 03:00-08:00 a slow burn, exactly 5% errors (5x): ticket rules open;
 - 08:00-08:30 an outage, 100% errors: page rules open while a ticket is open
@@ -117,8 +117,9 @@ def write_events(data: Path) -> None:
 
 def build_lake(data: Path, warehouse: Path) -> None:
     """Compute every table up to `fct_alert_episodes` for DAY into `warehouse`."""
-    from pipelines import lake, steps
+    from pipelines.models import build as steps
     from pipelines.resources import BurnwatchResource
+    from pipelines.warehouse import lake
 
     resource = BurnwatchResource(
         data_dir=str(data), manifest=str(data / "slos.yaml"), warehouse=str(warehouse)
@@ -279,7 +280,7 @@ class Workspace:
     def table(self, name: str) -> Any:
         import polars as pl
 
-        from pipelines import lake
+        from pipelines.warehouse import lake
 
         return pl.read_parquet(lake.lake_dir(self.warehouse, name) / lake.DATA_FILE)
 
@@ -298,7 +299,7 @@ def make_workspace(factory: Any, tmp_path: Path) -> Workspace:
 
 
 def episodes(workspace: Workspace) -> list[dict[str, Any]]:
-    from pipelines import lake
+    from pipelines.warehouse import lake
 
     return lake.read_table(workspace.warehouse, "fct_alert_episodes").to_dicts()
 

@@ -12,7 +12,7 @@ from tests.conftest import SMALL_MANIFEST
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *args],
+        [sys.executable, "-m", "pipelines.cli.commands", *args],
         capture_output=True,
         text=True,
         timeout=300,

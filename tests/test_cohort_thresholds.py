@@ -11,9 +11,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines import lake, steps
-from pipelines.cohort_thresholds import EXPORT_FILE, build_cohort_thresholds, export_csv
+from pipelines.models import build as steps
+from pipelines.policy.cohort_thresholds import EXPORT_FILE, build_cohort_thresholds, export_csv
 from pipelines.resources import BurnwatchResource
+from pipelines.warehouse import lake
 from schemas.tables import sql_columns
 from tests.lake_rows import write_daily
 

@@ -21,13 +21,14 @@ from test_corruption import (
     write_rows,
 )
 
-from pipelines import contracts, lake
-from pipelines.inputs import discover_request_files
+from pipelines.ingest import file_contract as contracts
+from pipelines.ingest.files import discover_request_files
+from pipelines.warehouse import lake
 from schemas.contracts import load_overrides, request_column, request_columns, ts_window
 from schemas.errors import BurnwatchInputError
 from schemas.tables import column_names
 
-BURNWATCH = [sys.executable, "-c", "from pipelines.cli import main; main()"]
+BURNWATCH = [sys.executable, "-c", "from pipelines.cli.commands import main; main()"]
 
 
 def test_the_contract_is_derived_from_the_request_log_model() -> None:
@@ -245,7 +246,7 @@ def test_run_without_a_data_folder_is_a_one_line_error(tmp_path: Path) -> None:
 def test_asset_checks_report_what_failed_and_pass_on_conserved_input(tmp_path: Path) -> None:
     import dagster as dg
 
-    from pipelines.assets import contracts as contract_assets
+    from pipelines.assets import ingest_checks as contract_assets
     from pipelines.assets.staging import stg_requests
 
     data = tmp_path / "data"

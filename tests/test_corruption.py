@@ -20,8 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import lake, steps
+from pipelines.models import build as steps
 from pipelines.resources import BurnwatchResource
+from pipelines.warehouse import lake
 from schemas.tables import arrow_schema
 
 DAYS = [dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 3)]

@@ -22,7 +22,7 @@ from schemas.tables import TABLES
 
 pytestmark = pytest.mark.slow
 
-BURNWATCH = [sys.executable, "-c", "from pipelines.cli import main; main()"]
+BURNWATCH = [sys.executable, "-c", "from pipelines.cli.commands import main; main()"]
 
 
 def _start(data: Path, warehouse: Path) -> subprocess.Popen[str]:

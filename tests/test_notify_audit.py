@@ -9,8 +9,8 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from pipelines import lake
-from pipelines.cli import cli
+from pipelines.cli.commands import cli
+from pipelines.warehouse import lake
 from tests.notify_fixtures import DAY, Workspace, make_workspace
 
 ROUTES = """

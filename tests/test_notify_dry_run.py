@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from pipelines.cli import cli
+from pipelines.cli.commands import cli
 from tests.notify_fixtures import (
     HttpReceiver,
     SmtpSink,

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from pipelines.openslo import import_openslo, read_documents
+from pipelines.interop.openslo import import_openslo, read_documents
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import load_manifest
 
@@ -268,7 +268,7 @@ spec:
 
 
 def test_cli_writes_the_manifest_and_strict_fails_on_warnings(tmp_path: Path) -> None:
-    from pipelines.cli import cli
+    from pipelines.cli.commands import cli
 
     source = _write(tmp_path, OPENSLO)
     out = tmp_path / "slos.yaml"
@@ -285,7 +285,7 @@ def test_cli_writes_the_manifest_and_strict_fails_on_warnings(tmp_path: Path) ->
 
 
 def test_a_clean_file_passes_strict(tmp_path: Path) -> None:
-    from pipelines.cli import cli
+    from pipelines.cli.commands import cli
 
     clean = """\
 apiVersion: openslo/v1

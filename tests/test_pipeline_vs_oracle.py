@@ -222,7 +222,7 @@ def run(
 
 
 def pipeline_rows(warehouse: Path, table: str) -> list[dict[str, Any]]:
-    from pipelines.lake import read_table
+    from pipelines.warehouse.lake import read_table
 
     frame = read_table(warehouse, table)
     assert frame.columns == column_names(table), f"{table}: columns differ from schemas.tables"
@@ -359,7 +359,7 @@ def test_scan_blocks_of_one_day_give_the_same_bytes_as_one_scan(
     # The main run deduplicated its four days in one scan. With a one-row budget
     # every day is its own scan block; the dataset's copies across midnight lie
     # within the skew tolerance, so every table must come out byte for byte the same.
-    from pipelines import steps
+    from pipelines.models import build as steps
     from pipelines.resources import ENV_MAX_ROWS_PER_SCAN
 
     blocks: list[list[date]] = []

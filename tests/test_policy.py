@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines.steps import alert_policy_frame
+from pipelines.models.build import alert_policy_frame
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import WINDOW_MINUTES, PolicyRule, WindowLabel, load_manifest
 

@@ -198,7 +198,7 @@ def oracle_evaluations(data: Path, manifest: Manifest) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from pipelines.lake import read_table
+    from pipelines.warehouse.lake import read_table
 
     root = tmp_path_factory.mktemp("policy_pipeline")
     _write(root / "data")

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from pipelines.prometheus_rules import (
+from pipelines.interop.prometheus_rules import (
     ALERT_NAME,
     WINDOWS,
     le_matcher,
@@ -153,7 +153,7 @@ def expected_thresholds(text: str) -> dict[tuple[str, str, str], tuple[float, fl
 def test_promtool_accepts_the_rules(manifest_file: Path, tmp_path: Path) -> None:
     binary = promtool()
     out = tmp_path / "rules"
-    from pipelines.cli import cli
+    from pipelines.cli.commands import cli
 
     result = CliRunner().invoke(cli, ["rules", "--manifest", str(manifest_file), "--out", str(out)])
     assert result.exit_code == 0, result.output

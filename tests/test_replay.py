@@ -12,9 +12,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines import lake, steps
-from pipelines.replay import load_incidents, replay
+from pipelines.models import build as steps
+from pipelines.policy.replay import load_incidents, replay
 from pipelines.resources import BurnwatchResource
+from pipelines.warehouse import lake
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import WINDOW_MINUTES
 from tests.lake_rows import write_daily
@@ -282,9 +283,9 @@ def test_sample_data_replay_detects_every_incident(tmp_path: Path) -> None:
     """The generator's ground truth, through the whole pipeline, then replayed."""
     from click.testing import CliRunner
 
-    from pipelines.cli import cli
+    from pipelines.cli.commands import cli
     from pipelines.runner import run_pipeline
-    from pipelines.sample_data import generate_sample
+    from pipelines.sample.generator import generate_sample
 
     sample = generate_sample(tmp_path / "sample", tenants=3, days=7, seed=7, scale=0.2)
     warehouse = tmp_path / "warehouse"

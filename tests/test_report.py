@@ -21,9 +21,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipelines import lake
 from pipelines.assets.reports import report
-from pipelines.report import (
+from pipelines.reporting.report import (
     MAX_POINTS,
     STEP_CHOICES_MINUTES,
     build_figures,
@@ -33,6 +32,7 @@ from pipelines.report import (
 )
 from pipelines.resources import BurnwatchResource
 from pipelines.runner import run_pipeline
+from pipelines.warehouse import lake
 from schemas.tables import arrow_schema
 
 pytestmark = pytest.mark.slow

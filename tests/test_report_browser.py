@@ -32,8 +32,8 @@ import pytest
 from test_report import build_warehouse, write_change_events
 from websockets.sync.client import ClientConnection, connect
 
-from pipelines import lake
-from pipelines.report import OVERVIEW_CHART_LIMIT, write_report
+from pipelines.reporting.report import OVERVIEW_CHART_LIMIT, write_report
+from pipelines.warehouse import lake
 
 pytestmark = pytest.mark.slow
 

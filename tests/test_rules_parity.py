@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipelines.prometheus_rules import (
+from pipelines.interop.prometheus_rules import (
     ALERT_NAME,
     DURATION_METRIC,
     REQUESTS_METRIC,
@@ -336,7 +336,7 @@ def promtool() -> str:
 
 
 def _rows(warehouse: Path, table: str) -> list[dict[str, Any]]:
-    from pipelines.lake import read_table
+    from pipelines.warehouse.lake import read_table
 
     return read_table(warehouse, table).to_dicts()
 

@@ -32,7 +32,7 @@ def test_a_pool_slot_held_by_a_dead_run_does_not_block_the_next_run(
         [
             sys.executable,
             "-m",
-            "pipelines.cli",
+            "pipelines.cli.commands",
             "run",
             "--data",
             str(data),

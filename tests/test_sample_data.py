@@ -18,7 +18,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.sample_data import generate_sample
+from pipelines.sample.generator import generate_sample
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import WINDOW_MINUTES, ResolvedSlo, load_manifest, workbook_policy
 from schemas.tables import arrow_schema

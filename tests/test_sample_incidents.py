@@ -18,9 +18,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.lake import read_table
 from pipelines.runner import run_pipeline
-from pipelines.sample_data import generate_sample
+from pipelines.sample.generator import generate_sample
+from pipelines.warehouse.lake import read_table
 from schemas.manifest import WINDOW_MINUTES, load_manifest
 
 pytestmark = pytest.mark.slow

@@ -8,10 +8,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.inputs import discover_request_files
+from pipelines.ingest.files import discover_request_files
+from pipelines.models.build import input_rows_by_day
 from pipelines.partitions import consecutive_blocks, scan_blocks
 from pipelines.resources import BurnwatchResource
-from pipelines.steps import input_rows_by_day
 
 D = [dt.date(2026, 3, 1) + dt.timedelta(days=i) for i in range(8)]
 

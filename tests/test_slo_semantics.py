@@ -18,8 +18,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.lake import read_table
 from pipelines.runner import run_pipeline
+from pipelines.warehouse.lake import read_table
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import load_manifest
 from tests.conftest import request, write_requests

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.sql_check import check_model, check_models, model_files
-from pipelines.sql_models import SQL_DIR
+from pipelines.models.sql_check import check_model, check_models, model_files
+from pipelines.warehouse.session import model_path
 from schemas.tables import TABLES
 
 
@@ -25,7 +25,7 @@ def test_every_model_has_a_table_and_models_are_taken_in_dag_order() -> None:
 
 def _broken_copy(tmp_path: Path, model: str, old: str, new: str) -> Path:
     copy = tmp_path / f"{model}.sql"
-    text = (SQL_DIR / f"{model}.sql").read_text(encoding="utf-8")
+    text = model_path(model).read_text(encoding="utf-8")
     assert old in text
     copy.write_text(text.replace(old, new, 1), encoding="utf-8")
     return copy
@@ -97,7 +97,7 @@ def test_an_output_type_that_differs_from_the_schema_is_an_error(tmp_path: Path)
 
 def test_a_model_without_a_table_in_the_schemas_is_an_error(tmp_path: Path) -> None:
     copy = tmp_path / "int_mystery.sql"
-    shutil.copy(SQL_DIR / "stg_requests.sql", copy)
+    shutil.copy(model_path("stg_requests"), copy)
     [problem] = check_model(copy)
     assert "schemas/tables.py" in problem.message
 

@@ -89,8 +89,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def build_lake(root: Path, days: list[dt.date]) -> Path:
-    """Compute the alerting tables for `days` of `root/data` through `pipelines.steps`."""
-    from pipelines import steps
+    """Compute the alerting tables for `days` of `root/data` through `pipelines.models.build`."""
+    from pipelines.models import build as steps
     from pipelines.resources import BurnwatchResource
 
     resource = BurnwatchResource(
@@ -123,7 +123,7 @@ def test_workbook_arithmetic(rule_name: str, percent: float, minutes: float) -> 
 def test_alert_policy_reports_the_workbook_budget_share(
     warehouse: Path, rule_name: str, percent: float, minutes: float
 ) -> None:
-    from pipelines.lake import read_table
+    from pipelines.warehouse.lake import read_table
 
     policy = read_table(warehouse, "alert_policy").filter(pl.col("rule_name") == rule_name)
     assert policy["budget_consumed_percent"].to_list() == pytest.approx([percent])
@@ -134,7 +134,7 @@ def test_alert_policy_reports_the_workbook_budget_share(
 def test_first_firing_step_follows_the_predicted_detection_time(
     warehouse: Path, rule_name: str, percent: float, minutes: float
 ) -> None:
-    from pipelines.lake import read_table
+    from pipelines.warehouse.lake import read_table
 
     evaluations = (
         read_table(warehouse, "fct_alert_evaluations")
@@ -159,7 +159,7 @@ def test_detection_steps_are_exactly_the_hand_computed_ones(warehouse: Path) -> 
     """With the outage at 12:03:30: page-1h passes 14.4x at 12:04:22 and page-6h 6x at
     12:05:40, so page-1h fires at 12:05 and page-6h only at 12:10 (at 12:05 its 6h
     window holds 15 bad of 3600 requests: 4.17x)."""
-    from pipelines.lake import read_table
+    from pipelines.warehouse.lake import read_table
 
     firsts = (
         read_table(warehouse, "fct_alert_evaluations")

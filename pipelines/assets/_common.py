@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from pipelines import lake
-from pipelines.metadata import materialization_metadata
+from pipelines.assets.metadata import materialization_metadata
 from pipelines.partitions import run_days
 from pipelines.resources import BurnwatchResource
+from pipelines.warehouse import lake
 
 
 def materialize_days(

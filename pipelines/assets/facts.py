@@ -2,11 +2,11 @@
 
 import dagster as dg
 
-from pipelines import steps
 from pipelines.assets._common import materialize_days, materialize_whole
 from pipelines.assets.intermediate import int_sli_buckets
+from pipelines.assets.metadata import definition_metadata
 from pipelines.assets.specs import alert_policy, slo_specs
-from pipelines.metadata import definition_metadata
+from pipelines.models import build as steps
 from pipelines.partitions import daily_partitions
 from pipelines.resources import BurnwatchResource
 

@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from pipelines import steps
 from pipelines.assets._common import materialize_day_blocks
-from pipelines.assets.contracts import int_quarantine_counts
+from pipelines.assets.ingest_checks import int_quarantine_counts
+from pipelines.assets.metadata import definition_metadata
 from pipelines.assets.specs import slo_specs
 from pipelines.assets.staging import stg_requests
-from pipelines.metadata import definition_metadata
+from pipelines.models import build as steps
 from pipelines.partitions import daily_partitions
 from pipelines.resources import BurnwatchResource
 

@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from pipelines import lake
 from pipelines.assets.facts import fct_alert_episodes, fct_alert_evaluations, fct_error_budget
 from pipelines.notify.dispatch import run_notifications
 from pipelines.resources import BurnwatchResource
+from pipelines.warehouse import lake
 
 
 @dg.asset(

@@ -2,15 +2,15 @@
 
 import dagster as dg
 
-from pipelines import lake
 from pipelines.assets._common import materialize_days
 from pipelines.assets.facts import fct_burn_rates
+from pipelines.assets.metadata import definition_metadata, markdown_table
 from pipelines.assets.specs import alert_policy, slo_specs
-from pipelines.cohort_thresholds import build_cohort_thresholds
-from pipelines.metadata import definition_metadata, markdown_table
 from pipelines.partitions import daily_partitions
-from pipelines.replay import DEFAULT_POLICIES, comparison_text, replay
+from pipelines.policy.cohort_thresholds import build_cohort_thresholds
+from pipelines.policy.replay import DEFAULT_POLICIES, comparison_text, replay
 from pipelines.resources import BurnwatchResource
+from pipelines.warehouse import lake
 
 # A version effective on day D is computed from the 14 days before D (the
 # default history; a longer `policy.cohort.history_days` still reads what exists).

@@ -12,9 +12,9 @@ from pipelines.assets.facts import (
 from pipelines.assets.notify import notifications
 from pipelines.assets.policy import cohort_thresholds, policy_replay
 from pipelines.assets.specs import alert_policy, slo_specs
-from pipelines.report import write_report
+from pipelines.reporting.report import write_report
+from pipelines.reporting.summary import write_summary
 from pipelines.resources import BurnwatchResource
-from pipelines.summary import write_summary
 from schemas.manifest import load_manifest
 
 

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from pipelines import steps
 from pipelines.assets._common import materialize_day_blocks
-from pipelines.metadata import definition_metadata
+from pipelines.assets.metadata import definition_metadata
+from pipelines.models import build as steps
 from pipelines.partitions import daily_partitions
 from pipelines.resources import BurnwatchResource
 

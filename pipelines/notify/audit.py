@@ -32,7 +32,6 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines import lake
 from pipelines.notify import events as events_module
 from pipelines.notify.evidence import (
     Evidence,
@@ -42,6 +41,7 @@ from pipelines.notify.evidence import (
     load_evidence,
 )
 from pipelines.notify.transitions import Transition
+from pipelines.warehouse import lake
 
 AUDIT_DIR = "audit"
 AUDIT_FILE = "audit.jsonl"

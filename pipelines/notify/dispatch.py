@@ -34,13 +34,13 @@ import httpx
 import polars as pl
 import tenacity
 
-from pipelines import lake
 from pipelines.notify import audit, events
 from pipelines.notify.channels import DeliveryError, deliver, secret_env_names
 from pipelines.notify.evidence import load_evidence
 from pipelines.notify.outbox import Outbox, OutboxRow, open_outbox, utcnow
 from pipelines.notify.render import message_id, render
 from pipelines.notify.transitions import Transition, compute_transitions
+from pipelines.warehouse import lake
 from schemas.manifest import load_manifest
 from schemas.routing import NotificationConfig
 

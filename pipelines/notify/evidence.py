@@ -21,8 +21,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines import lake
 from pipelines.notify.events import ChangeEvent, context_for
+from pipelines.warehouse import lake
 from schemas.manifest import BUCKET_MINUTES
 
 STEP = dt.timedelta(minutes=BUCKET_MINUTES)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli_options import warehouse_option
+from pipelines.cli.options import warehouse_option
 
 
 @click.group("audit")

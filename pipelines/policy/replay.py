@@ -25,11 +25,12 @@ import polars as pl
 import yaml
 from pydantic import ValidationError
 
-from pipelines import lake, sql_models
-from pipelines.cli_options import manifest_option, warehouse_option
-from pipelines.cohort_thresholds import bind_cohort_policy
-from pipelines.sql_models import bind, model_sql
-from pipelines.steps import alert_policy_frame
+from pipelines.cli.options import manifest_option, warehouse_option
+from pipelines.models.build import alert_policy_frame
+from pipelines.policy.cohort_thresholds import bind_cohort_policy
+from pipelines.warehouse import lake
+from pipelines.warehouse import session as sql_models
+from pipelines.warehouse.session import bind, model_sql
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import Manifest, Policy, load_manifest, workbook_policy
 from schemas.tables import ReplayIncidents, sql_columns

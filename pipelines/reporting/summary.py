@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 import jinja2
 
-from pipelines import lake
-from pipelines.metadata import markdown_table
-from pipelines.sql_models import bind
+from pipelines.assets.metadata import markdown_table
+from pipelines.warehouse import lake
+from pipelines.warehouse.session import bind
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import click
 
-from pipelines import contracts
-from pipelines.cli_options import data_option, manifest_option
-from pipelines.inputs import discover_request_files
+from pipelines.cli.options import data_option, manifest_option
+from pipelines.ingest import file_contract as contracts
+from pipelines.ingest.files import discover_request_files
+from pipelines.models.sql_check import check_models
 from pipelines.resources import ENV_CONTRACTS
-from pipelines.sql_check import check_models
 from schemas.contracts import find_overrides_file, load_overrides
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import load_manifest

@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 
 import click
 
-from pipelines.cli_options import data_option, manifest_option, warehouse_option
-from pipelines.notify.cli import audit as audit_group
-from pipelines.openslo import import_openslo_command
-from pipelines.prometheus_rules import rules_command
-from pipelines.replay import replay_command
-from pipelines.validate import EXIT_QUARANTINED, validate_command
+from pipelines.cli.audit import audit as audit_group
+from pipelines.cli.options import data_option, manifest_option, warehouse_option
+from pipelines.cli.validate import EXIT_QUARANTINED, validate_command
+from pipelines.interop.openslo import import_openslo_command
+from pipelines.interop.prometheus_rules import rules_command
+from pipelines.policy.replay import replay_command
 from schemas.errors import BurnwatchInputError
 
 
@@ -66,7 +66,7 @@ def cli() -> None:
 @click.option("--scale", default=1.0, show_default=True, help="Traffic volume multiplier.")
 def sample_data(out_dir: Path, tenants: int, days: int, seed: int, scale: float) -> None:
     """Generate deterministic sample traffic with known incidents."""
-    from pipelines.sample_data import generate_sample
+    from pipelines.sample.generator import generate_sample
 
     summary = generate_sample(
         out_dir, tenants=tenants, days=days, seed=seed, scale=scale, progress=_say
@@ -99,9 +99,9 @@ def run(
     dry_run: bool,
 ) -> None:
     """Compute every table for a range of days, through Dagster, idempotently."""
-    from pipelines.lake import read_table
-    from pipelines.metadata import markdown_table
+    from pipelines.assets.metadata import markdown_table
     from pipelines.runner import run_pipeline
+    from pipelines.warehouse.lake import read_table
 
     outcome = run_pipeline(
         data,

@@ -16,13 +16,20 @@ import duckdb
 
 from schemas.manifest import WINDOW_MINUTES
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+
+@cache
+def model_path(name: str) -> Path:
+    """The file of model `name`: `sql/<layer>/<name>.sql`."""
+    [path] = SQL_DIR.glob(f"*/{name}.sql")
+    return path
 
 
 @cache
 def model_sql(name: str) -> str:
-    """The text of `sql/<name>.sql`, without its trailing semicolon."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+    """The text of model `name`, without its trailing semicolon."""
+    return model_path(name).read_text(encoding="utf-8").strip().rstrip(";")
 
 
 def connect(

@@ -21,7 +21,7 @@ from sqlglot.errors import OptimizeError, ParseError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
-from pipelines.sql_models import SQL_DIR
+from pipelines.warehouse.session import SQL_DIR
 from schemas.tables import TABLES, sql_columns
 
 DIALECT = "duckdb"
@@ -225,7 +225,7 @@ def check_model(path: Path, table: str | None = None) -> list[ModelProblem]:
 
 def model_files(sql_dir: Path = SQL_DIR) -> list[Path]:
     """The models in DAG order (tables first, then any file without a table, by name)."""
-    files = {path.stem: path for path in sorted(Path(sql_dir).glob("*.sql"))}
+    files = {path.stem: path for path in sorted(Path(sql_dir).glob("*/*.sql"))}
     ordered = [files.pop(name) for name in TABLES if name in files]
     return ordered + sorted(files.values())
 

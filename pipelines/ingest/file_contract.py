@@ -43,7 +43,7 @@ from schemas.contracts import (
 from schemas.tables import sql_columns
 
 if TYPE_CHECKING:
-    from pipelines.inputs import RequestFile
+    from pipelines.ingest.files import RequestFile
 
 INT32_RANGE = (-(2**31), 2**31 - 1)
 _UTC_NAMES = {None, "UTC", "utc", "+00:00", "Etc/UTC", "Z"}
@@ -685,7 +685,7 @@ def latency_unit_warnings(
 
 def quarantine_warnings(warehouse: Path, first: dt.date, last: dt.date) -> tuple[str, ...]:
     """One line per input file quarantined whole or in part on days [first, last]."""
-    from pipelines import lake
+    from pipelines.warehouse import lake
 
     files = lake.existing_partition_files(warehouse, "quarantine", first, last)
     if not files:

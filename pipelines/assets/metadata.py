@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from pipelines import lake
+from pipelines.warehouse import lake
 from schemas.tables import TABLES, sql_columns
 
 

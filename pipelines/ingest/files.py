@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipelines.sql_models import bind
+from pipelines.warehouse.session import bind
 from schemas.contracts import NO_OVERRIDES, ContractOverrides
 from schemas.errors import BurnwatchInputError
 from schemas.tables import sql_columns
 
 if TYPE_CHECKING:
-    from pipelines.contracts import FileVerdict
+    from pipelines.ingest.file_contract import FileVerdict
 
 _TENANT_DIR = re.compile(r"^tenant=(?P<tenant>.+)$")
 _DATE_DIR = re.compile(r"^date=(?P<day>\d{4}-\d{2}-\d{2})$")
@@ -94,9 +94,9 @@ def bind_raw_requests(
     little of the neighbours (row groups are skipped by their ts statistics).
     Files whose footer breaks the contract, and those in `undecodable`, are not
     read; rows that break it are filtered out in the same scan (see
-    `pipelines.contracts`), so they can neither be counted nor win a dedup.
+    `pipelines.ingest.file_contract`), so they can neither be counted nor win a dedup.
     """
-    from pipelines import contracts
+    from pipelines.ingest import file_contract as contracts
 
     neighbours = files_for_days(files, first - dt.timedelta(days=1), last + dt.timedelta(days=1))
     verdicts = [

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import lake
 from pipelines.resources import BurnwatchResource
-from pipelines.sql_models import bind, bind_run_params, model_sql
+from pipelines.warehouse import lake
+from pipelines.warehouse.session import bind, bind_run_params, model_sql
 from schemas.manifest import CohortThresholdSettings, load_manifest
 from schemas.tables import sql_columns
 

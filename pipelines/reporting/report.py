@@ -32,8 +32,8 @@ import plotly.io as pio
 import polars as pl
 from plotly.offline import get_plotlyjs
 
-from pipelines import lake
-from pipelines.sql_models import bind, connect
+from pipelines.warehouse import lake
+from pipelines.warehouse.session import bind, connect
 from schemas.manifest import WINDOW_MINUTES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

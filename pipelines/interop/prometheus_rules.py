@@ -99,7 +99,7 @@ from typing import Any
 import click
 import yaml
 
-from pipelines.cli_options import manifest_option
+from pipelines.cli.options import manifest_option
 from schemas.manifest import WINDOW_MINUTES, Manifest, ResolvedRule, ResolvedSlo, load_manifest
 
 REQUESTS_METRIC = "burnwatch_requests_total"

@@ -13,11 +13,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines import contracts, lake
-from pipelines.inputs import RequestFile, bind_raw_requests, discover_request_files
+from pipelines.ingest import file_contract as contracts
+from pipelines.ingest.files import RequestFile, bind_raw_requests, discover_request_files
 from pipelines.partitions import consecutive_blocks, scan_blocks
 from pipelines.resources import BurnwatchResource
-from pipelines.sql_models import bind, bind_run_params, model_sql
+from pipelines.warehouse import lake
+from pipelines.warehouse.session import bind, bind_run_params, model_sql
 from schemas.contracts import ContractOverrides
 from schemas.manifest import WINDOW_MINUTES, Manifest, load_manifest
 from schemas.tables import AlertPolicy, SloSpecs, sql_columns
@@ -437,7 +438,7 @@ def build_fct_alert_evaluations(resource: BurnwatchResource, day: dt.date) -> in
         lake.bind_table(connection, warehouse, "fct_burn_rates", day - dt.timedelta(days=1), day)
         lake.bind_table(connection, warehouse, "alert_policy")
         if load_manifest(resource.manifest_path).policy.thresholds == "cohort":
-            from pipelines.cohort_thresholds import bind_cohort_policy
+            from pipelines.policy.cohort_thresholds import bind_cohort_policy
 
             bind_cohort_policy(connection, warehouse, day)
         return lake.write_query(

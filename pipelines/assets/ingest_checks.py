@@ -16,13 +16,15 @@ import duckdb
 import pandera.errors
 import polars as pl
 
-from pipelines import contracts, lake, steps
 from pipelines.assets._common import materialize_days
+from pipelines.assets.metadata import definition_metadata, markdown_table
 from pipelines.assets.staging import stg_requests
-from pipelines.metadata import definition_metadata, markdown_table
+from pipelines.ingest import file_contract as contracts
+from pipelines.models import build as steps
 from pipelines.partitions import daily_partitions
 from pipelines.resources import BurnwatchResource
-from pipelines.sql_models import bind
+from pipelines.warehouse import lake
+from pipelines.warehouse.session import bind
 from schemas.tables import Quarantine
 
 # Partitioned asset checks are how Dagster checks each day; they are marked "preview".

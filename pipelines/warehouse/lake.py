@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.sql_models import bind
+from pipelines.warehouse.session import bind
 from schemas.tables import TABLES, sql_columns
 
 CATALOG_FILE = "burnwatch.duckdb"
