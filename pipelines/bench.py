@@ -37,6 +37,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.ingest import staging
 from pipelines.ingest.files import discover_request_files
 from pipelines.models import build as steps
 from pipelines.resources import BurnwatchResource
@@ -168,8 +169,8 @@ def main() -> None:
     )
     steps.build_slo_specs(resource)
     for day in days:  # what int_sli_buckets reads besides stg_requests
-        steps.build_contract_report(resource, day)
-        steps.build_quarantine(resource, day)
+        staging.build_contract_report(resource, day)
+        staging.build_quarantine(resource, day)
         steps.build_int_quarantine_counts(resource, day)
 
     def floor() -> None:
@@ -178,25 +179,25 @@ def main() -> None:
 
     def burnwatch_compute() -> tuple[int, int, int]:
         with resource.connect() as connection:
-            steps.compute_stg_requests(connection, resource, request_files, days[0], days[-1])
+            staging.compute_stg_requests(connection, resource, request_files, days[0], days[-1])
             steps.compute_int_sli_buckets(
-                connection, resource, days[0], days[-1], stg_requests=steps.STG_REQUESTS_RUN
+                connection, resource, days[0], days[-1], stg_requests=staging.STG_REQUESTS_RUN
             )
             return _bucket_totals(connection.sql(f"from {steps.INT_SLI_BUCKETS_RUN}").pl())
 
     def burnwatch_step() -> None:
-        steps.build_stg_requests_days(resource, days)
+        staging.build_stg_requests_days(resource, days)
         steps.build_int_sli_buckets_days(resource, days)
 
     def time_necessary_parts() -> tuple[float, float]:
         """(bucketing alone, storing the columns the floor does not), in seconds."""
         with resource.connect() as connection:
-            steps.compute_stg_requests(connection, resource, request_files, days[0], days[-1])
+            staging.compute_stg_requests(connection, resource, request_files, days[0], days[-1])
 
             def copy(columns: str) -> Callable[[], object]:
                 return lambda: connection.execute(
                     f"create or replace temp table stored_copy as "
-                    f"select {columns} from {steps.STG_REQUESTS_RUN}"
+                    f"select {columns} from {staging.STG_REQUESTS_RUN}"
                 )
 
             stored_all = _fastest("  part: copy the deduplicated rows", args.repeat, copy("*"))
@@ -209,7 +210,7 @@ def main() -> None:
                 "  part: bucketing the deduplicated rows alone",
                 args.repeat,
                 lambda: steps.compute_int_sli_buckets(
-                    connection, resource, days[0], days[-1], stg_requests=steps.STG_REQUESTS_RUN
+                    connection, resource, days[0], days[-1], stg_requests=staging.STG_REQUESTS_RUN
                 ),
             )
             return bucketed, max(0.0, stored_all - stored_keys)

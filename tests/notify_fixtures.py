@@ -117,6 +117,7 @@ def write_events(data: Path) -> None:
 
 def build_lake(data: Path, warehouse: Path) -> None:
     """Compute every table up to `fct_alert_episodes` for DAY into `warehouse`."""
+    from pipelines.ingest import staging
     from pipelines.models import build as steps
     from pipelines.resources import BurnwatchResource
     from pipelines.warehouse import lake
@@ -127,7 +128,7 @@ def build_lake(data: Path, warehouse: Path) -> None:
     steps.build_slo_specs(resource)
     steps.build_alert_policy(resource)
     for build in (
-        steps.build_stg_requests,
+        staging.build_stg_requests,
         steps.build_int_sli_buckets,
         steps.build_fct_burn_rates,
         steps.build_fct_error_budget,

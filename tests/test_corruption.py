@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.ingest import staging
 from pipelines.models import build as steps
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
@@ -220,10 +221,10 @@ def compute(resource: BurnwatchResource) -> None:
     (the quarantine tables day by day, the dedup over all days in one scan)."""
     steps.build_slo_specs(resource)
     for day in DAYS:
-        steps.build_contract_report(resource, day)
-        steps.build_quarantine(resource, day)
+        staging.build_contract_report(resource, day)
+        staging.build_quarantine(resource, day)
         steps.build_int_quarantine_counts(resource, day)
-    steps.build_stg_requests_days(resource, DAYS)
+    staging.build_stg_requests_days(resource, DAYS)
     steps.build_int_sli_buckets_days(resource, DAYS)
 
 

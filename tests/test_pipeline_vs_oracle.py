@@ -359,11 +359,12 @@ def test_scan_blocks_of_one_day_give_the_same_bytes_as_one_scan(
     # The main run deduplicated its four days in one scan. With a one-row budget
     # every day is its own scan block; the dataset's copies across midnight lie
     # within the skew tolerance, so every table must come out byte for byte the same.
+    from pipelines.ingest import staging
     from pipelines.models import build as steps
     from pipelines.resources import ENV_MAX_ROWS_PER_SCAN
 
     blocks: list[list[date]] = []
-    build_block = steps._build_stg_requests_block
+    build_block = staging._build_stg_requests_block
 
     def counting_block(resource: Any, files: Any, days: list[date], progress: Any) -> Any:
         blocks.append(list(days))

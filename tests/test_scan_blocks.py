@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.ingest.files import discover_request_files
-from pipelines.models.build import input_rows_by_day
+from pipelines.ingest.staging import input_rows_by_day
 from pipelines.partitions import consecutive_blocks, scan_blocks
 from pipelines.resources import BurnwatchResource
 

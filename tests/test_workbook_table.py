@@ -90,6 +90,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def build_lake(root: Path, days: list[dt.date]) -> Path:
     """Compute the alerting tables for `days` of `root/data` through `pipelines.models.build`."""
+    from pipelines.ingest import staging
     from pipelines.models import build as steps
     from pipelines.resources import BurnwatchResource
 
@@ -102,7 +103,7 @@ def build_lake(root: Path, days: list[dt.date]) -> Path:
     steps.build_slo_specs(resource)
     steps.build_alert_policy(resource)
     for day in days:
-        steps.build_stg_requests(resource, day)
+        staging.build_stg_requests(resource, day)
         steps.build_int_sli_buckets(resource, day)
         steps.build_fct_burn_rates(resource, day)
         steps.build_fct_alert_evaluations(resource, day)

@@ -20,6 +20,7 @@ from pipelines.assets._common import materialize_days
 from pipelines.assets.metadata import definition_metadata, markdown_table
 from pipelines.assets.staging import stg_requests
 from pipelines.ingest import file_contract as contracts
+from pipelines.ingest import staging
 from pipelines.models import build as steps
 from pipelines.partitions import daily_partitions
 from pipelines.resources import BurnwatchResource
@@ -44,7 +45,7 @@ def contract_report(
     context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
 ) -> dg.MaterializeResult:
     """Each request-log file's Parquet footer against the contract: ok, drifted or unreadable."""
-    return materialize_days(context, burnwatch, "contract_report", steps.build_contract_report)
+    return materialize_days(context, burnwatch, "contract_report", staging.build_contract_report)
 
 
 @dg.asset(
@@ -61,7 +62,7 @@ def quarantine(
     context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
 ) -> dg.MaterializeResult:
     """Rows and files of each day folder that break the contract, with reason, file and row."""
-    return materialize_days(context, burnwatch, "quarantine", steps.build_quarantine)
+    return materialize_days(context, burnwatch, "quarantine", staging.build_quarantine)
 
 
 @dg.asset(
@@ -212,7 +213,7 @@ def rows_meet_contract(
 ) -> dg.AssetCheckResult:
     days = _check_days(context)
     warehouse = burnwatch.warehouse_path
-    overrides = steps._overrides(burnwatch)
+    overrides = staging.run_overrides(burnwatch)
     rules = [
         rule
         for rule in contracts.row_rules("", days[0], dt.timedelta(0), overrides)
@@ -236,8 +237,8 @@ def conservation_frame(burnwatch: BurnwatchResource, day: dt.date) -> pl.DataFra
     """Per tenant of the `date=day` folders: rows the footers declare, rows read as good,
     rows quarantined, and the difference (which must be 0)."""
     skew = dt.timedelta(minutes=burnwatch.skew_tolerance_minutes)
-    overrides = steps._overrides(burnwatch)
-    verdicts = steps.day_verdicts(burnwatch, day)
+    overrides = staging.run_overrides(burnwatch)
+    verdicts = staging.day_verdicts(burnwatch, day)
     quarantined = {v.file.path for v in _read_days_files(burnwatch, day)}
     verdicts = [
         contracts.with_undecodable(v, "quarantined") if v.file.path in quarantined else v
@@ -274,7 +275,7 @@ def _read_days_files(burnwatch: BurnwatchResource, day: dt.date) -> list[contrac
     """Verdicts of the day's files that `quarantine` holds whole (footer or undecodable)."""
     frame = _read_days(burnwatch.warehouse_path, "quarantine", [day])
     whole = set(frame.filter(pl.col("row_number").is_null())["file"].to_list())
-    return [v for v in steps.day_verdicts(burnwatch, day) if str(v.file.path) in whole]
+    return [v for v in staging.day_verdicts(burnwatch, day) if str(v.file.path) in whole]
 
 
 @dg.asset_check(

@@ -4,7 +4,7 @@ import dagster as dg
 
 from pipelines.assets._common import materialize_day_blocks
 from pipelines.assets.metadata import definition_metadata
-from pipelines.models import build as steps
+from pipelines.ingest import staging
 from pipelines.partitions import daily_partitions
 from pipelines.resources import BurnwatchResource
 
@@ -25,4 +25,6 @@ def stg_requests(
 
     SQL: sql/stg_requests.sql.
     """
-    return materialize_day_blocks(context, burnwatch, "stg_requests", steps.build_stg_requests_days)
+    return materialize_day_blocks(
+        context, burnwatch, "stg_requests", staging.build_stg_requests_days
+    )

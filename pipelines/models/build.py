@@ -13,13 +13,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest import file_contract as contracts
-from pipelines.ingest.files import RequestFile, bind_raw_requests, discover_request_files
-from pipelines.partitions import consecutive_blocks, scan_blocks
+from pipelines.partitions import consecutive_blocks
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
 from pipelines.warehouse.session import bind, bind_run_params, model_sql
-from schemas.contracts import ContractOverrides
 from schemas.manifest import WINDOW_MINUTES, Manifest, load_manifest
 from schemas.tables import AlertPolicy, SloSpecs, sql_columns
 
@@ -60,7 +57,7 @@ def alert_policy_frame(manifest: Manifest) -> pl.DataFrame:
     return AlertPolicy.validate(frame.select(list(schema)))
 
 
-def _write_frame(
+def write_frame(
     connection: duckdb.DuckDBPyConnection,
     frame: pl.DataFrame,
     warehouse: Path,
@@ -77,7 +74,7 @@ def _write_frame(
 def build_slo_specs(resource: BurnwatchResource) -> int:
     manifest = load_manifest(resource.manifest_path)
     with resource.connect() as connection:
-        return _write_frame(
+        return write_frame(
             connection,
             slo_specs_frame(manifest),
             resource.warehouse_path,
@@ -89,7 +86,7 @@ def build_slo_specs(resource: BurnwatchResource) -> int:
 def build_alert_policy(resource: BurnwatchResource) -> int:
     manifest = load_manifest(resource.manifest_path)
     with resource.connect() as connection:
-        return _write_frame(
+        return write_frame(
             connection,
             alert_policy_frame(manifest),
             resource.warehouse_path,
@@ -98,187 +95,10 @@ def build_alert_policy(resource: BurnwatchResource) -> int:
         )
 
 
-def _overrides(resource: BurnwatchResource) -> ContractOverrides:
-    return contracts.load_run_overrides(
-        resource.data_path, resource.manifest_path, resource.contracts
-    )
-
-
-def _undecodable(verdicts: list[contracts.FileVerdict]) -> dict[Path, str]:
-    """Read each readable file alone; the ones whose pages cannot be decoded, with the error."""
-    found: dict[Path, str] = {}
-    for verdict in verdicts:
-        error = contracts.probe_file(verdict)
-        if error:
-            found[verdict.file.path] = error
-    return found
-
-
-# How each staged table's day partition is ordered: by content only, so the bytes
-# depend neither on thread count nor on how the input was split into files.
-STG_REQUESTS_ORDER = "tenant_id, ts, request_id"
 INT_SLI_BUCKETS_ORDER = "tenant_id, slo_name, bucket_start"
-# The temp tables that hold a block of days before they are written out day by day.
-STG_REQUESTS_RUN = "stg_requests_run"
 INT_SLI_BUCKETS_RUN = "int_sli_buckets_run"
 
 DayProgress = Callable[[dt.date, int], None]
-
-
-def build_stg_requests(resource: BurnwatchResource, day: dt.date) -> int:
-    """`build_stg_requests_days` for one day."""
-    return build_stg_requests_days(resource, [day])[day]
-
-
-def build_stg_requests_days(
-    resource: BurnwatchResource, days: Sequence[dt.date], progress: DayProgress | None = None
-) -> dict[dt.date, int]:
-    """Deduplicated good requests of each day (sql/stg_requests.sql); bad rows and files
-    are left out here and written to `quarantine` by `build_quarantine`.
-
-    Consecutive days are deduplicated together, in blocks of at most
-    `max_rows_per_scan` input rows: one scan and one dedup per block instead of
-    one per day, each day's folder read once instead of three times.
-    """
-    files = discover_request_files(resource.data_path)
-    rows = input_rows_by_day(resource, files, days)
-    written: dict[dt.date, int] = {}
-    for block in scan_blocks(days, rows, resource.max_rows_per_scan):
-        written |= _build_stg_requests_block(resource, files, block, progress)
-    return written
-
-
-def input_rows_by_day(
-    resource: BurnwatchResource, files: Sequence[RequestFile], days: Sequence[dt.date]
-) -> dict[dt.date, int]:
-    """Rows in the day folders of `days` by their footers (the same cached verdicts the
-    scan uses; an unreadable footer counts 0)."""
-    wanted = set(days)
-    rows: dict[dt.date, int] = {}
-    for verdict in contracts.inspect_files(
-        [f for f in files if f.day in wanted], _overrides(resource)
-    ):
-        rows[verdict.file.day] = rows.get(verdict.file.day, 0) + (verdict.rows or 0)
-    return rows
-
-
-def _build_stg_requests_block(
-    resource: BurnwatchResource,
-    files: list[RequestFile],
-    days: list[dt.date],
-    progress: DayProgress | None,
-) -> dict[dt.date, int]:
-    with resource.connect() as connection:
-        compute_stg_requests(connection, resource, files, days[0], days[-1])
-        return lake.write_days(
-            connection,
-            STG_REQUESTS_RUN,
-            resource.warehouse_path,
-            "stg_requests",
-            days,
-            "ts",
-            STG_REQUESTS_ORDER,
-            progress,
-        )
-
-
-def compute_stg_requests(
-    connection: duckdb.DuckDBPyConnection,
-    resource: BurnwatchResource,
-    files: list[RequestFile],
-    first: dt.date,
-    last: dt.date,
-) -> None:
-    """Run sql/stg_requests.sql for days [first, last] into the temp table STG_REQUESTS_RUN."""
-    skew = dt.timedelta(minutes=resource.skew_tolerance_minutes)
-    overrides = _overrides(resource)
-    verdicts = bind_raw_requests(connection, files, first, last, skew, overrides)
-    bind_run_params(connection, first, last)
-    compute = f"create or replace temp table {STG_REQUESTS_RUN} as {model_sql('stg_requests')}"
-    try:
-        connection.execute(compute)
-    except duckdb.Error:
-        # A file with a good footer but undecodable pages: find it, leave it out, retry.
-        undecodable = _undecodable(verdicts)
-        if not undecodable:
-            raise
-        bind_raw_requests(connection, files, first, last, skew, overrides, undecodable)
-        connection.execute(compute)
-
-
-def day_verdicts(
-    resource: BurnwatchResource, day: dt.date, probe: bool = False
-) -> list[contracts.FileVerdict]:
-    """The footer verdicts of every file in the `date=day` folders (all tenants).
-
-    With `probe`, files whose pages cannot be decoded are found too (reads them).
-    """
-    files = [f for f in discover_request_files(resource.data_path) if f.day == day]
-    verdicts = contracts.inspect_files(files, _overrides(resource))
-    if probe:
-        undecodable = _undecodable(verdicts)
-        verdicts = [
-            contracts.with_undecodable(v, undecodable[v.file.path])
-            if v.file.path in undecodable
-            else v
-            for v in verdicts
-        ]
-    return verdicts
-
-
-def build_contract_report(resource: BurnwatchResource, day: dt.date) -> int:
-    """The day folders' footers against the contract, plus the latency-unit heuristic."""
-    verdicts = day_verdicts(resource, day)
-    frame = contracts.contract_report_frame(verdicts)
-    warnings = contracts.latency_unit_warnings(
-        verdicts, _overrides(resource), dt.timedelta(minutes=resource.skew_tolerance_minutes)
-    )
-    if warnings.height:
-        frame = pl.concat([frame, warnings])
-    with resource.connect() as connection:
-        return _write_frame(
-            connection,
-            frame,
-            resource.warehouse_path,
-            "contract_report",
-            "tenant_id, file, action, column_name",
-            day,
-        )
-
-
-def build_quarantine(resource: BurnwatchResource, day: dt.date) -> int:
-    """Rows and files of the `date=day` folders that break the contract (sql/quarantine.sql)."""
-    skew = dt.timedelta(minutes=resource.skew_tolerance_minutes)
-    overrides = _overrides(resource)
-    verdicts = day_verdicts(resource, day)
-    with resource.connect() as connection:
-        for attempt in range(2):
-            checks = contracts.request_checks_sql(verdicts, skew, overrides)
-            if checks is None:
-                columns = sql_columns("raw_request_checks")
-                checks = (
-                    "select "
-                    + ", ".join(f'null::{kind} as "{name}"' for name, kind in columns.items())
-                    + " limit 0"
-                )
-            bind(connection, "raw_request_checks", checks)
-            connection.register(
-                "quarantined_files_frame", contracts.quarantined_files_frame(verdicts).to_arrow()
-            )
-            bind(connection, "quarantined_files", "select * from quarantined_files_frame")
-            try:
-                return lake.write_query(
-                    connection,
-                    model_sql("quarantine"),
-                    resource.warehouse_path,
-                    "quarantine",
-                    day,
-                )
-            except duckdb.Error:
-                if attempt:
-                    raise
-                verdicts = day_verdicts(resource, day, probe=True)
-        raise AssertionError("unreachable")
 
 
 def build_int_quarantine_counts(resource: BurnwatchResource, day: dt.date) -> int:
