@@ -24,61 +24,175 @@ class _Table(pa.DataFrameModel):
 class RequestLog(_Table):
     """The request-log contract: one row per request per logging replica."""
 
-    request_id: pl.String = pa.Field(str_length={"min_value": 1})
-    ts: UtcTimestamp = pa.Field()
-    tenant_id: pl.String = pa.Field(str_length={"min_value": 1})
-    service: pl.String = pa.Field(str_length={"min_value": 1})
-    operation: pl.String = pa.Field(nullable=True)
-    status_code: pl.Int32 = pa.Field(ge=100, le=599)
-    latency_ms: pl.Float64 = pa.Field(ge=0)
-    replica: pl.String = pa.Field(str_length={"min_value": 1})
+    request_id: pl.String = pa.Field(
+        str_length={"min_value": 1},
+        description=(
+            "The request's id, unique within its tenant; every replica's copy of a request has the"
+            " same one."
+        ),
+    )
+    ts: UtcTimestamp = pa.Field(description="When the request happened (event time), UTC.")
+    tenant_id: pl.String = pa.Field(
+        str_length={"min_value": 1}, description="The tenant the request was served for."
+    )
+    service: pl.String = pa.Field(
+        str_length={"min_value": 1}, description="The service that answered the request."
+    )
+    operation: pl.String = pa.Field(
+        nullable=True,
+        description="The operation (endpoint) called; null when the log does not say.",
+    )
+    status_code: pl.Int32 = pa.Field(ge=100, le=599, description="The HTTP status code returned.")
+    latency_ms: pl.Float64 = pa.Field(
+        ge=0, description="The time taken to answer, in milliseconds."
+    )
+    replica: pl.String = pa.Field(
+        str_length={"min_value": 1},
+        description="The logging replica that wrote this copy of the request.",
+    )
 
 
 class SloSpecs(_Table):
     """One row per tenant SLO, cohort defaults resolved (from `slos.yaml`)."""
 
-    tenant_id: pl.String
-    slo_name: pl.String
-    cohort: pl.String
-    service: pl.String
-    sli: pl.String = pa.Field(isin=["availability", "latency"])
-    objective: pl.Float64 = pa.Field(gt=0, lt=100)
-    threshold_ms: pl.Float64 = pa.Field(nullable=True, gt=0)
-    period_days: pl.Int32 = pa.Field(ge=1)
-    calendar: pl.String = pa.Field(nullable=True, isin=["week", "month", "quarter"])
-    timezone: pl.String
-    budgeting: pl.String = pa.Field(isin=["occurrences", "timeslices", "ratio_timeslices"])
-    timeslice_minutes: pl.Int32 = pa.Field(ge=5)
-    timeslice_target: pl.Float64 = pa.Field(nullable=True)
-    bad_predicate: pl.String = pa.Field(nullable=True)
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The SLO's name, unique within its tenant.")
+    cohort: pl.String = pa.Field(
+        description="The tenant's cohort, whose defaults fill what the SLO leaves unset."
+    )
+    service: pl.String = pa.Field(description="The service whose requests the SLO counts.")
+    sli: pl.String = pa.Field(
+        isin=["availability", "latency"],
+        description=(
+            "availability (bad: status_code >= 500) or latency (bad: latency_ms > threshold_ms), "
+            "unless bad_predicate is set."
+        ),
+    )
+    objective: pl.Float64 = pa.Field(
+        gt=0, lt=100, description="The target share of good units, in percent (99.9 means 99.9 %)."
+    )
+    threshold_ms: pl.Float64 = pa.Field(
+        nullable=True,
+        gt=0,
+        description=(
+            "Latency SLIs: a request slower than this many milliseconds is bad; null for "
+            "availability."
+        ),
+    )
+    period_days: pl.Int32 = pa.Field(
+        ge=1,
+        description=(
+            "The budget period in days: rolling, or a calendar period's nominal length (7, 30, 91)."
+        ),
+    )
+    calendar: pl.String = pa.Field(
+        nullable=True,
+        isin=["week", "month", "quarter"],
+        description=(
+            "week, month or quarter: the budget resets at each such boundary in `timezone`; null "
+            "for a rolling period."
+        ),
+    )
+    timezone: pl.String = pa.Field(
+        description="IANA time zone of the calendar period's boundaries (UTC unless set)."
+    )
+    budgeting: pl.String = pa.Field(
+        isin=["occurrences", "timeslices", "ratio_timeslices"],
+        description=(
+            "What the budget counts: requests (occurrences), bad slices (timeslices) or the "
+            "slices' bad ratios (ratio_timeslices)."
+        ),
+    )
+    timeslice_minutes: pl.Int32 = pa.Field(
+        ge=5,
+        description=(
+            "Length of a timeslice in minutes (a multiple of 5; 5 unless set); used by the "
+            "timeslice methods."
+        ),
+    )
+    timeslice_target: pl.Float64 = pa.Field(
+        nullable=True,
+        description=(
+            "timeslices: the percent of good requests a slice needs to be good; null when not set."
+        ),
+    )
+    bad_predicate: pl.String = pa.Field(
+        nullable=True,
+        description=(
+            "DuckDB SQL that is true exactly for bad requests, from bad_when/good_when; null: the "
+            "SLI kind's default."
+        ),
+    )
 
 
 class AlertPolicy(_Table):
     """The alert rules in force for each tenant SLO."""
 
-    tenant_id: pl.String
-    slo_name: pl.String
-    rule_name: pl.String
-    severity: pl.String = pa.Field(isin=["page", "ticket"])
-    long_window: pl.String
-    short_window: pl.String
-    long_window_minutes: pl.Int32 = pa.Field(gt=0)
-    short_window_minutes: pl.Int32 = pa.Field(gt=0)
-    burn_threshold: pl.Float64 = pa.Field(gt=0)
-    # The threshold as the share (percent) of the period's budget the long window spends.
-    budget_consumed_percent: pl.Float64 = pa.Field(gt=0)
-    # The SLO's period; a calendar period counts with its nominal length (7, 30, 91 days).
-    period_days: pl.Int32 = pa.Field(ge=1)
-    objective: pl.Float64 = pa.Field(gt=0, lt=100)
-    # 1 / (1 - objective): the burn when every request is bad; no rule can exceed it.
-    max_burn_rate: pl.Float64 = pa.Field(gt=0)
-    can_fire: pl.Boolean
-    # The rule fires only when its long window holds at least this many requests.
-    min_events: pl.Int64 = pa.Field(ge=0)
-    # When set, burn = bad / max(total, min_denominator) / (1 - objective).
-    min_denominator: pl.Int64 = pa.Field(nullable=True, ge=1)
-    suppress_tickets_while_paging: pl.Boolean
-    source: pl.String = pa.Field(isin=["default", "manifest", "cohort", "tenant"])
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO the rule applies to.")
+    rule_name: pl.String = pa.Field(description="The policy rule's name.")
+    severity: pl.String = pa.Field(isin=["page", "ticket"], description="page or ticket.")
+    long_window: pl.String = pa.Field(
+        description="Label of the rule's long window (5m 30m 1h 2h 6h 1d 3d)."
+    )
+    short_window: pl.String = pa.Field(description="Label of the rule's short, confirming window.")
+    long_window_minutes: pl.Int32 = pa.Field(
+        gt=0, description="The long window's length, in minutes."
+    )
+    short_window_minutes: pl.Int32 = pa.Field(
+        gt=0, description="The short window's length, in minutes."
+    )
+    burn_threshold: pl.Float64 = pa.Field(
+        gt=0, description="The burn rate both windows must strictly exceed for the rule to fire."
+    )
+    budget_consumed_percent: pl.Float64 = pa.Field(
+        gt=0,
+        description=(
+            "The threshold as the share (percent) of the period's budget the long window spends."
+        ),
+    )
+    period_days: pl.Int32 = pa.Field(
+        ge=1,
+        description=(
+            "The SLO's period; a calendar period counts with its nominal length (7, 30, 91 days)."
+        ),
+    )
+    objective: pl.Float64 = pa.Field(gt=0, lt=100, description="The SLO's objective, in percent.")
+    max_burn_rate: pl.Float64 = pa.Field(
+        gt=0,
+        description=(
+            "1 / (1 - objective): the burn when every request is bad; no rule can exceed it."
+        ),
+    )
+    can_fire: pl.Boolean = pa.Field(
+        description=(
+            "Whether burn_threshold is below max_burn_rate, so that the rule can fire at all."
+        ),
+    )
+    min_events: pl.Int64 = pa.Field(
+        ge=0,
+        description="The rule fires only when its long window holds at least this many requests.",
+    )
+    min_denominator: pl.Int64 = pa.Field(
+        nullable=True,
+        ge=1,
+        description=(
+            "When set, burn = bad / max(total, min_denominator) / (1 - objective); null: the plain"
+            " burn rate."
+        ),
+    )
+    suppress_tickets_while_paging: pl.Boolean = pa.Field(
+        description=(
+            "Whether the tenant's policy holds a ticket back while a page of the same SLO fires."
+        ),
+    )
+    source: pl.String = pa.Field(
+        isin=["default", "manifest", "cohort", "tenant"],
+        description=(
+            "Where the rule comes from: the built-in default, the manifest's policy, a cohort or a"
+            " tenant override."
+        ),
+    )
 
 
 class ContractReport(_Table):
@@ -87,16 +201,48 @@ class ContractReport(_Table):
     One row per finding; a file on contract has one row with status `ok`.
     """
 
-    tenant_id: pl.String
-    folder_day: pl.Date
-    file: pl.String
-    status: pl.String = pa.Field(isin=["ok", "drifted", "unreadable"])
-    action: pl.String = pa.Field(isin=["read", "cast", "ignore", "warn", "quarantine"])
-    column_name: pl.String = pa.Field(nullable=True)
-    expected_type: pl.String = pa.Field(nullable=True)
-    found_type: pl.String = pa.Field(nullable=True)
-    detail: pl.String = pa.Field(nullable=True)
-    file_rows: pl.Int64 = pa.Field(nullable=True, ge=0)
+    tenant_id: pl.String = pa.Field(description="Tenant of the partition folder (tenant=).")
+    folder_day: pl.Date = pa.Field(description="Day of the partition folder (date=).")
+    file: pl.String = pa.Field(
+        description="Path of the file (of the day folder, for a latency-unit warning)."
+    )
+    status: pl.String = pa.Field(
+        isin=["ok", "drifted", "unreadable"],
+        description=(
+            "ok (on contract), drifted (its schema differs) or unreadable (no readable footer)."
+        ),
+    )
+    action: pl.String = pa.Field(
+        isin=["read", "cast", "ignore", "warn", "quarantine"],
+        description=(
+            "What the run does: read, cast (read converted), ignore (an undeclared column), warn "
+            "(report only) or quarantine (the file is not read)."
+        ),
+    )
+    column_name: pl.String = pa.Field(
+        nullable=True, description="The column the finding is about; null for a file-level row."
+    )
+    expected_type: pl.String = pa.Field(
+        nullable=True,
+        description=(
+            "The contract's type of the column; null for a file-level row or an undeclared column."
+        ),
+    )
+    found_type: pl.String = pa.Field(
+        nullable=True,
+        description="The file's type of the column; null for a file-level row or a missing column.",
+    )
+    detail: pl.String = pa.Field(
+        nullable=True, description="The finding in words; null for a file on contract."
+    )
+    file_rows: pl.Int64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description=(
+            "Rows the file's footer declares; null when the footer is unreadable, and for a "
+            "warning."
+        ),
+    )
 
 
 class RawRequestChecks(_Table):
@@ -105,14 +251,26 @@ class RawRequestChecks(_Table):
     Bound for `sql/quarantine.sql`, never stored; `reason` is null for a good row.
     """
 
-    tenant_id: pl.String
-    folder_day: pl.Date
-    file: pl.String
-    row_number: pl.Int64
-    request_id: pl.String = pa.Field(nullable=True)
-    reason: pl.String = pa.Field(nullable=True)
-    detail: pl.String = pa.Field(nullable=True)
-    raw_row: pl.String = pa.Field(nullable=True)
+    tenant_id: pl.String = pa.Field(description="Tenant of the partition folder (tenant=).")
+    folder_day: pl.Date = pa.Field(description="Day of the partition folder (date=).")
+    file: pl.String = pa.Field(description="Path of the file.")
+    row_number: pl.Int64 = pa.Field(description="The row's position in its file, from 0.")
+    request_id: pl.String = pa.Field(
+        nullable=True, description="The row's request_id as read (may be null or empty)."
+    )
+    reason: pl.String = pa.Field(
+        nullable=True,
+        description=(
+            "Code of the first contract rule the row breaks (e.g. null_ts, "
+            "ts_outside_folder_window); null for a good row."
+        ),
+    )
+    detail: pl.String = pa.Field(
+        nullable=True, description="What is wrong with the row, in words; null for a good row."
+    )
+    raw_row: pl.String = pa.Field(
+        nullable=True, description="The row's contract columns as read, as JSON text."
+    )
 
 
 class Quarantine(_Table):
@@ -123,313 +281,639 @@ class Quarantine(_Table):
     whole file, and null when the file is too broken to tell.
     """
 
-    tenant_id: pl.String
-    folder_day: pl.Date
-    file: pl.String
-    row_number: pl.Int64 = pa.Field(nullable=True, ge=0)
-    row_count: pl.Int64 = pa.Field(nullable=True, ge=0)
-    reason: pl.String = pa.Field(str_length={"min_value": 1})
-    detail: pl.String = pa.Field(nullable=True)
-    request_id: pl.String = pa.Field(nullable=True)
-    raw_row: pl.String = pa.Field(nullable=True)
+    tenant_id: pl.String = pa.Field(
+        description="Tenant of the partition folder (not the row's own tenant_id)."
+    )
+    folder_day: pl.Date = pa.Field(description="Day of the partition folder (date=).")
+    file: pl.String = pa.Field(description="Path of the input file.")
+    row_number: pl.Int64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description=(
+            "The row's position in its file, from 0; null when the whole file is quarantined."
+        ),
+    )
+    row_count: pl.Int64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description=(
+            "Rows quarantined: 1 for a row, the footer's row count for a whole file, null when "
+            "that is unknown."
+        ),
+    )
+    reason: pl.String = pa.Field(
+        str_length={"min_value": 1},
+        description=(
+            "Reason code: the row rule broken (e.g. null_ts), or unreadable_file, schema_drift, "
+            "undecodable_data for a file."
+        ),
+    )
+    detail: pl.String = pa.Field(nullable=True, description="What is wrong, in words.")
+    request_id: pl.String = pa.Field(
+        nullable=True, description="The row's request_id as read; null for a whole file."
+    )
+    raw_row: pl.String = pa.Field(
+        nullable=True,
+        description="The row's contract columns as read, as JSON text; null for a whole file.",
+    )
 
 
 class QuarantinePolicy(_Table):
     """The one-row setting: above this share of quarantined rows a tenant-day has no SLI."""
 
-    max_quarantined_share: pl.Float64 = pa.Field(ge=0, le=1)
+    max_quarantined_share: pl.Float64 = pa.Field(
+        ge=0,
+        le=1,
+        description=(
+            "Highest share (0 to 1) of a tenant-day's input rows that may be quarantined before "
+            "its SLIs are no data."
+        ),
+    )
 
 
 class IntQuarantineCounts(_Table):
     """Per tenant and day folder: rows in, rows quarantined, and whether its SLIs are computed."""
 
-    tenant_id: pl.String
-    folder_day: pl.Date
-    input_rows: pl.Int64 = pa.Field(ge=0)
-    quarantined_rows: pl.Int64 = pa.Field(ge=0)
-    unknown_row_files: pl.Int64 = pa.Field(ge=0)
-    quarantined_share: pl.Float64 = pa.Field(nullable=True, ge=0)
-    max_quarantined_share: pl.Float64
-    sli_status: pl.String = pa.Field(isin=["ok", "no_data"])
-    decision_reason: pl.String = pa.Field(nullable=True)
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    folder_day: pl.Date = pa.Field(description="The day folder (date=).")
+    input_rows: pl.Int64 = pa.Field(
+        ge=0, description="Rows the readable footers of the tenant-day's files declare."
+    )
+    quarantined_rows: pl.Int64 = pa.Field(
+        ge=0, description="Rows quarantined, singly or in whole files of known size."
+    )
+    unknown_row_files: pl.Int64 = pa.Field(
+        ge=0, description="Quarantined files too broken to say how many rows they hold."
+    )
+    quarantined_share: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description="quarantined_rows / input_rows; null when there are no input rows.",
+    )
+    max_quarantined_share: pl.Float64 = pa.Field(
+        description="The policy's maximum share (quarantine_policy)."
+    )
+    sli_status: pl.String = pa.Field(
+        isin=["ok", "no_data"], description="ok, or no_data: the tenant-day gets no SLI buckets."
+    )
+    decision_reason: pl.String = pa.Field(
+        nullable=True, description="Why the tenant-day is no_data; null when ok."
+    )
 
 
 class StgRequests(_Table):
     """Deduplicated requests: one row per (tenant_id, request_id), in the day of its `ts`."""
 
-    tenant_id: pl.String
-    request_id: pl.String
-    ts: UtcTimestamp = pa.Field()
-    service: pl.String
-    operation: pl.String = pa.Field(nullable=True)
-    status_code: pl.Int32
-    latency_ms: pl.Float64
-    replica: pl.String
-    replica_copies: pl.Int32 = pa.Field(ge=1)
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    request_id: pl.String = pa.Field(description="The request's id, unique within its tenant.")
+    ts: UtcTimestamp = pa.Field(
+        description=(
+            "Event time of the kept copy (the earliest), UTC; the row is in the partition of its "
+            "day."
+        ),
+    )
+    service: pl.String = pa.Field(description="The service that answered, from the kept copy.")
+    operation: pl.String = pa.Field(
+        nullable=True, description="The operation called, from the kept copy; null when not logged."
+    )
+    status_code: pl.Int32 = pa.Field(description="The HTTP status code, from the kept copy.")
+    latency_ms: pl.Float64 = pa.Field(description="Latency in milliseconds, from the kept copy.")
+    replica: pl.String = pa.Field(
+        description="The replica of the kept copy (the smallest among those with the earliest ts)."
+    )
+    replica_copies: pl.Int32 = pa.Field(
+        ge=1,
+        description="How many copies of the request were seen (across replicas and day folders).",
+    )
 
 
 class IntSliBuckets(_Table):
     """Per tenant SLO and 5-minute bucket: request counts and exact latency quantiles."""
 
-    tenant_id: pl.String
-    slo_name: pl.String
-    bucket_start: UtcTimestamp = pa.Field()
-    total: pl.Int64 = pa.Field(ge=1)
-    bad: pl.Int64 = pa.Field(ge=0)
-    latency_p50_ms: pl.Float64
-    latency_p90_ms: pl.Float64
-    latency_p95_ms: pl.Float64
-    latency_p99_ms: pl.Float64
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    bucket_start: UtcTimestamp = pa.Field(
+        description="Start of the 5-minute bucket [bucket_start, bucket_start + 5m) of ts, UTC."
+    )
+    total: pl.Int64 = pa.Field(
+        ge=1, description="Requests in the bucket (buckets without requests are absent)."
+    )
+    bad: pl.Int64 = pa.Field(
+        ge=0, description="Bad requests in the bucket, by the SLO's SLI or predicate."
+    )
+    latency_p50_ms: pl.Float64 = pa.Field(
+        description="Exact (nearest-rank) median latency of the bucket's requests, in milliseconds."
+    )
+    latency_p90_ms: pl.Float64 = pa.Field(
+        description="Exact (nearest-rank) 90th-percentile latency, in milliseconds."
+    )
+    latency_p95_ms: pl.Float64 = pa.Field(
+        description="Exact (nearest-rank) 95th-percentile latency, in milliseconds."
+    )
+    latency_p99_ms: pl.Float64 = pa.Field(
+        description="Exact (nearest-rank) 99th-percentile latency, in milliseconds."
+    )
 
 
 class IntSliUnits(_Table):
     """Ephemeral (a view, never stored): what each bucket adds to windows and budgets."""
 
-    tenant_id: pl.String
-    slo_name: pl.String
-    bucket_start: UtcTimestamp = pa.Field()
-    total: pl.Int64
-    bad: pl.Int64
-    unit_total: pl.Float64
-    unit_bad: pl.Float64
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    bucket_start: UtcTimestamp = pa.Field(
+        description="The 5-minute bucket; a timeslice is attributed to its last bucket."
+    )
+    total: pl.Int64 = pa.Field(
+        description="Requests in the bucket (0 for a row that only closes a slice)."
+    )
+    bad: pl.Int64 = pa.Field(description="Bad requests in the bucket.")
+    unit_total: pl.Float64 = pa.Field(
+        description="Budgeting units the bucket adds: requests (occurrences) or completed slices."
+    )
+    unit_bad: pl.Float64 = pa.Field(
+        description=(
+            "Bad units: bad requests, bad slices (timeslices) or the slices' bad ratios "
+            "(ratio_timeslices)."
+        ),
+    )
 
 
 class FctBurnRates(_Table):
     """Per tenant SLO, 5-minute evaluation step and window: counts and burn rate."""
 
-    tenant_id: pl.String
-    slo_name: pl.String
-    eval_ts: UtcTimestamp = pa.Field()
-    window: pl.String
-    total: pl.Int64 = pa.Field(ge=0)
-    bad: pl.Int64 = pa.Field(ge=0)
-    burn_rate: pl.Float64 = pa.Field(nullable=True, ge=0)
-    slices: pl.Float64 = pa.Field(nullable=True, ge=0)
-    bad_slices: pl.Float64 = pa.Field(nullable=True, ge=0)
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    eval_ts: UtcTimestamp = pa.Field(
+        description=(
+            "The evaluation step t, a 5-minute boundary, UTC; the window covers [t - window, t)."
+        ),
+    )
+    window: pl.String = pa.Field(description="The window's label: 5m 30m 1h 2h 6h 1d 3d.")
+    total: pl.Int64 = pa.Field(
+        ge=0, description="Requests in the window (0 when there was no traffic)."
+    )
+    bad: pl.Int64 = pa.Field(ge=0, description="Bad requests in the window.")
+    burn_rate: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description=(
+            "(bad units / units) / (1 - objective); null when the window has no units (no traffic "
+            "is no data)."
+        ),
+    )
+    slices: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description="Timeslice methods: completed slices in the window; null for occurrences.",
+    )
+    bad_slices: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description=(
+            "Timeslice methods: bad slices (ratio_timeslices: sum of bad ratios); null for "
+            "occurrences."
+        ),
+    )
 
 
 class FctErrorBudget(_Table):
     """Per tenant SLO and step: the error budget over the SLO's rolling period."""
 
-    tenant_id: pl.String
-    slo_name: pl.String
-    eval_ts: UtcTimestamp = pa.Field()
-    total: pl.Int64 = pa.Field(ge=0)
-    bad: pl.Int64 = pa.Field(ge=0)
-    consumed: pl.Float64 = pa.Field(nullable=True, ge=0)
-    remaining: pl.Float64 = pa.Field(nullable=True)
-    time_to_exhaustion: pl.Float64 = pa.Field(nullable=True, ge=0)
-    period_start: UtcTimestamp = pa.Field()
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    eval_ts: UtcTimestamp = pa.Field(description="The evaluation step t, a 5-minute boundary, UTC.")
+    total: pl.Int64 = pa.Field(
+        ge=0, description="Requests in the current period [period_start, t)."
+    )
+    bad: pl.Int64 = pa.Field(ge=0, description="Bad requests in the current period.")
+    consumed: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description=(
+            "Share of the period's budget spent: bad units / (units * (1 - objective)); null "
+            "without traffic."
+        ),
+    )
+    remaining: pl.Float64 = pa.Field(
+        nullable=True, description="1 - consumed; negative once overspent; null without traffic."
+    )
+    time_to_exhaustion: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description=(
+            "Hours until the budget is spent at the 1h burn rate; 0 once spent; null when nothing "
+            "burns."
+        ),
+    )
+    period_start: UtcTimestamp = pa.Field(
+        description=(
+            "Start of the current period: t - period_days, or the calendar boundary in the SLO's "
+            "zone, UTC."
+        ),
+    )
 
 
 class FctAlertEvaluations(_Table):
     """Per tenant SLO, step and policy rule: both windows' burn and whether the rule fires."""
 
-    tenant_id: pl.String
-    slo_name: pl.String
-    eval_ts: UtcTimestamp = pa.Field()
-    rule_name: pl.String
-    severity: pl.String
-    long_window: pl.String
-    short_window: pl.String
-    burn_threshold: pl.Float64
-    long_total: pl.Int64
-    long_bad: pl.Int64
-    long_burn_rate: pl.Float64 = pa.Field(nullable=True)
-    short_total: pl.Int64
-    short_bad: pl.Int64
-    short_burn_rate: pl.Float64 = pa.Field(nullable=True)
-    fires: pl.Boolean
-    # no_data: a window without requests; low_traffic: the min_events guard is not met.
-    state: pl.String = pa.Field(isin=["firing", "ok", "no_data", "low_traffic"])
-    # A ticket that fires while a page rule of the same tenant SLO fires (when the policy
-    # suppresses tickets while paging): it makes no episode of its own.
-    suppressed: pl.Boolean
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    eval_ts: UtcTimestamp = pa.Field(description="The evaluation step, a 5-minute boundary, UTC.")
+    rule_name: pl.String = pa.Field(description="The policy rule.")
+    severity: pl.String = pa.Field(description="page or ticket.")
+    long_window: pl.String = pa.Field(description="The rule's long window label.")
+    short_window: pl.String = pa.Field(description="The rule's short window label.")
+    burn_threshold: pl.Float64 = pa.Field(
+        description="The burn rate both windows must strictly exceed."
+    )
+    long_total: pl.Int64 = pa.Field(description="Requests in the long window.")
+    long_bad: pl.Int64 = pa.Field(description="Bad requests in the long window.")
+    long_burn_rate: pl.Float64 = pa.Field(
+        nullable=True,
+        description=(
+            "The long window's burn rate (with min_denominator, if set); null when it has no "
+            "traffic."
+        ),
+    )
+    short_total: pl.Int64 = pa.Field(description="Requests in the short window.")
+    short_bad: pl.Int64 = pa.Field(description="Bad requests in the short window.")
+    short_burn_rate: pl.Float64 = pa.Field(
+        nullable=True,
+        description=(
+            "The short window's burn rate (with min_denominator, if set); null when it has no "
+            "traffic."
+        ),
+    )
+    fires: pl.Boolean = pa.Field(
+        description="Both burn rates exceed burn_threshold and long_total >= min_events."
+    )
+    state: pl.String = pa.Field(
+        isin=["firing", "ok", "no_data", "low_traffic"],
+        description=(
+            "firing, ok, no_data (a window without requests) or low_traffic (below min_events)."
+        ),
+    )
+    suppressed: pl.Boolean = pa.Field(
+        description=(
+            "A firing ticket held back while a page of the same tenant SLO fires; it makes no "
+            "episode."
+        ),
+    )
 
 
 class FctAlertEpisodes(_Table):
     """One row per alert episode: from the first firing step to the first non-firing one."""
 
-    tenant_id: pl.String
-    slo_name: pl.String
-    rule_name: pl.String
-    severity: pl.String
-    long_window: pl.String
-    short_window: pl.String
-    burn_threshold: pl.Float64
-    started_at: UtcTimestamp = pa.Field()
-    resolved_at: UtcTimestamp = pa.Field(nullable=True)
-    peak_long_burn_rate: pl.Float64
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    rule_name: pl.String = pa.Field(description="The policy rule.")
+    severity: pl.String = pa.Field(description="page or ticket.")
+    long_window: pl.String = pa.Field(description="The rule's long window label.")
+    short_window: pl.String = pa.Field(description="The rule's short window label.")
+    burn_threshold: pl.Float64 = pa.Field(description="The rule's threshold (burn rate).")
+    started_at: UtcTimestamp = pa.Field(
+        description="The first step at which the rule fires (unsuppressed), UTC."
+    )
+    resolved_at: UtcTimestamp = pa.Field(
+        nullable=True,
+        description=(
+            "The first step at which it no longer fires, UTC; null while that step is not computed"
+            " (open)."
+        ),
+    )
+    peak_long_burn_rate: pl.Float64 = pa.Field(
+        description="The highest long-window burn rate during the episode."
+    )
 
 
 class RunParams(_Table):
     """The one-row table through which a SQL model learns which day it computes."""
 
-    partition_start: UtcTimestamp = pa.Field()
-    partition_end: UtcTimestamp = pa.Field()
+    partition_start: UtcTimestamp = pa.Field(
+        description="Start of the days computed (inclusive), UTC midnight."
+    )
+    partition_end: UtcTimestamp = pa.Field(
+        description="End of the days computed (exclusive), UTC midnight."
+    )
 
 
 class WindowLabels(_Table):
     """The burn-rate windows by label (schemas.manifest.WINDOW_MINUTES), bound for every
     model by pipelines.warehouse.session.connect."""
 
-    window_label: pl.String
-    window_minutes: pl.Int32
+    window_label: pl.String = pa.Field(
+        description="A burn-rate window's label (5m 30m 1h 2h 6h 1d 3d)."
+    )
+    window_minutes: pl.Int32 = pa.Field(description="The window's length, in minutes.")
 
 
 class CohortThresholdParams(_Table):
     """The one-row settings of a cohort-threshold version (bound for sql/cohort_thresholds.sql)."""
 
-    effective_from: pl.Date
-    history_start: pl.Date
-    history_days: pl.Int32 = pa.Field(ge=1)
-    outlier_k: pl.Float64 = pa.Field(gt=0)
-    quantile: pl.Float64 = pa.Field(gt=0, lt=1)
-    safety_margin: pl.Float64 = pa.Field(ge=1)
-    min_threshold: pl.Float64 = pa.Field(gt=0)
-    min_samples: pl.Int64 = pa.Field(ge=1)
+    effective_from: pl.Date = pa.Field(
+        description="The day from which the version applies; history ends the day before."
+    )
+    history_start: pl.Date = pa.Field(description="The first day of history sampled.")
+    history_days: pl.Int32 = pa.Field(ge=1, description="Days of history sampled.")
+    outlier_k: pl.Float64 = pa.Field(
+        gt=0, description="Modified z-score above which a burn is an outlier (an incident)."
+    )
+    quantile: pl.Float64 = pa.Field(
+        gt=0, lt=1, description="Quantile of the non-outlier burns taken as a window's noise floor."
+    )
+    safety_margin: pl.Float64 = pa.Field(
+        ge=1, description="Factor applied to the larger noise floor of a rule's windows."
+    )
+    min_threshold: pl.Float64 = pa.Field(gt=0, description="Lowest threshold that may be proposed.")
+    min_samples: pl.Int64 = pa.Field(
+        ge=1, description="Samples each window needs for a high-confidence proposal."
+    )
 
 
 class CohortThresholds(_Table):
     """Per version (effective_from), cohort, SLI kind and rule: the noise floor of normal burn
     over the history before `effective_from`, and the threshold proposed from it."""
 
-    effective_from: pl.Date
-    cohort: pl.String
-    sli: pl.String = pa.Field(isin=["availability", "latency"])
-    rule_name: pl.String
-    severity: pl.String = pa.Field(isin=["page", "ticket"])
-    long_window: pl.String
-    short_window: pl.String
-    history_start: pl.Date
-    history_end: pl.Date
-    default_threshold: pl.Float64 = pa.Field(gt=0)
-    proposed_threshold: pl.Float64 = pa.Field(gt=0)
-    # high: both windows have min_samples; low: fewer; none: no history (default kept).
-    confidence: pl.String = pa.Field(isin=["high", "low", "none"])
-    long_noise_floor: pl.Float64 = pa.Field(nullable=True, ge=0)
-    short_noise_floor: pl.Float64 = pa.Field(nullable=True, ge=0)
-    long_samples: pl.Int64 = pa.Field(ge=0)
-    short_samples: pl.Int64 = pa.Field(ge=0)
-    long_outliers: pl.Int64 = pa.Field(ge=0)
-    short_outliers: pl.Int64 = pa.Field(ge=0)
-    quantile: pl.Float64
-    outlier_k: pl.Float64
-    safety_margin: pl.Float64
-    min_threshold: pl.Float64
-    # Half the highest possible burn of the cohort's strictest objective.
-    max_threshold: pl.Float64
+    effective_from: pl.Date = pa.Field(
+        description="The version: the day from which its thresholds apply."
+    )
+    cohort: pl.String = pa.Field(description="The cohort.")
+    sli: pl.String = pa.Field(
+        isin=["availability", "latency"],
+        description="availability or latency: the SLI kind whose burns are sampled.",
+    )
+    rule_name: pl.String = pa.Field(description="The policy rule.")
+    severity: pl.String = pa.Field(isin=["page", "ticket"], description="page or ticket.")
+    long_window: pl.String = pa.Field(description="The rule's long window label.")
+    short_window: pl.String = pa.Field(description="The rule's short window label.")
+    history_start: pl.Date = pa.Field(description="First day of the history sampled.")
+    history_end: pl.Date = pa.Field(
+        description="Last day of the history sampled (the day before effective_from)."
+    )
+    default_threshold: pl.Float64 = pa.Field(
+        gt=0, description="The policy's own threshold (burn rate)."
+    )
+    proposed_threshold: pl.Float64 = pa.Field(
+        gt=0,
+        description=(
+            "larger noise floor * safety_margin, within [min_threshold, max_threshold]; the "
+            "default without history."
+        ),
+    )
+    confidence: pl.String = pa.Field(
+        isin=["high", "low", "none"],
+        description=(
+            "high: both windows have min_samples; low: fewer; none: no history (default kept)."
+        ),
+    )
+    long_noise_floor: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description="Quantile of the long window's non-outlier burns; null without samples.",
+    )
+    short_noise_floor: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description="Quantile of the short window's non-outlier burns; null without samples.",
+    )
+    long_samples: pl.Int64 = pa.Field(
+        ge=0, description="Long-window burn samples (steps with traffic), outliers included."
+    )
+    short_samples: pl.Int64 = pa.Field(
+        ge=0, description="Short-window burn samples (steps with traffic), outliers included."
+    )
+    long_outliers: pl.Int64 = pa.Field(
+        ge=0, description="Long-window samples left out as outliers."
+    )
+    short_outliers: pl.Int64 = pa.Field(
+        ge=0, description="Short-window samples left out as outliers."
+    )
+    quantile: pl.Float64 = pa.Field(
+        description="The noise-floor quantile used (cohort_threshold_params)."
+    )
+    outlier_k: pl.Float64 = pa.Field(description="The outlier cut-off used.")
+    safety_margin: pl.Float64 = pa.Field(description="The safety margin used.")
+    min_threshold: pl.Float64 = pa.Field(description="The lowest threshold allowed.")
+    max_threshold: pl.Float64 = pa.Field(
+        description="Half the highest possible burn of the cohort's strictest objective."
+    )
 
 
 class ReplayPolicies(_Table):
     """The policies a replay compares, in the order given (bound, never stored)."""
 
-    policy_name: pl.String
-    policy_order: pl.Int32 = pa.Field(ge=1)
-    thresholds: pl.String = pa.Field(isin=["static", "cohort"])
-    description: pl.String
+    policy_name: pl.String = pa.Field(
+        description=(
+            "The replayed policy's name (workbook, cohort, single-window, manifest or a file's "
+            "stem)."
+        ),
+    )
+    policy_order: pl.Int32 = pa.Field(ge=1, description="Its position in the order given, from 1.")
+    thresholds: pl.String = pa.Field(
+        isin=["static", "cohort"],
+        description="static (the rules' own thresholds) or cohort (cohort_thresholds).",
+    )
+    description: pl.String = pa.Field(description="What the policy is, in words.")
 
 
 class ReplayParams(_Table):
     """The one-row replay range [range_start, range_end) and the tenant count (bound)."""
 
-    range_start: UtcTimestamp = pa.Field()
-    range_end: UtcTimestamp = pa.Field()
-    tenants: pl.Int64 = pa.Field(ge=0)
+    range_start: UtcTimestamp = pa.Field(description="Start of the replay range (inclusive), UTC.")
+    range_end: UtcTimestamp = pa.Field(description="End of the replay range (exclusive), UTC.")
+    tenants: pl.Int64 = pa.Field(
+        ge=0, description="Tenants in the replay, for alert load per tenant."
+    )
 
 
 class ReplayIncidents(_Table):
     """Known incidents (ground truth) for a replay; a null slo_name means any SLO of the tenant."""
 
-    incident_id: pl.String
-    tenant_id: pl.String
-    slo_name: pl.String = pa.Field(nullable=True)
-    started_at: UtcTimestamp = pa.Field()
-    ended_at: UtcTimestamp = pa.Field()
-    expected_severity: pl.String = pa.Field(nullable=True)
+    incident_id: pl.String = pa.Field(description="The incident's id.")
+    tenant_id: pl.String = pa.Field(description="The tenant affected.")
+    slo_name: pl.String = pa.Field(
+        nullable=True, description="The SLO affected; null: any SLO of the tenant."
+    )
+    started_at: UtcTimestamp = pa.Field(description="When the incident began, UTC.")
+    ended_at: UtcTimestamp = pa.Field(description="When it ended, UTC.")
+    expected_severity: pl.String = pa.Field(
+        nullable=True,
+        description=(
+            "The severity it should be detected at (page or ticket); null when none is expected."
+        ),
+    )
 
 
 class ReplayEpisodeRuns(_Table):
     """A replayed policy's alert episodes, as sql/fct_alert_episodes.sql computes them."""
 
-    policy_name: pl.String
-    tenant_id: pl.String
-    slo_name: pl.String
-    rule_name: pl.String
-    severity: pl.String
-    long_window: pl.String
-    short_window: pl.String
-    burn_threshold: pl.Float64
-    started_at: UtcTimestamp = pa.Field()
-    resolved_at: UtcTimestamp = pa.Field(nullable=True)
-    peak_long_burn_rate: pl.Float64
+    policy_name: pl.String = pa.Field(description="The replayed policy.")
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    rule_name: pl.String = pa.Field(description="The policy rule.")
+    severity: pl.String = pa.Field(description="page or ticket.")
+    long_window: pl.String = pa.Field(description="The rule's long window label.")
+    short_window: pl.String = pa.Field(description="The rule's short window label.")
+    burn_threshold: pl.Float64 = pa.Field(
+        description="The rule's threshold (burn rate) as replayed."
+    )
+    started_at: UtcTimestamp = pa.Field(description="The first firing step, UTC.")
+    resolved_at: UtcTimestamp = pa.Field(
+        nullable=True,
+        description=(
+            "The first step no longer firing, UTC; null while open at the end of the range."
+        ),
+    )
+    peak_long_burn_rate: pl.Float64 = pa.Field(
+        description="The highest long-window burn rate during the episode."
+    )
 
 
 class ReplayEpisodes(_Table):
     """Each replayed episode and the first incident it overlaps (null: a false positive)."""
 
-    policy_name: pl.String
-    tenant_id: pl.String
-    slo_name: pl.String
-    rule_name: pl.String
-    severity: pl.String
-    long_window: pl.String
-    short_window: pl.String
-    burn_threshold: pl.Float64
-    started_at: UtcTimestamp = pa.Field()
-    resolved_at: UtcTimestamp = pa.Field(nullable=True)
-    peak_long_burn_rate: pl.Float64
-    matched_incidents: pl.Int64 = pa.Field(ge=0)
-    first_incident_id: pl.String = pa.Field(nullable=True)
+    policy_name: pl.String = pa.Field(description="The replayed policy.")
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    rule_name: pl.String = pa.Field(description="The policy rule.")
+    severity: pl.String = pa.Field(description="page or ticket.")
+    long_window: pl.String = pa.Field(description="The rule's long window label.")
+    short_window: pl.String = pa.Field(description="The rule's short window label.")
+    burn_threshold: pl.Float64 = pa.Field(
+        description="The rule's threshold (burn rate) as replayed."
+    )
+    started_at: UtcTimestamp = pa.Field(description="The first firing step, UTC.")
+    resolved_at: UtcTimestamp = pa.Field(
+        nullable=True,
+        description=(
+            "The first step no longer firing, UTC; null while open at the end of the range."
+        ),
+    )
+    peak_long_burn_rate: pl.Float64 = pa.Field(
+        description="The highest long-window burn rate during the episode."
+    )
+    matched_incidents: pl.Int64 = pa.Field(
+        ge=0,
+        description=(
+            "Incidents the episode overlaps (widened by the long window); 0: a false positive."
+        ),
+    )
+    first_incident_id: pl.String = pa.Field(
+        nullable=True, description="The earliest matched incident; null for a false positive."
+    )
 
 
 class ReplayDetections(_Table):
     """Per policy and incident: whether, how fast and at which severity it was detected."""
 
-    policy_name: pl.String
-    incident_id: pl.String
-    tenant_id: pl.String
-    slo_name: pl.String = pa.Field(nullable=True)
-    started_at: UtcTimestamp = pa.Field()
-    ended_at: UtcTimestamp = pa.Field()
-    expected_severity: pl.String = pa.Field(nullable=True)
-    matching_episodes: pl.Int64 = pa.Field(ge=0)
-    detected: pl.Boolean
-    highest_severity: pl.String = pa.Field(nullable=True)
-    detected_at_severity: pl.Boolean = pa.Field(nullable=True)
-    detected_at: UtcTimestamp = pa.Field(nullable=True)
-    detection_minutes: pl.Float64 = pa.Field(nullable=True)
-    reset_at: UtcTimestamp = pa.Field(nullable=True)
-    reset_minutes: pl.Float64 = pa.Field(nullable=True)
+    policy_name: pl.String = pa.Field(description="The replayed policy.")
+    incident_id: pl.String = pa.Field(description="The incident.")
+    tenant_id: pl.String = pa.Field(description="The tenant affected.")
+    slo_name: pl.String = pa.Field(
+        nullable=True, description="The SLO affected; null: any SLO of the tenant."
+    )
+    started_at: UtcTimestamp = pa.Field(description="When the incident began, UTC.")
+    ended_at: UtcTimestamp = pa.Field(description="When it ended, UTC.")
+    expected_severity: pl.String = pa.Field(
+        nullable=True,
+        description="The severity it should be detected at; null when none is expected.",
+    )
+    matching_episodes: pl.Int64 = pa.Field(
+        ge=0, description="The policy's episodes that match the incident."
+    )
+    detected: pl.Boolean = pa.Field(description="Whether any episode matches it.")
+    highest_severity: pl.String = pa.Field(
+        nullable=True,
+        description="The most severe matching episode's severity; null when undetected.",
+    )
+    detected_at_severity: pl.Boolean = pa.Field(
+        nullable=True,
+        description=(
+            "Some match is at least as severe as expected (page > ticket); null when none is "
+            "expected."
+        ),
+    )
+    detected_at: UtcTimestamp = pa.Field(
+        nullable=True,
+        description="The earliest matching episode's start, UTC; null when undetected.",
+    )
+    detection_minutes: pl.Float64 = pa.Field(
+        nullable=True,
+        description=(
+            "detected_at - started_at in minutes (negative: already open); null when undetected."
+        ),
+    )
+    reset_at: UtcTimestamp = pa.Field(
+        nullable=True,
+        description=(
+            "The latest matching episode's resolution, UTC; null when undetected or still open."
+        ),
+    )
+    reset_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="reset_at - ended_at in minutes; null when reset_at is null."
+    )
 
 
 class ReplayComparison(_Table):
     """One row per replayed policy: alert load, precision, recall, detection and reset time."""
 
-    policy_name: pl.String
-    policy_order: pl.Int32
-    thresholds: pl.String
-    description: pl.String
-    range_start: UtcTimestamp = pa.Field()
-    range_end: UtcTimestamp = pa.Field()
-    tenants: pl.Int64
-    episodes: pl.Int64 = pa.Field(ge=0)
-    pages: pl.Int64 = pa.Field(ge=0)
-    tickets: pl.Int64 = pa.Field(ge=0)
-    pages_per_tenant_week: pl.Float64 = pa.Field(nullable=True)
-    tickets_per_tenant_week: pl.Float64 = pa.Field(nullable=True)
-    true_episodes: pl.Int64 = pa.Field(ge=0)
-    precision: pl.Float64 = pa.Field(nullable=True, ge=0, le=1)
-    incidents: pl.Int64 = pa.Field(ge=0)
-    detected: pl.Int64 = pa.Field(ge=0)
-    recall: pl.Float64 = pa.Field(nullable=True, ge=0, le=1)
-    incidents_with_expected: pl.Int64 = pa.Field(ge=0)
-    detected_at_severity: pl.Int64 = pa.Field(ge=0)
-    recall_at_severity: pl.Float64 = pa.Field(nullable=True, ge=0, le=1)
-    detection_median_minutes: pl.Float64 = pa.Field(nullable=True)
-    detection_max_minutes: pl.Float64 = pa.Field(nullable=True)
-    reset_median_minutes: pl.Float64 = pa.Field(nullable=True)
-    reset_max_minutes: pl.Float64 = pa.Field(nullable=True)
+    policy_name: pl.String = pa.Field(description="The replayed policy.")
+    policy_order: pl.Int32 = pa.Field(description="Its position in the order given, from 1.")
+    thresholds: pl.String = pa.Field(description="static or cohort.")
+    description: pl.String = pa.Field(description="What the policy is, in words.")
+    range_start: UtcTimestamp = pa.Field(description="Start of the replay range (inclusive), UTC.")
+    range_end: UtcTimestamp = pa.Field(description="End of the replay range (exclusive), UTC.")
+    tenants: pl.Int64 = pa.Field(description="Tenants in the replay.")
+    episodes: pl.Int64 = pa.Field(ge=0, description="Alert episodes of the policy over the range.")
+    pages: pl.Int64 = pa.Field(ge=0, description="Episodes of severity page.")
+    tickets: pl.Int64 = pa.Field(ge=0, description="Episodes of severity ticket.")
+    pages_per_tenant_week: pl.Float64 = pa.Field(
+        nullable=True,
+        description="pages per tenant per week of range; null when tenants or the range is empty.",
+    )
+    tickets_per_tenant_week: pl.Float64 = pa.Field(
+        nullable=True,
+        description=(
+            "tickets per tenant per week of range; null when tenants or the range is empty."
+        ),
+    )
+    true_episodes: pl.Int64 = pa.Field(ge=0, description="Episodes that match an incident.")
+    precision: pl.Float64 = pa.Field(
+        nullable=True, ge=0, le=1, description="true_episodes / episodes; null without episodes."
+    )
+    incidents: pl.Int64 = pa.Field(ge=0, description="Known incidents in the range.")
+    detected: pl.Int64 = pa.Field(ge=0, description="Incidents matched by some episode.")
+    recall: pl.Float64 = pa.Field(
+        nullable=True, ge=0, le=1, description="detected / incidents; null without incidents."
+    )
+    incidents_with_expected: pl.Int64 = pa.Field(
+        ge=0, description="Incidents with an expected severity."
+    )
+    detected_at_severity: pl.Int64 = pa.Field(
+        ge=0, description="Of those, incidents detected at least as severely as expected."
+    )
+    recall_at_severity: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        le=1,
+        description="detected_at_severity / incidents_with_expected; null when none has one.",
+    )
+    detection_median_minutes: pl.Float64 = pa.Field(
+        nullable=True,
+        description="Median detection time of detected incidents, in minutes; null when none.",
+    )
+    detection_max_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="Longest detection time, in minutes; null when none."
+    )
+    reset_median_minutes: pl.Float64 = pa.Field(
+        nullable=True,
+        description=(
+            "Median reset time (resolution after the incident's end), in minutes; null when none."
+        ),
+    )
+    reset_max_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="Longest reset time, in minutes; null when none."
+    )
 
 
 # Tables by name, in pipeline (DAG) order. The name is also the SQL model's file name.
