@@ -19,14 +19,15 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.definitions import all_asset_checks, all_assets
-from pipelines.ingest.file_contract import load_run_overrides, quarantine_warnings
 from pipelines.ingest.files import RequestFile, discover_request_files
-from pipelines.models.build import LONGEST_WINDOW
+from pipelines.ingest.quarantine import quarantine_warnings
+from pipelines.ingest.rules import load_run_overrides
+from pipelines.models.registry import history_days_needed, longest_period_days
 from pipelines.resources import ENV_CONTRACTS, BurnwatchResource, limits_from_env
 from pipelines.schedules import day_range_tags
 from pipelines.warehouse import lake
 from schemas.errors import BurnwatchInputError
-from schemas.manifest import CALENDAR_NOMINAL_DAYS, Manifest, load_manifest
+from schemas.manifest import Manifest, load_manifest
 
 LOCK_FILE = ".burnwatch.lock"
 
@@ -53,12 +54,10 @@ def plan_days(
 
 
 def lookback_days(manifest: Manifest) -> int:
-    """How many days before a day its windows and budget periods can reach."""
-    periods = [
-        CALENDAR_NOMINAL_DAYS[slo.calendar] + 1 if slo.calendar else slo.period_days
-        for slo in manifest.resolved_slos()
-    ]
-    return max([LONGEST_WINDOW.days, *periods]) + 1
+    """How many days before a day its windows and budget periods can reach (the registry's
+    lookbacks, at the manifest's longest SLO period)."""
+    periods = [(slo.period_days, slo.calendar) for slo in manifest.resolved_slos()]
+    return history_days_needed(longest_period_days(periods))
 
 
 def extend_for_history(

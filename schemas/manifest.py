@@ -23,6 +23,11 @@ Budgeting = Literal["occurrences", "timeslices", "ratio_timeslices"]
 CalendarPeriod = Literal["week", "month", "quarter"]
 # Nominal lengths of calendar periods, for policies written as budget percentages.
 CALENDAR_NOMINAL_DAYS: dict[str, int] = {"week": 7, "month": 30, "quarter": 91}
+# The longest each calendar period can be: how far back its budget can reach.
+CALENDAR_MAX_DAYS: dict[str, int] = {"week": 7, "month": 31, "quarter": 92}
+# The longest rolling SLO period and cohort-threshold history a manifest may set.
+MAX_PERIOD_DAYS = 366
+MAX_HISTORY_DAYS = 366
 Severity = Literal["page", "ticket"]
 
 # Evaluation windows, in minutes, by their label. Every window is a whole
@@ -124,7 +129,7 @@ class CohortThresholdSettings(_Strict):
     """How `cohort_thresholds` derives a threshold from history (docs/cohort_thresholds.md)."""
 
     # Days of history before `effective_from` that a version is computed from.
-    history_days: int = Field(default=14, ge=1, le=366)
+    history_days: int = Field(default=14, ge=1, le=MAX_HISTORY_DAYS)
     # A positive burn is an outlier (left out) above median + k * MAD, on a log scale.
     outlier_k: float = Field(default=5.0, gt=0)
     # The noise floor is this quantile of the burn rates that are not outliers.
@@ -244,7 +249,7 @@ class SliDefaults(_Strict):
 class Cohort(_Strict):
     availability: SliDefaults | None = None
     latency: SliDefaults | None = None
-    period_days: int | None = Field(default=None, ge=1, le=366)
+    period_days: int | None = Field(default=None, ge=1, le=MAX_PERIOD_DAYS)
     # Merged over the manifest's policy for this cohort's tenants (docs/policies.md).
     policy: PolicyOverride | None = None
 
@@ -255,7 +260,7 @@ class SloDefinition(_Strict):
     sli: SliKind
     objective: float | None = None
     threshold_ms: float | None = Field(default=None, gt=0)
-    period_days: int | None = Field(default=None, ge=1, le=366)
+    period_days: int | None = Field(default=None, ge=1, le=MAX_PERIOD_DAYS)
     # Calendar periods reset the budget at each boundary of the IANA time zone.
     calendar: CalendarPeriod | None = None
     timezone: str = "UTC"
@@ -335,7 +340,7 @@ class Tenant(_Strict):
 
 class Manifest(_Strict):
     version: Literal[1] = 1
-    period_days: int = Field(default=30, ge=1, le=366)
+    period_days: int = Field(default=30, ge=1, le=MAX_PERIOD_DAYS)
     policy: Policy = Field(default_factory=Policy)
     cohorts: dict[str, Cohort] = Field(min_length=1)
     tenants: list[Tenant] = Field(min_length=1)

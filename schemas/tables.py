@@ -717,13 +717,10 @@ class ReplayPolicies(_Table):
 
 
 class ReplayParams(_Table):
-    """The one-row replay range [range_start, range_end) and the tenant count (bound)."""
+    """The one-row replay range [range_start, range_end) (bound)."""
 
     range_start: UtcTimestamp = pa.Field(description="Start of the replay range (inclusive), UTC.")
     range_end: UtcTimestamp = pa.Field(description="End of the replay range (exclusive), UTC.")
-    tenants: pl.Int64 = pa.Field(
-        ge=0, description="Tenants in the replay, for alert load per tenant."
-    )
 
 
 class ReplayIncidents(_Table):
@@ -949,6 +946,190 @@ TABLES: dict[str, type[_Table]] = {
     "replay_comparison": ReplayComparison,
 }
 
+
+class Notifications(_Table):
+    """The outbox: one row per message (transition x channel), as `state/outbox.duckdb`
+    holds it in table `outbox`; exported whole to the lake as `notifications`."""
+
+    key: pl.String = pa.Field(
+        description="Idempotency key: tenant|slo|rule|episode start|transition|channel."
+    )
+    transition_key: pl.String = pa.Field(
+        description="The transition's key: tenant|slo|rule|episode start|transition."
+    )
+    channel: pl.String = pa.Field(description="The route's channel name (from the manifest).")
+    channel_type: pl.String = pa.Field(
+        description="The channel's kind (e.g. alertmanager, pagerduty, slack, webhook, email)."
+    )
+    transition: pl.String = pa.Field(description="opened, escalated or resolved.")
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    rule_name: pl.String = pa.Field(description="The policy rule of the episode.")
+    severity: pl.String = pa.Field(description="page or ticket.")
+    episode_started_at: UtcTimestamp = pa.Field(description="The episode's started_at, UTC.")
+    transition_at: UtcTimestamp = pa.Field(description="When the transition happened, UTC.")
+    dedup_key: pl.String = pa.Field(
+        description="What the receiver deduplicates on (one per episode, e.g. PagerDuty's)."
+    )
+    payload: pl.String = pa.Field(description="The rendered message, as JSON text (frozen).")
+    status: pl.String = pa.Field(
+        description="pending, sending, sent, failed (retried), rejected (final) or suppressed."
+    )
+    attempts: pl.Int32 = pa.Field(description="Delivery attempts so far.")
+    created_at: UtcTimestamp = pa.Field(description="Wall-clock time of enqueueing, UTC.")
+    updated_at: UtcTimestamp = pa.Field(description="Wall-clock time of the last change, UTC.")
+    sent_at: UtcTimestamp = pa.Field(
+        nullable=True, description="When the receiver accepted it, UTC; null until sent."
+    )
+    last_error: pl.String = pa.Field(
+        nullable=True, description="The last attempt's error, secrets redacted; null if none."
+    )
+
+
+class DeliveryAttempts(_Table):
+    """One row per delivery attempt of an outbox message (`state/outbox.duckdb`, exported
+    whole to the lake as `delivery_attempts`)."""
+
+    key: pl.String = pa.Field(description="The message's key (notifications.key).")
+    attempt: pl.Int32 = pa.Field(description="The attempt's number for the message, from 1.")
+    channel: pl.String = pa.Field(description="The channel tried.")
+    started_at: UtcTimestamp = pa.Field(description="Wall-clock start of the attempt, UTC.")
+    finished_at: UtcTimestamp = pa.Field(
+        nullable=True, description="When the attempt ended, UTC; null while running or cut off."
+    )
+    outcome: pl.String = pa.Field(
+        nullable=True,
+        description="ok, error or interrupted (a crash; outcome unknown); null while running.",
+    )
+    status_code: pl.Int32 = pa.Field(
+        nullable=True, description="The receiver's HTTP/SMTP status; null when none came back."
+    )
+    error: pl.String = pa.Field(
+        nullable=True, description="What went wrong, secrets redacted; null on success."
+    )
+
+
+class ChangeEvents(_Table):
+    """Change events (deploys, scaling, failovers, config changes) read from
+    `<data>/events/*.csv`, kept as context for alerts; the lake table `change_events`."""
+
+    ts: UtcTimestamp = pa.Field(description="When the change happened, UTC.")
+    tenant_id: pl.String = pa.Field(description="The tenant, or * for all.")
+    service: pl.String = pa.Field(description="The service, or * for all.")
+    kind: pl.String = pa.Field(description="deploy, scale, failover or config.")
+    description: pl.String = pa.Field(description="The change in words (may be empty).")
+    source: pl.String = pa.Field(description="file:line of the event in `<data>/events/`.")
+
+
+class AuditLog(_Table):
+    """The hash-chained audit log `<warehouse>/audit/audit.jsonl`, one row per record
+    (the record kept whole as JSON); the lake table `audit_log`."""
+
+    seq: pl.Int64 = pa.Field(nullable=True, description="The record's position in the chain.")
+    id: pl.String = pa.Field(nullable=True, description="The record's id.")
+    kind: pl.String = pa.Field(nullable=True, description="decision or attempt.")
+    at: pl.String = pa.Field(
+        nullable=True,
+        description="ISO time, as text: the transition's (decision) or the start (attempt).",
+    )
+    transition_key: pl.String = pa.Field(
+        nullable=True, description="The transition's key; null for an attempt."
+    )
+    tenant_id: pl.String = pa.Field(nullable=True, description="The tenant.")
+    slo_name: pl.String = pa.Field(nullable=True, description="The tenant's SLO.")
+    rule_name: pl.String = pa.Field(nullable=True, description="The policy rule.")
+    transition: pl.String = pa.Field(
+        nullable=True, description="opened, escalated or resolved; null for an attempt."
+    )
+    action: pl.String = pa.Field(
+        nullable=True, description="A decision's action: notify, no_route or suppressed."
+    )
+    outcome: pl.String = pa.Field(nullable=True, description="An attempt's outcome.")
+    input_sha256: pl.String = pa.Field(
+        nullable=True, description="Content hash of the lake rows behind a decision."
+    )
+    prev_hash: pl.String = pa.Field(nullable=True, description="The previous record's hash.")
+    record_hash: pl.String = pa.Field(
+        nullable=True, description="SHA-256 of the record's canonical JSON without this field."
+    )
+    record: pl.String = pa.Field(nullable=True, description="The whole record, as JSON text.")
+
+
+# Tables kept outside the lake writer: the notification stage keeps them in its own
+# files (`state/outbox.duckdb`, `audit/audit.jsonl`, `<data>/events/`) and exports each
+# whole to `lake/<name>/data.parquet`, where the catalog's generic view reads them. They
+# are not in TABLES because TABLES is the DAG of SQL models (sql_check binds every entry
+# before a model), and because the outbox export holds wall-clock times, while TABLES'
+# lake files must be byte-identical for the same inputs (tests/test_crash_concurrency.py).
+OTHER_TABLES: dict[str, type[_Table]] = {
+    "notifications": Notifications,
+    "delivery_attempts": DeliveryAttempts,
+    "change_events": ChangeEvents,
+    "audit_log": AuditLog,
+}
+
+# Each table's key (grain): the columns whose values no two rows share. An empty key
+# means a one-row table. Nulls count as values (quarantine's row_number is null once
+# per whole file). A key is a set: the order here is the usual sort order, not always
+# the SQL model's `order by`.
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "run_params": (),
+    "window_labels": ("window_label",),
+    "raw_requests": ("tenant_id", "request_id", "replica"),
+    "slo_specs": ("tenant_id", "slo_name"),
+    "alert_policy": ("tenant_id", "slo_name", "rule_name"),
+    # One row per finding; a latency-unit warning is per service, which only `detail` names.
+    "contract_report": ("tenant_id", "folder_day", "file", "column_name", "detail"),
+    "raw_request_checks": ("tenant_id", "folder_day", "file", "row_number"),
+    "quarantined_files": ("tenant_id", "folder_day", "file"),
+    "quarantine": ("tenant_id", "folder_day", "file", "row_number"),
+    "quarantine_policy": (),
+    "int_quarantine_counts": ("tenant_id", "folder_day"),
+    "stg_requests": ("tenant_id", "request_id"),
+    "int_sli_buckets": ("tenant_id", "slo_name", "bucket_start"),
+    "int_sli_units": ("tenant_id", "slo_name", "bucket_start"),
+    "fct_burn_rates": ("tenant_id", "slo_name", "eval_ts", "window"),
+    "fct_error_budget": ("tenant_id", "slo_name", "eval_ts"),
+    "cohort_threshold_params": (),
+    "cohort_thresholds": (
+        "effective_from",
+        "cohort",
+        "sli",
+        "rule_name",
+        "long_window",
+        "short_window",
+    ),
+    "alert_policy_cohort": ("tenant_id", "slo_name", "rule_name"),
+    "fct_alert_evaluations": ("tenant_id", "slo_name", "eval_ts", "rule_name"),
+    "fct_alert_episodes": ("tenant_id", "slo_name", "rule_name", "started_at"),
+    "replay_policies": ("policy_name",),
+    "replay_params": (),
+    "replay_incidents": ("incident_id",),
+    "replay_episode_runs": ("policy_name", "tenant_id", "slo_name", "rule_name", "started_at"),
+    "replay_episodes": ("policy_name", "tenant_id", "slo_name", "rule_name", "started_at"),
+    "replay_detections": ("policy_name", "incident_id"),
+    "replay_comparison": ("policy_name",),
+    "notifications": ("key",),
+    "delivery_attempts": ("key", "attempt"),
+    "change_events": ("source",),
+    "audit_log": ("seq",),
+}
+
+
+def table_model(table: str) -> type[_Table]:
+    """The schema of a table of TABLES or OTHER_TABLES."""
+    if table in TABLES:
+        return TABLES[table]
+    return OTHER_TABLES[table]
+
+
+def table_key(table: str) -> tuple[str, ...]:
+    """The table's key (grain): the columns that identify one row; () for a one-row table."""
+    if table not in TABLE_KEYS:
+        raise KeyError(f"table {table} has no key in schemas/tables.py (TABLE_KEYS)")
+    return TABLE_KEYS[table]
+
+
 _DUCKDB_TYPES: dict[type[pl.DataType], str] = {
     pl.String: "VARCHAR",
     pl.Int32: "INTEGER",
@@ -962,13 +1143,13 @@ _DUCKDB_TYPES: dict[type[pl.DataType], str] = {
 
 def sql_columns(table: str) -> dict[str, str]:
     """The table's columns in order, mapped to DuckDB type names."""
-    columns = TABLES[table].to_schema().columns
+    columns = table_model(table).to_schema().columns
     return {name: _DUCKDB_TYPES[column.dtype.type.base_type()] for name, column in columns.items()}
 
 
 def column_names(table: str) -> list[str]:
     """The table's column names in order."""
-    return list(TABLES[table].to_schema().columns)
+    return list(table_model(table).to_schema().columns)
 
 
 _ARROW_TYPES: dict[type[pl.DataType], pyarrow.DataType] = {
@@ -986,7 +1167,7 @@ def arrow_schema(table: str, timezone: str | None = "UTC") -> pyarrow.Schema:
     (as request logs arrive: UTC-zoned; None for naive). Every field is nullable, so
     writers can also produce the broken rows that quarantine must catch."""
     fields = []
-    for name, column in TABLES[table].to_schema().columns.items():
+    for name, column in table_model(table).to_schema().columns.items():
         base = column.dtype.type.base_type()
         kind = pyarrow.timestamp("us", tz=timezone) if base is pl.Datetime else _ARROW_TYPES[base]
         fields.append(pyarrow.field(name, kind))

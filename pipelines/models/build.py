@@ -1,60 +1,59 @@
-"""One function per table: bind the model's inputs, run `sql/<table>.sql`, write the lake.
+"""Build a model's table: bind its inputs as its registry entry says, run its SQL, write
+the lake.
 
-Assets, the benchmark and the tests call these, so every path computes a
-table the same way. Each function returns the number of rows written.
+`build_model(resource, name, day)` serves every daily or whole model whose
+inputs are lake tables; the few models with inputs that code binds (the
+request scan, parameters, the manifest's frames) have a function of their own
+here or in `pipelines.ingest.staging`. Assets, the benchmark and the tests call
+these, so every path computes a table the same way. Each returns the rows written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import duckdb
+import pandera.polars as pa
 import polars as pl
 
+from pipelines.models.registry import (
+    MODELS,
+    Kind,
+    Model,
+    Reach,
+    longest_period_days,
+    model,
+    model_sql,
+)
 from pipelines.partitions import consecutive_blocks
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
-from pipelines.warehouse.session import bind, bind_run_params, model_sql
-from schemas.manifest import WINDOW_MINUTES, Manifest, load_manifest
+from pipelines.warehouse.params import bind_params, bind_run_params
+from pipelines.warehouse.session import bind
+from schemas.manifest import Manifest, load_manifest
 from schemas.tables import AlertPolicy, SloSpecs, sql_columns
 
-LONGEST_WINDOW = dt.timedelta(minutes=max(WINDOW_MINUTES.values()))
+
+def _manifest_frame(
+    rows: list[dict[str, object]], model_class: type[pa.DataFrameModel]
+) -> pl.DataFrame:
+    """Rows from the manifest as a validated frame with exactly the table's columns."""
+    schema = {name: column.dtype.type for name, column in model_class.to_schema().columns.items()}
+    frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+    return model_class.validate(frame.select(list(schema)))
 
 
 def slo_specs_frame(manifest: Manifest) -> pl.DataFrame:
     """The manifest's SLOs, cohort defaults resolved, as rows of `slo_specs`."""
-    rows = [slo.model_dump() for slo in manifest.resolved_slos()]
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "tenant_id": pl.String,
-            "slo_name": pl.String,
-            "cohort": pl.String,
-            "service": pl.String,
-            "sli": pl.String,
-            "objective": pl.Float64,
-            "threshold_ms": pl.Float64,
-            "period_days": pl.Int32,
-            "calendar": pl.String,
-            "timezone": pl.String,
-            "budgeting": pl.String,
-            "timeslice_minutes": pl.Int32,
-            "timeslice_target": pl.Float64,
-            "bad_predicate": pl.String,
-        },
-    ).select(list(SloSpecs.to_schema().columns))
-    return SloSpecs.validate(frame)
+    return _manifest_frame([slo.model_dump() for slo in manifest.resolved_slos()], SloSpecs)
 
 
 def alert_policy_frame(manifest: Manifest) -> pl.DataFrame:
     """Every tenant SLO crossed with its policy's rules (manifest, cohort and tenant
     overrides merged, thresholds as burn rates): rows of `alert_policy`."""
-    rows = [rule.model_dump() for rule in manifest.resolved_rules()]
-    schema = {name: column.dtype.type for name, column in AlertPolicy.to_schema().columns.items()}
-    frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
-    return AlertPolicy.validate(frame.select(list(schema)))
+    return _manifest_frame([rule.model_dump() for rule in manifest.resolved_rules()], AlertPolicy)
 
 
 def write_frame(
@@ -95,32 +94,87 @@ def build_alert_policy(resource: BurnwatchResource) -> int:
         )
 
 
-INT_SLI_BUCKETS_ORDER = "tenant_id, slo_name, bucket_start"
+DayProgress = Callable[[dt.date, int], None]
+# The temp table that holds a block of days of int_sli_buckets before it is written day by day.
 INT_SLI_BUCKETS_RUN = "int_sli_buckets_run"
 
-DayProgress = Callable[[dt.date, int], None]
+
+def bind_inputs(
+    connection: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    entry: Model,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    history_days: int = 0,
+    already_bound: Collection[str] = (),
+) -> None:
+    """Bind each lake input of `entry` under its own name, limited to the days its
+    lookback reaches from [first, last]; ephemeral inputs become views over theirs.
+
+    Inputs marked `bound` in the registry (scans, parameters) are the caller's, and
+    so are those named in `already_bound`.
+    """
+    sources = [s for s in entry.lake_inputs() if s.table not in already_bound]
+    # Whole tables first: the SLO period reach is read from the bound slo_specs.
+    for source in sorted(sources, key=lambda s: s.lookback.reach is not Reach.WHOLE):
+        if source.lookback.reach is Reach.WHOLE or first is None or last is None:
+            lake.bind_table(connection, warehouse, source.table)
+            continue
+        period = _longest_period(connection) if source.lookback.reach is Reach.SLO_PERIOD else 0
+        lake.bind_table(
+            connection,
+            warehouse,
+            source.table,
+            source.lookback.first_day(first, period, history_days),
+            source.lookback.last_day(last),
+        )
+    for source in entry.inputs:
+        upstream = MODELS.get(source.table)
+        if upstream is not None and upstream.kind is Kind.EPHEMERAL:
+            bind(connection, upstream.name, model_sql(upstream.name))
+
+
+def _longest_period(connection: duckdb.DuckDBPyConnection) -> int:
+    """The longest SLO period of the bound `slo_specs`, in days."""
+    rows = connection.execute("select period_days, calendar from slo_specs").fetchall()
+    return longest_period_days([(int(days), calendar) for days, calendar in rows])
+
+
+def write_model(
+    connection: duckdb.DuckDBPyConnection, warehouse: Path, entry: Model, day: dt.date | None
+) -> int:
+    """Run the model over what is bound and write its partition (or whole file)."""
+    return lake.write_query(
+        connection,
+        model_sql(entry.name),
+        warehouse,
+        entry.name,
+        day if entry.kind is Kind.DAILY else None,
+    )
+
+
+def build_model(resource: BurnwatchResource, name: str, day: dt.date | None = None) -> int:
+    """Compute model `name` for `day` (None: a whole table) from the lake and write it."""
+    entry = model(name)
+    with resource.connect() as connection:
+        bind_inputs(connection, resource.warehouse_path, entry, day, day)
+        if day is not None:
+            bind_run_params(connection, day)
+        return write_model(connection, resource.warehouse_path, entry, day)
 
 
 def build_int_quarantine_counts(resource: BurnwatchResource, day: dt.date) -> int:
     """Per tenant-day: rows in, rows quarantined, and whether SLIs are computed."""
-    warehouse = resource.warehouse_path
+    entry = model("int_quarantine_counts")
     with resource.connect() as connection:
-        lake.bind_table(connection, warehouse, "contract_report", day, day)
-        lake.bind_table(connection, warehouse, "quarantine", day, day)
-        bind(
+        bind_inputs(connection, resource.warehouse_path, entry, day, day)
+        bind_params(
             connection,
             "quarantine_policy",
-            f"select cast({float(resource.max_quarantined_share)!r} as double) "
-            "as max_quarantined_share",
+            {"max_quarantined_share": float(resource.max_quarantined_share)},
         )
         bind_run_params(connection, day)
-        return lake.write_query(
-            connection,
-            model_sql("int_quarantine_counts"),
-            warehouse,
-            "int_quarantine_counts",
-            day,
-        )
+        return write_model(connection, resource.warehouse_path, entry, day)
 
 
 def build_int_sli_buckets(resource: BurnwatchResource, day: dt.date) -> int:
@@ -131,8 +185,9 @@ def build_int_sli_buckets(resource: BurnwatchResource, day: dt.date) -> int:
 def build_int_sli_buckets_days(
     resource: BurnwatchResource, days: Sequence[dt.date], progress: DayProgress | None = None
 ) -> dict[dt.date, int]:
-    """Per tenant SLO and 5-minute bucket of each day (sql/int_sli_buckets.sql), computed
-    for blocks of consecutive days at once from their `stg_requests` partitions."""
+    """Per tenant SLO and 5-minute bucket of each day (sql/intermediate/int_sli_buckets.sql),
+    computed for blocks of consecutive days at once from their `stg_requests` partitions."""
+    entry = model("int_sli_buckets")
     written: dict[dt.date, int] = {}
     for block in consecutive_blocks(days):
         with resource.connect() as connection:
@@ -141,10 +196,10 @@ def build_int_sli_buckets_days(
                 connection,
                 INT_SLI_BUCKETS_RUN,
                 resource.warehouse_path,
-                "int_sli_buckets",
+                entry.name,
                 block,
-                "bucket_start",
-                INT_SLI_BUCKETS_ORDER,
+                entry.day_column or "",
+                entry.order_sql,
                 progress,
             )
     return written
@@ -157,39 +212,16 @@ def compute_int_sli_buckets(
     last: dt.date,
     stg_requests: str | None = None,
 ) -> None:
-    """Run sql/int_sli_buckets.sql for days [first, last] into the temp table
-    INT_SLI_BUCKETS_RUN, from the lake's `stg_requests` or the relation given."""
-    warehouse = resource.warehouse_path
-    if stg_requests is None:
-        lake.bind_table(connection, warehouse, "stg_requests", first, last)
-    else:
+    """Run int_sli_buckets for days [first, last] into the temp table INT_SLI_BUCKETS_RUN,
+    from the lake's `stg_requests` or the relation given."""
+    bind_inputs(connection, resource.warehouse_path, model("int_sli_buckets"), first, last)
+    if stg_requests is not None:
         bind(connection, "stg_requests", f"select * from {stg_requests}")
-    lake.bind_table(connection, warehouse, "slo_specs")
-    lake.bind_table(connection, warehouse, "int_quarantine_counts", first, last)
     define_custom_bad_macro(connection)
     bind_run_params(connection, first, last)
     connection.execute(
         f"create or replace temp table {INT_SLI_BUCKETS_RUN} as {model_sql('int_sli_buckets')}"
     )
-
-
-def _bind_units(connection: duckdb.DuckDBPyConnection) -> None:
-    """Bind the ephemeral `int_sli_units` model over the bound int_sli_buckets and slo_specs."""
-    bind(connection, "int_sli_units", model_sql("int_sli_units"))
-
-
-# Calendar periods reach back at most this many days from a day's first step.
-_CALENDAR_LOOKBACK_DAYS = {"week": 7, "month": 31, "quarter": 92}
-
-
-def _budget_lookback(connection: duckdb.DuckDBPyConnection) -> dt.timedelta:
-    """How far back the longest SLO period of the bound `slo_specs` can reach."""
-    rows = connection.execute("select period_days, calendar from slo_specs").fetchall()
-    days = [
-        _CALENDAR_LOOKBACK_DAYS[calendar] if calendar else int(period_days)
-        for period_days, calendar in rows
-    ]
-    return dt.timedelta(days=max(days, default=1))
 
 
 def define_custom_bad_macro(connection: duckdb.DuckDBPyConnection) -> None:
@@ -213,63 +245,45 @@ def define_custom_bad_macro(connection: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _days_back(day: dt.date, span: dt.timedelta) -> dt.date:
-    """The first day whose buckets a window of `span` ending in `day` can reach."""
-    return day - dt.timedelta(days=span.days + 1)
-
-
 def build_fct_burn_rates(resource: BurnwatchResource, day: dt.date) -> int:
-    warehouse = resource.warehouse_path
-    with resource.connect() as connection:
-        lake.bind_table(
-            connection, warehouse, "int_sli_buckets", _days_back(day, LONGEST_WINDOW), day
-        )
-        lake.bind_table(connection, warehouse, "slo_specs")
-        _bind_units(connection)
-        bind_run_params(connection, day)
-        return lake.write_query(
-            connection, model_sql("fct_burn_rates"), warehouse, "fct_burn_rates", day
-        )
+    return build_model(resource, "fct_burn_rates", day)
 
 
 def build_fct_error_budget(resource: BurnwatchResource, day: dt.date) -> int:
-    warehouse = resource.warehouse_path
-    with resource.connect() as connection:
-        lake.bind_table(connection, warehouse, "slo_specs")
-        lake.bind_table(
-            connection,
-            warehouse,
-            "int_sli_buckets",
-            _days_back(day, _budget_lookback(connection)),
-            day,
-        )
-        _bind_units(connection)
-        lake.bind_table(connection, warehouse, "fct_burn_rates", day, day)
-        bind_run_params(connection, day)
-        return lake.write_query(
-            connection, model_sql("fct_error_budget"), warehouse, "fct_error_budget", day
-        )
+    return build_model(resource, "fct_error_budget", day)
 
 
 def build_fct_alert_evaluations(resource: BurnwatchResource, day: dt.date) -> int:
+    entry = model("fct_alert_evaluations")
     warehouse = resource.warehouse_path
     with resource.connect() as connection:
-        # The day before too: a ticket's firing run is followed back across midnight.
-        lake.bind_table(connection, warehouse, "fct_burn_rates", day - dt.timedelta(days=1), day)
-        lake.bind_table(connection, warehouse, "alert_policy")
+        bind_inputs(connection, warehouse, entry, day, day)
+        bind_run_params(connection, day)
         if load_manifest(resource.manifest_path).policy.thresholds == "cohort":
-            from pipelines.policy.cohort_thresholds import bind_cohort_policy
-
             bind_cohort_policy(connection, warehouse, day)
-        return lake.write_query(
-            connection, model_sql("fct_alert_evaluations"), warehouse, "fct_alert_evaluations", day
-        )
+        return write_model(connection, warehouse, entry, day)
+
+
+def bind_cohort_policy(
+    connection: duckdb.DuckDBPyConnection, warehouse: Path, day: dt.date
+) -> None:
+    """Rebind `alert_policy` (already bound, static) to its cohort-threshold form for `day`
+    (sql/policy/alert_policy_cohort.sql over every threshold version up to `day`)."""
+    bind_inputs(
+        connection,
+        warehouse,
+        model("alert_policy_cohort"),
+        day,
+        day,
+        already_bound={"alert_policy"},
+    )
+    bind_run_params(connection, day)
+    connection.execute(
+        "create or replace temp table alert_policy_cohort_result as "
+        f"{model_sql('alert_policy_cohort')}"
+    )
+    bind(connection, "alert_policy", "select * from alert_policy_cohort_result")
 
 
 def build_fct_alert_episodes(resource: BurnwatchResource) -> int:
-    warehouse = resource.warehouse_path
-    with resource.connect() as connection:
-        lake.bind_table(connection, warehouse, "fct_alert_evaluations")
-        return lake.write_query(
-            connection, model_sql("fct_alert_episodes"), warehouse, "fct_alert_episodes"
-        )
+    return build_model(resource, "fct_alert_episodes")

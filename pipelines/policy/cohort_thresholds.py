@@ -8,7 +8,8 @@ export `<warehouse>/exports/cohort_thresholds.csv` (all versions).
 
 With `policy: {thresholds: cohort}` in the manifest, `fct_alert_evaluations`
 evaluates each rule at its cohort's latest high-confidence threshold
-(`bind_cohort_policy`, sql/alert_policy_cohort.sql). See docs/cohort_thresholds.md.
+(`pipelines.models.build.bind_cohort_policy`, sql/policy/alert_policy_cohort.sql).
+See docs/cohort_thresholds.md.
 """
 
 from __future__ import annotations
@@ -20,20 +21,26 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.models.build import bind_inputs, write_model
+from pipelines.models.registry import model
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
-from pipelines.warehouse.session import bind, bind_run_params, model_sql
+from pipelines.warehouse.params import bind_params
 from schemas.manifest import CohortThresholdSettings, load_manifest
 from schemas.tables import sql_columns
 
 TABLE = "cohort_thresholds"
 EXPORT_FILE = Path("exports") / "cohort_thresholds.csv"
-_ORDER = "effective_from, cohort, sli, rule_name, long_window, short_window"
 
 
 def history_range(effective_from: dt.date, history_days: int) -> tuple[dt.date, dt.date]:
-    """The first and last day of history that the version effective on `effective_from` uses."""
-    return (effective_from - dt.timedelta(days=history_days), effective_from - dt.timedelta(days=1))
+    """The first and last day of history that the version effective on `effective_from` uses
+    (the registry's history lookback of `fct_burn_rates`)."""
+    [history] = [s for s in model(TABLE).lake_inputs() if s.table == "fct_burn_rates"]
+    return (
+        history.lookback.first_day(effective_from, 0, history_days),
+        history.lookback.last_day(effective_from),
+    )
 
 
 def _bind_params(
@@ -42,17 +49,19 @@ def _bind_params(
     settings: CohortThresholdSettings,
 ) -> None:
     first, _ = history_range(effective_from, settings.history_days)
-    bind(
+    bind_params(
         connection,
         "cohort_threshold_params",
-        f"select date '{effective_from.isoformat()}' as effective_from, "
-        f"date '{first.isoformat()}' as history_start, "
-        f"cast({settings.history_days} as integer) as history_days, "
-        f"cast({settings.outlier_k!r} as double) as outlier_k, "
-        f"cast({settings.quantile!r} as double) as quantile, "
-        f"cast({settings.safety_margin!r} as double) as safety_margin, "
-        f"cast({settings.min_threshold!r} as double) as min_threshold, "
-        f"cast({settings.min_samples} as bigint) as min_samples",
+        {
+            "effective_from": effective_from,
+            "history_start": first,
+            "history_days": settings.history_days,
+            "outlier_k": settings.outlier_k,
+            "quantile": settings.quantile,
+            "safety_margin": settings.safety_margin,
+            "min_threshold": settings.min_threshold,
+            "min_samples": settings.min_samples,
+        },
     )
 
 
@@ -64,13 +73,18 @@ def build_cohort_thresholds(resource: BurnwatchResource, effective_from: dt.date
     """
     settings = load_manifest(resource.manifest_path).policy.cohort
     warehouse = resource.warehouse_path
-    first, last = history_range(effective_from, settings.history_days)
+    entry = model(TABLE)
     with resource.connect() as connection:
-        lake.bind_table(connection, warehouse, "fct_burn_rates", first, last)
-        lake.bind_table(connection, warehouse, "slo_specs")
-        lake.bind_table(connection, warehouse, "alert_policy")
+        bind_inputs(
+            connection,
+            warehouse,
+            entry,
+            effective_from,
+            effective_from,
+            history_days=settings.history_days,
+        )
         _bind_params(connection, effective_from, settings)
-        rows = lake.write_query(connection, model_sql(TABLE), warehouse, TABLE, effective_from)
+        rows = write_model(connection, warehouse, entry, effective_from)
     export_csv(warehouse)
     return rows
 
@@ -87,27 +101,10 @@ def export_csv(warehouse: Path) -> Path:
             connection.execute("set TimeZone = 'UTC'")
             connection.execute(
                 f"copy (select {columns} from {lake.scan_sql(warehouse, TABLE)} "
-                f"order by {_ORDER}) to '{temporary}' (format csv, header true)"
+                f"order by {model(TABLE).order_sql}) to '{temporary}' (format csv, header true)"
             )
         os.replace(temporary, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
     return target
-
-
-def bind_cohort_policy(
-    connection: duckdb.DuckDBPyConnection, warehouse: Path, day: dt.date
-) -> None:
-    """Rebind `alert_policy` (already bound, static) to its cohort-threshold form for `day`.
-
-    Needs `alert_policy` bound; binds `slo_specs`, `cohort_thresholds` and `run_params`.
-    """
-    lake.bind_table(connection, warehouse, "slo_specs")
-    lake.bind_table(connection, warehouse, TABLE)
-    bind_run_params(connection, day)
-    cohort_policy = model_sql("alert_policy_cohort")
-    connection.execute(
-        f"create or replace temp table alert_policy_cohort_result as {cohort_policy}"
-    )
-    bind(connection, "alert_policy", "select * from alert_policy_cohort_result")

@@ -26,11 +26,12 @@ import yaml
 from pydantic import ValidationError
 
 from pipelines.cli.options import manifest_option, warehouse_option
-from pipelines.models.build import alert_policy_frame
-from pipelines.policy.cohort_thresholds import bind_cohort_policy
+from pipelines.models.build import alert_policy_frame, bind_cohort_policy
+from pipelines.models.registry import model_sql
 from pipelines.warehouse import lake
 from pipelines.warehouse import session as sql_models
-from pipelines.warehouse.session import bind, model_sql
+from pipelines.warehouse.params import bind_params, bind_run_params, day_start
+from pipelines.warehouse.session import bind
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import Manifest, Policy, load_manifest, workbook_policy
 from schemas.tables import ReplayIncidents, sql_columns
@@ -192,11 +193,6 @@ def load_incidents(path: Path) -> pl.DataFrame:
     return ReplayIncidents.validate(frame)
 
 
-def _empty_relation(table: str) -> str:
-    typed = ", ".join(f'null::{kind} as "{name}"' for name, kind in sql_columns(table).items())
-    return f"select {typed} limit 0"
-
-
 def _episode_runs(
     connection: duckdb.DuckDBPyConnection,
     warehouse: Path,
@@ -216,6 +212,7 @@ def _episode_runs(
             f"select * from {lake.scan_sql(warehouse, 'fct_burn_rates', files)}",
         )
         bind(connection, "alert_policy", "select * from replay_policy_frame")
+        bind_run_params(connection, day)
         if policy.thresholds == "cohort":
             bind_cohort_policy(connection, warehouse, day)
         evaluations = f"select * from ({model_sql('fct_alert_evaluations')})"
@@ -309,16 +306,12 @@ def replay(
             connection.register("replay_incidents_frame", incident_rows.to_arrow())
             bind(connection, "replay_incidents", "select * from replay_incidents_frame")
         else:
-            bind(connection, "replay_incidents", _empty_relation("replay_incidents"))
+            bind(connection, "replay_incidents", lake.typed_empty("replay_incidents"))
         bind(connection, "slo_specs", f"select * from {lake.scan_sql(warehouse, 'slo_specs')}")
-        start = dt.datetime.combine(first, dt.time())
-        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
-        bind(
+        bind_params(
             connection,
             "replay_params",
-            f"select timestamp '{start:%Y-%m-%d %H:%M:%S}' as range_start, "
-            f"timestamp '{end:%Y-%m-%d %H:%M:%S}' as range_end, "
-            "cast(count(distinct tenant_id) as bigint) as tenants from slo_specs",
+            {"range_start": day_start(first), "range_end": day_start(last + dt.timedelta(days=1))},
         )
         for table in OUTPUT_TABLES:
             lake.write_query(connection, model_sql(table), warehouse, table)

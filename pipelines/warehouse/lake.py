@@ -132,6 +132,14 @@ def write_days(
     return written
 
 
+def typed_empty(table: str) -> str:
+    """A relation with the table's columns and types and no rows (schemas/tables.py)."""
+    typed_nulls = ", ".join(
+        f'null::{kind} as "{name}"' for name, kind in sql_columns(table).items()
+    )
+    return f"select {typed_nulls} limit 0"
+
+
 def scan_sql(warehouse: Path, table: str, files: list[str] | None = None) -> str:
     """A SQL expression that reads a table from the lake (an empty, typed relation if absent)."""
     if files is None:
@@ -146,8 +154,7 @@ def scan_sql(warehouse: Path, table: str, files: list[str] | None = None) -> str
         )
     columns = sql_columns(table)
     if not files:
-        typed_nulls = ", ".join(f'null::{kind} as "{name}"' for name, kind in columns.items())
-        return f"(select {typed_nulls} limit 0)"
+        return f"({typed_empty(table)})"
     listed = ", ".join(f"'{path}'" for path in files)
     names = ", ".join(f'"{name}"' for name in columns)
     return f"(select {names} from read_parquet([{listed}]))"

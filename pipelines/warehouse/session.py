@@ -8,28 +8,13 @@ paths and parameters, so sqlglot can check every model against `schemas/`.
 
 from __future__ import annotations
 
-import datetime as dt
-from functools import cache
 from pathlib import Path
 
 import duckdb
 
-from schemas.manifest import WINDOW_MINUTES
-
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
-
-
-@cache
-def model_path(name: str) -> Path:
-    """The file of model `name`: `sql/<layer>/<name>.sql`."""
-    [path] = SQL_DIR.glob(f"*/{name}.sql")
-    return path
-
-
-@cache
-def model_sql(name: str) -> str:
-    """The text of model `name`, without its trailing semicolon."""
-    return model_path(name).read_text(encoding="utf-8").strip().rstrip(";")
+# Model files are found through the registry; kept here while callers move over.
+from pipelines.models.registry import SQL_DIR, model_path, model_sql  # noqa: F401
+from schemas.manifest import BUCKET_MINUTES, WINDOW_MINUTES
 
 
 def connect(
@@ -47,6 +32,7 @@ def connect(
     connection.execute("set TimeZone = 'UTC'")
     connection.execute("set preserve_insertion_order = true")
     _define_calendar_macros(connection)
+    _define_step_macro(connection)
     _bind_window_labels(connection)
     if threads:
         connection.execute(f"set threads = {int(threads)}")
@@ -69,6 +55,15 @@ def _bind_window_labels(connection: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _define_step_macro(connection: duckdb.DuckDBPyConnection) -> None:
+    """`step_number(ts)`: the index of the 5-minute step holding `ts`; consecutive steps
+    have consecutive numbers, which is how the models find runs of firing steps."""
+    connection.execute(
+        "create or replace macro step_number(ts) as "
+        f"cast(epoch(ts) as bigint) // {BUCKET_MINUTES * 60}"
+    )
+
+
 def _define_calendar_macros(connection: duckdb.DuckDBPyConnection) -> None:
     """Calendar periods for the models: where the week/month/quarter holding the UTC time
     `moment` starts and ends in time zone `zone`, as naive UTC timestamps (DST included)."""
@@ -87,18 +82,3 @@ def _define_calendar_macros(connection: duckdb.DuckDBPyConnection) -> None:
 def bind(connection: duckdb.DuckDBPyConnection, name: str, relation_sql: str) -> None:
     """Make `name` readable by the models as the relation `relation_sql`."""
     connection.execute(f"create or replace temp view {name} as {relation_sql}")
-
-
-def bind_run_params(
-    connection: duckdb.DuckDBPyConnection, day: dt.date, last: dt.date | None = None
-) -> None:
-    """Tell the models which days they compute: `run_params` holds [day, last + 1)
-    (one day when `last` is not given)."""
-    start = dt.datetime.combine(day, dt.time())
-    end = dt.datetime.combine(last or day, dt.time()) + dt.timedelta(days=1)
-    bind(
-        connection,
-        "run_params",
-        f"select timestamp '{start:%Y-%m-%d %H:%M:%S}' as partition_start, "
-        f"timestamp '{end:%Y-%m-%d %H:%M:%S}' as partition_end",
-    )

@@ -17,7 +17,7 @@ with firing as (
         fct_alert_evaluations.eval_ts,
         fct_alert_evaluations.long_burn_rate,
         -- Consecutive steps share this value: step number minus rank.
-        cast(epoch(fct_alert_evaluations.eval_ts) as bigint) // 300
+        step_number(fct_alert_evaluations.eval_ts)
         - row_number() over (
             partition by
                 fct_alert_evaluations.tenant_id,

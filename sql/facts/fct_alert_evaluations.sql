@@ -16,8 +16,8 @@
 -- ticket was already firing unsuppressed at the step before: a ticket that is
 -- open when the page starts stays open (it escalates), one that would open
 -- during the page does not, until a step without a page. fct_burn_rates may
--- be bound for the day and the day before (rows are written for the last day
--- bound only), so a ticket's run of firing steps is followed back across
+-- be bound for the day and the day before (rows are written for the day of
+-- run_params only), so a ticket's run of firing steps is followed back across
 -- midnight (one day; docs/policies.md).
 with paired as (
     select
@@ -107,7 +107,7 @@ ticket_runs as (
         evaluated.eval_ts,
         coalesce(paging.any_page_fires, false) as any_page_fires,
         -- Consecutive firing steps share this value: step number minus rank.
-        cast(epoch(evaluated.eval_ts) as bigint) // 300
+        step_number(evaluated.eval_ts)
         - row_number() over (
             partition by evaluated.tenant_id, evaluated.slo_name, evaluated.rule_name
             order by evaluated.eval_ts
@@ -171,10 +171,11 @@ final as (
         and evaluated.slo_name = ticket_suppression.slo_name
         and evaluated.rule_name = ticket_suppression.rule_name
         and evaluated.eval_ts = ticket_suppression.eval_ts
-    -- Only the day computed: the last day of the burn rates bound.
-    where evaluated.eval_ts >= (
-        select date_trunc('day', max(fct_burn_rates.eval_ts)) from fct_burn_rates
-    )
+    cross join run_params
+    -- Only the day computed: the burn rates of the day before are bound for the
+    -- ticket runs above, and their steps are not this partition's.
+    where evaluated.eval_ts >= run_params.partition_start
+        and evaluated.eval_ts < run_params.partition_end
 )
 
 select * from final

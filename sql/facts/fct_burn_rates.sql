@@ -3,7 +3,8 @@
 --
 -- A step at eval_ts t covers [t - w, t) for each window w. Window sums are
 -- differences of running bucket totals over a dense 5-minute grid that starts
--- one bucket before the longest window, so every sum is an exact integer.
+-- one bucket before the longest window (of window_labels), so every sum is an
+-- exact integer. The registry's LONGEST_WINDOW lookback binds that much history.
 -- total and bad count requests. burn_rate = (bad / total) / (1 - objective)
 -- over the SLO's budgeting units (int_sli_units): requests for occurrences,
 -- completed slices for (ratio) timeslices, reported as slices / bad_slices.
@@ -21,7 +22,9 @@ grid as (
         slo_specs.slo_name,
         unnest(
             generate_series(
-                run_params.partition_start - interval 3 day - interval 5 minute,
+                run_params.partition_start
+                - to_minutes((select max(windows.window_minutes) from windows))
+                - interval 5 minute,
                 run_params.partition_end - interval 10 minute,
                 interval 5 minute
             )

@@ -30,15 +30,21 @@ detection_stats as (
     group by replay_detections.policy_name
 ),
 
+tenant_count as (
+    select count(distinct slo_specs.tenant_id) as tenants
+    from slo_specs
+),
+
 scope as (
     select
         replay_params.range_start,
         replay_params.range_end,
-        replay_params.tenants,
-        replay_params.tenants
+        tenant_count.tenants,
+        tenant_count.tenants
         * date_diff('minute', replay_params.range_start, replay_params.range_end)
         / (7 * 24 * 60) as tenant_weeks
     from replay_params
+    cross join tenant_count
 ),
 
 final as (

@@ -1,0 +1,446 @@
+"""The model registry: one entry per SQL model in `sql/`, the only place that says
+what a model reads, how far back, what its key is and how it is stored.
+
+It plays the part of SQLMesh's `MODEL(kind, grain)` header. Everything that
+needs to know a model's lineage reads its entry here:
+
+- the Dagster assets (`pipelines.assets.factory`): deps and partition mappings
+  with the real lookback;
+- the binder and the writer (`pipelines.models.build`): which lake days of each
+  input to bind, and the output order of each partition;
+- the sqlglot check (`pipelines.models.sql_check`): the model files in DAG order;
+- the README's model table (`render_models_markdown`, checked by a test);
+- `burnwatch run`'s "how far back must history exist" (`history_days_needed`).
+
+Every window length and lookback is defined once, in this module, from the
+burn-rate window list in `schemas.manifest`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cache
+from pathlib import Path
+
+from schemas.manifest import (
+    BUCKET_MINUTES,
+    CALENDAR_MAX_DAYS,
+    MAX_HISTORY_DAYS,
+    MAX_PERIOD_DAYS,
+    WINDOW_MINUTES,
+)
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+# One evaluation step: a 5-minute bucket.
+STEP = dt.timedelta(minutes=BUCKET_MINUTES)
+# The longest burn-rate window (3d): how far a step's windows reach back.
+LONGEST_WINDOW = dt.timedelta(minutes=max(WINDOW_MINUTES.values()))
+
+
+class Reach(Enum):
+    """How far before a partition's day an input is read."""
+
+    SAME_DAY = "same day"
+    # The longest window, plus the one bucket before it that running sums start from.
+    LONGEST_WINDOW = "the longest window (3 days) back"
+    # One day back: a ticket's run of firing steps is followed across midnight.
+    DAY_BEFORE = "the day before too"
+    # The longest SLO period of the manifest (rolling days or a calendar period).
+    SLO_PERIOD = "the SLO period back"
+    # The `policy.cohort.history_days` days before the partition, not the day itself.
+    HISTORY = "the history days before"
+    # Every version up to the partition's day (cohort threshold versions).
+    UP_TO_DAY = "every partition up to the day"
+    # An unpartitioned table, or every partition of a partitioned one.
+    WHOLE = "whole table"
+
+
+@dataclass(frozen=True)
+class Lookback:
+    """An input's reach, resolved against the manifest's periods and history."""
+
+    reach: Reach
+
+    def first_day(self, day: dt.date, longest_period_days: int, history_days: int) -> dt.date:
+        """The first day partition of the input that the model's `day` reads."""
+        if self.reach is Reach.SAME_DAY:
+            return day
+        if self.reach is Reach.DAY_BEFORE:
+            return day - dt.timedelta(days=1)
+        if self.reach is Reach.LONGEST_WINDOW:
+            return _first_day_reached(day, LONGEST_WINDOW)
+        if self.reach is Reach.SLO_PERIOD:
+            return _first_day_reached(day, dt.timedelta(days=longest_period_days))
+        if self.reach is Reach.HISTORY:
+            return day - dt.timedelta(days=history_days)
+        return dt.date.min
+
+    def last_day(self, day: dt.date) -> dt.date:
+        """The last day partition of the input that the model's `day` reads."""
+        if self.reach is Reach.HISTORY:
+            return day - dt.timedelta(days=1)
+        return dt.date.max if self.reach is Reach.WHOLE else day
+
+    def max_days_back(self) -> int | None:
+        """The most days before the partition any manifest can make it read (for Dagster's
+        partition mappings, which are static); None for a whole table."""
+        bound = {
+            Reach.SAME_DAY: 0,
+            Reach.DAY_BEFORE: 1,
+            Reach.LONGEST_WINDOW: LONGEST_WINDOW.days + 1,
+            Reach.SLO_PERIOD: max(MAX_PERIOD_DAYS, *CALENDAR_MAX_DAYS.values()) + 1,
+            Reach.HISTORY: MAX_HISTORY_DAYS,
+        }
+        return bound.get(self.reach)
+
+
+def _first_day_reached(day: dt.date, span: dt.timedelta) -> dt.date:
+    """The day of the bucket where running sums over `span` before `day` start: one
+    bucket before the span, since a window's sum is a difference of running totals."""
+    start = dt.datetime.combine(day, dt.time()) - span - STEP
+    return start.date()
+
+
+@dataclass(frozen=True)
+class Input:
+    """A relation a model reads: a lake table (with its reach), or one bound by code."""
+
+    table: str
+    lookback: Lookback = Lookback(Reach.SAME_DAY)
+    # Bound by the caller (a scan of the request files, a frame, a one-row parameter
+    # relation) rather than read from the lake.
+    bound: bool = False
+
+
+def lake(table: str, reach: Reach = Reach.SAME_DAY) -> Input:
+    return Input(table, Lookback(reach))
+
+
+def bound(table: str) -> Input:
+    return Input(table, Lookback(Reach.WHOLE), bound=True)
+
+
+class Kind(Enum):
+    """How a model is computed and stored (SQLMesh's model kinds, in our terms)."""
+
+    # One lake partition per day of `day_column`; recomputing a day replaces it.
+    DAILY = "daily partitions"
+    # One lake file, rewritten whole.
+    WHOLE = "one file, rewritten whole"
+    # Never stored: bound as a view for the models that read it.
+    EPHEMERAL = "ephemeral (a view)"
+
+
+@dataclass(frozen=True)
+class Model:
+    """One SQL model: `sql/<layer>/<name>.sql`."""
+
+    name: str
+    layer: str
+    kind: Kind
+    grain: tuple[str, ...]
+    inputs: tuple[Input, ...]
+    # The order of each written partition (content only, so bytes never depend on
+    # thread count or file order). Where the model's SQL ends in `order by`, the
+    # sqlglot check holds it to this; stg_requests and int_sli_buckets are computed
+    # for many days at once and ordered here as each day is written.
+    order_by: tuple[str, ...] = ()
+    # For daily models: the timestamp column whose day a row belongs to.
+    day_column: str | None = None
+    description: str = ""
+    # Lake tables the model's asset waits for without reading them as SQL inputs
+    # (e.g. the cohort thresholds an evaluation may swap its policy for).
+    extra_deps: tuple[str, ...] = field(default=())
+
+    @property
+    def path(self) -> Path:
+        return SQL_DIR / self.layer / f"{self.name}.sql"
+
+    @property
+    def order_sql(self) -> str:
+        return ", ".join(
+            f'"{column}"' if column == "window" else column for column in self.order_by
+        )
+
+    def lake_inputs(self) -> list[Input]:
+        """The inputs read from the lake, ephemeral models' inputs included (they are
+        bound as views over their own inputs)."""
+        found: list[Input] = []
+        for source in self.inputs:
+            if source.bound:
+                continue
+            upstream = MODELS.get(source.table)
+            if upstream is not None and upstream.kind is Kind.EPHEMERAL:
+                for inner in upstream.lake_inputs():
+                    reach = (
+                        source.lookback
+                        if inner.lookback.reach is Reach.SAME_DAY
+                        else inner.lookback
+                    )
+                    found.append(Input(inner.table, reach))
+            else:
+                found.append(source)
+        merged: dict[str, Input] = {}
+        for source in found:
+            merged.setdefault(source.table, source)
+        return list(merged.values())
+
+
+_DAY = ("tenant_id", "slo_name")
+
+_ENTRIES = (
+    Model(
+        "quarantine",
+        "staging",
+        Kind.DAILY,
+        grain=("tenant_id", "folder_day", "file", "row_number"),
+        inputs=(bound("raw_request_checks"), bound("quarantined_files")),
+        order_by=("tenant_id", "file", "row_number nulls first"),
+        description="Rows and files of a day folder that break the contract.",
+    ),
+    Model(
+        "int_quarantine_counts",
+        "intermediate",
+        Kind.DAILY,
+        grain=("tenant_id", "folder_day"),
+        inputs=(
+            lake("contract_report"),
+            lake("quarantine"),
+            bound("quarantine_policy"),
+            bound("run_params"),
+        ),
+        order_by=("tenant_id",),
+        description="Per tenant-day folder: rows in, rows quarantined, SLIs computed or not.",
+    ),
+    Model(
+        "stg_requests",
+        "staging",
+        Kind.DAILY,
+        grain=("tenant_id", "request_id"),
+        inputs=(bound("raw_requests"), bound("run_params")),
+        order_by=("tenant_id", "ts", "request_id"),
+        day_column="ts",
+        description="One row per request: replicas' copies collapsed to the earliest.",
+    ),
+    Model(
+        "int_sli_buckets",
+        "intermediate",
+        Kind.DAILY,
+        grain=(*_DAY, "bucket_start"),
+        inputs=(
+            lake("stg_requests"),
+            lake("slo_specs", Reach.WHOLE),
+            lake("int_quarantine_counts"),
+            bound("run_params"),
+        ),
+        order_by=(*_DAY, "bucket_start"),
+        day_column="bucket_start",
+        description="Per tenant SLO and 5-minute bucket: total, bad, exact latency quantiles.",
+    ),
+    Model(
+        "int_sli_units",
+        "intermediate",
+        Kind.EPHEMERAL,
+        grain=(*_DAY, "bucket_start"),
+        inputs=(lake("int_sli_buckets"), lake("slo_specs", Reach.WHOLE)),
+        description="What each bucket adds to windows and budgets (requests or slices).",
+    ),
+    Model(
+        "fct_burn_rates",
+        "facts",
+        Kind.DAILY,
+        grain=(*_DAY, "eval_ts", "window"),
+        inputs=(
+            lake("int_sli_units", Reach.LONGEST_WINDOW),
+            lake("slo_specs", Reach.WHOLE),
+            bound("window_labels"),
+            bound("run_params"),
+        ),
+        order_by=(*_DAY, "eval_ts", "window"),
+        day_column="eval_ts",
+        description="Per tenant SLO, step and window 5m..3d: counts and burn rate.",
+    ),
+    Model(
+        "fct_error_budget",
+        "facts",
+        Kind.DAILY,
+        grain=(*_DAY, "eval_ts"),
+        inputs=(
+            lake("int_sli_units", Reach.SLO_PERIOD),
+            lake("slo_specs", Reach.WHOLE),
+            lake("fct_burn_rates"),
+            bound("run_params"),
+        ),
+        order_by=(*_DAY, "eval_ts"),
+        day_column="eval_ts",
+        description="Per tenant SLO and step: budget consumed and left, time to exhaustion.",
+    ),
+    Model(
+        "cohort_thresholds",
+        "policy",
+        Kind.DAILY,
+        grain=("effective_from", "cohort", "sli", "rule_name", "long_window", "short_window"),
+        inputs=(
+            lake("fct_burn_rates", Reach.HISTORY),
+            lake("slo_specs", Reach.WHOLE),
+            lake("alert_policy", Reach.WHOLE),
+            bound("cohort_threshold_params"),
+        ),
+        order_by=("effective_from", "cohort", "sli", "rule_name", "long_window", "short_window"),
+        description="Per version, cohort, SLI and rule: noise floor and proposed threshold.",
+    ),
+    Model(
+        "alert_policy_cohort",
+        "policy",
+        Kind.EPHEMERAL,
+        grain=("tenant_id", "slo_name", "rule_name"),
+        inputs=(
+            lake("alert_policy", Reach.WHOLE),
+            lake("cohort_thresholds", Reach.UP_TO_DAY),
+            lake("slo_specs", Reach.WHOLE),
+            bound("run_params"),
+        ),
+        order_by=("tenant_id", "slo_name", "rule_name"),
+        description="The alert policy of a day, each rule at its cohort's threshold.",
+    ),
+    Model(
+        "fct_alert_evaluations",
+        "facts",
+        Kind.DAILY,
+        grain=(*_DAY, "eval_ts", "rule_name"),
+        inputs=(
+            lake("fct_burn_rates", Reach.DAY_BEFORE),
+            lake("alert_policy", Reach.WHOLE),
+            bound("run_params"),
+        ),
+        order_by=(*_DAY, "eval_ts", "rule_name"),
+        day_column="eval_ts",
+        extra_deps=("cohort_thresholds",),
+        description="Each policy rule at each step: both windows' burn, fires or not.",
+    ),
+    Model(
+        "fct_alert_episodes",
+        "facts",
+        Kind.WHOLE,
+        grain=(*_DAY, "rule_name", "started_at"),
+        inputs=(lake("fct_alert_evaluations", Reach.WHOLE),),
+        order_by=(*_DAY, "started_at", "rule_name"),
+        description="Alert episodes: from a rule's first firing step to its first quiet one.",
+    ),
+    Model(
+        "replay_episodes",
+        "replay",
+        Kind.WHOLE,
+        grain=("policy_name", "tenant_id", "slo_name", "rule_name", "started_at"),
+        inputs=(
+            bound("replay_episode_runs"),
+            bound("replay_incidents"),
+            bound("replay_params"),
+            bound("window_labels"),
+        ),
+        order_by=("policy_name", "tenant_id", "slo_name", "started_at", "rule_name"),
+        description="Each replayed episode and the first incident it overlaps.",
+    ),
+    Model(
+        "replay_detections",
+        "replay",
+        Kind.WHOLE,
+        grain=("policy_name", "incident_id"),
+        inputs=(
+            lake("replay_episodes", Reach.WHOLE),
+            bound("replay_incidents"),
+            bound("replay_policies"),
+            bound("replay_params"),
+            bound("window_labels"),
+        ),
+        order_by=("policy_name", "started_at", "incident_id"),
+        description="Per policy and incident: detected or not, how fast, at what severity.",
+    ),
+    Model(
+        "replay_comparison",
+        "replay",
+        Kind.WHOLE,
+        grain=("policy_name",),
+        inputs=(
+            lake("replay_episodes", Reach.WHOLE),
+            lake("replay_detections", Reach.WHOLE),
+            lake("slo_specs", Reach.WHOLE),
+            bound("replay_policies"),
+            bound("replay_params"),
+        ),
+        order_by=("policy_order",),
+        description="Per replayed policy: alert load, precision, recall, detection time.",
+    ),
+)
+
+MODELS: dict[str, Model] = {model.name: model for model in _ENTRIES}
+
+
+def model(name: str) -> Model:
+    """The registry entry of model `name` (KeyError names the model)."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"no model {name!r} in pipelines/models/registry.py") from None
+
+
+def model_path(name: str) -> Path:
+    """The file of model `name`: its registry entry's, else `sql/<layer>/<name>.sql`."""
+    entry = MODELS.get(name)
+    if entry is not None:
+        return entry.path
+    [path] = SQL_DIR.glob(f"*/{name}.sql")
+    return path
+
+
+@cache
+def model_sql(name: str) -> str:
+    """The text of model `name`'s file, without its trailing semicolon."""
+    return model_path(name).read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def history_days_needed(longest_period_days: int) -> int:
+    """How many days before a computed day its windows and budgets can reach: a run that
+    starts on a day computes missing days that far back first."""
+    reaches = [
+        (
+            dt.date(2000, 1, 1)
+            - source.lookback.first_day(dt.date(2000, 1, 1), longest_period_days, 0)
+        ).days
+        for entry in _ENTRIES
+        if entry.kind is Kind.DAILY
+        for source in entry.lake_inputs()
+        if source.lookback.reach in (Reach.LONGEST_WINDOW, Reach.SLO_PERIOD)
+    ]
+    return max(reaches, default=0)
+
+
+def longest_period_days(periods: Sequence[tuple[int, str | None]]) -> int:
+    """The longest SLO period in days, of (period_days, calendar) pairs: a calendar
+    period counts with the longest it can be (a 31-day month, a 92-day quarter)."""
+    return max(
+        (CALENDAR_MAX_DAYS[calendar] if calendar else int(days) for days, calendar in periods),
+        default=1,
+    )
+
+
+def render_models_markdown() -> str:
+    """The README's model table: one row per model, from the registry."""
+    lines = [
+        "| model | file | kind | grain | reads |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in _ENTRIES:
+        reads = ", ".join(
+            f"`{source.table}`" + ("" if source.bound else f" ({source.lookback.reach.value})")
+            for source in entry.inputs
+        )
+        lines.append(
+            f"| `{entry.name}` | `sql/{entry.layer}/{entry.name}.sql` | {entry.kind.value} "
+            f"| {', '.join(entry.grain)} | {reads} |"
+        )
+    return "\n".join(lines)
