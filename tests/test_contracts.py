@@ -21,7 +21,7 @@ from test_corruption import (
     write_rows,
 )
 
-from pipelines.ingest import file_contract as contracts
+from pipelines.ingest import footers
 from pipelines.ingest.files import discover_request_files
 from pipelines.warehouse import lake
 from schemas.contracts import load_overrides, request_column, request_columns, ts_window
@@ -63,12 +63,12 @@ def test_overrides_load_and_errors_name_file_line_and_key(tmp_path: Path) -> Non
         load_overrides(inverted)
 
 
-def _verdict(tmp_path: Path, table: pa.Table) -> contracts.FileVerdict:
+def _verdict(tmp_path: Path, table: pa.Table) -> footers.FileVerdict:
     path = tmp_path / "requests" / "tenant=t" / "date=2026-10-02" / "part-0.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)
     [file] = discover_request_files(tmp_path)
-    return contracts.inspect_file(file, load_overrides(None))
+    return footers.inspect_file(file, load_overrides(None))
 
 
 def _table(**types: pa.DataType) -> pa.Table:
@@ -116,7 +116,7 @@ def test_a_declared_extra_column_is_fine(tmp_path: Path) -> None:
     path.parent.mkdir(parents=True)
     pq.write_table(_table().append_column("region", pa.array(["eu"] * 3)), path)
     [file] = discover_request_files(tmp_path)
-    verdict = contracts.inspect_file(file, load_overrides(tmp_path / "contracts.yaml"))
+    verdict = footers.inspect_file(file, load_overrides(tmp_path / "contracts.yaml"))
     assert verdict.status == "ok"
 
 

@@ -19,8 +19,10 @@ import polars as pl
 from pipelines.assets._common import materialize_days
 from pipelines.assets.metadata import definition_metadata, markdown_table
 from pipelines.assets.staging import stg_requests
-from pipelines.ingest import file_contract as contracts
 from pipelines.ingest import staging
+from pipelines.ingest.footers import FileVerdict, with_undecodable
+from pipelines.ingest.rules import row_rules
+from pipelines.ingest.scan import request_checks_sql
 from pipelines.models import build as steps
 from pipelines.partitions import daily_partitions
 from pipelines.resources import BurnwatchResource
@@ -216,7 +218,7 @@ def rows_meet_contract(
     overrides = staging.run_overrides(burnwatch)
     rules = [
         rule
-        for rule in contracts.row_rules("", days[0], dt.timedelta(0), overrides)
+        for rule in row_rules("", days[0], dt.timedelta(0), overrides)
         if rule.reason not in ("tenant_mismatch", "ts_outside_folder_window")
     ]
     reason = " ".join(f"when {rule.bad_sql} then '{rule.reason}'" for rule in rules)
@@ -241,10 +243,9 @@ def conservation_frame(burnwatch: BurnwatchResource, day: dt.date) -> pl.DataFra
     verdicts = staging.day_verdicts(burnwatch, day)
     quarantined = {v.file.path for v in _read_days_files(burnwatch, day)}
     verdicts = [
-        contracts.with_undecodable(v, "quarantined") if v.file.path in quarantined else v
-        for v in verdicts
+        with_undecodable(v, "quarantined") if v.file.path in quarantined else v for v in verdicts
     ]
-    checks = contracts.request_checks_sql(verdicts, skew, overrides)
+    checks = request_checks_sql(verdicts, skew, overrides)
     counts = _read_days(burnwatch.warehouse_path, "int_quarantine_counts", [day])
     with duckdb.connect() as connection:
         connection.execute("set TimeZone = 'UTC'")
@@ -271,7 +272,7 @@ def conservation_frame(burnwatch: BurnwatchResource, day: dt.date) -> pl.DataFra
     )
 
 
-def _read_days_files(burnwatch: BurnwatchResource, day: dt.date) -> list[contracts.FileVerdict]:
+def _read_days_files(burnwatch: BurnwatchResource, day: dt.date) -> list[FileVerdict]:
     """Verdicts of the day's files that `quarantine` holds whole (footer or undecodable)."""
     frame = _read_days(burnwatch.warehouse_path, "quarantine", [day])
     whole = set(frame.filter(pl.col("row_number").is_null())["file"].to_list())

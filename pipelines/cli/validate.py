@@ -19,8 +19,8 @@ from typing import Any
 import click
 
 from pipelines.cli.options import data_option, manifest_option
-from pipelines.ingest import file_contract as contracts
 from pipelines.ingest.files import discover_request_files
+from pipelines.ingest.footers import inspect_files
 from pipelines.models.sql_check import check_models
 from pipelines.resources import ENV_CONTRACTS
 from schemas.contracts import find_overrides_file, load_overrides
@@ -90,7 +90,7 @@ def _partitions(data: Path, explicit: Path | None, manifest: Path) -> CheckOutco
     except BurnwatchInputError as error:
         outcome.problems.append(str(error))
         return outcome
-    verdicts = contracts.inspect_files(files, overrides)
+    verdicts = inspect_files(files, overrides)
     for verdict in verdicts:
         where = f"{verdict.file.path} (tenant {verdict.file.tenant}, partition {verdict.file.day})"
         if verdict.quarantined:

@@ -13,13 +13,19 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest import file_contract as contracts
-from pipelines.ingest.files import RequestFile, bind_raw_requests, discover_request_files
+from pipelines.ingest.files import RequestFile, discover_request_files
+from pipelines.ingest.footers import FileVerdict, inspect_files, with_undecodable
+from pipelines.ingest.latency_units import latency_unit_warnings
+from pipelines.ingest.quarantine import contract_report_frame, quarantined_files_frame
+from pipelines.ingest.rules import load_run_overrides
+from pipelines.ingest.scan import bind_raw_requests, probe_file, request_checks_sql
 from pipelines.models.build import write_frame
+from pipelines.models.registry import model_sql
 from pipelines.partitions import scan_blocks
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
-from pipelines.warehouse.session import bind, bind_run_params, model_sql
+from pipelines.warehouse.params import bind_run_params
+from pipelines.warehouse.session import bind
 from schemas.contracts import ContractOverrides
 from schemas.tables import sql_columns
 
@@ -28,16 +34,14 @@ DayProgress = Callable[[dt.date, int], None]
 
 def run_overrides(resource: BurnwatchResource) -> ContractOverrides:
     """The per-service contract overrides in force for this resource's data and manifest."""
-    return contracts.load_run_overrides(
-        resource.data_path, resource.manifest_path, resource.contracts
-    )
+    return load_run_overrides(resource.data_path, resource.manifest_path, resource.contracts)
 
 
-def _undecodable(verdicts: list[contracts.FileVerdict]) -> dict[Path, str]:
+def _undecodable(verdicts: list[FileVerdict]) -> dict[Path, str]:
     """Read each readable file alone; the ones whose pages cannot be decoded, with the error."""
     found: dict[Path, str] = {}
     for verdict in verdicts:
-        error = contracts.probe_file(verdict)
+        error = probe_file(verdict)
         if error:
             found[verdict.file.path] = error
     return found
@@ -80,9 +84,7 @@ def input_rows_by_day(
     scan uses; an unreadable footer counts 0)."""
     wanted = set(days)
     rows: dict[dt.date, int] = {}
-    for verdict in contracts.inspect_files(
-        [f for f in files if f.day in wanted], run_overrides(resource)
-    ):
+    for verdict in inspect_files([f for f in files if f.day in wanted], run_overrides(resource)):
         rows[verdict.file.day] = rows.get(verdict.file.day, 0) + (verdict.rows or 0)
     return rows
 
@@ -133,19 +135,17 @@ def compute_stg_requests(
 
 def day_verdicts(
     resource: BurnwatchResource, day: dt.date, probe: bool = False
-) -> list[contracts.FileVerdict]:
+) -> list[FileVerdict]:
     """The footer verdicts of every file in the `date=day` folders (all tenants).
 
     With `probe`, files whose pages cannot be decoded are found too (reads them).
     """
     files = [f for f in discover_request_files(resource.data_path) if f.day == day]
-    verdicts = contracts.inspect_files(files, run_overrides(resource))
+    verdicts = inspect_files(files, run_overrides(resource))
     if probe:
         undecodable = _undecodable(verdicts)
         verdicts = [
-            contracts.with_undecodable(v, undecodable[v.file.path])
-            if v.file.path in undecodable
-            else v
+            with_undecodable(v, undecodable[v.file.path]) if v.file.path in undecodable else v
             for v in verdicts
         ]
     return verdicts
@@ -154,8 +154,8 @@ def day_verdicts(
 def build_contract_report(resource: BurnwatchResource, day: dt.date) -> int:
     """The day folders' footers against the contract, plus the latency-unit heuristic."""
     verdicts = day_verdicts(resource, day)
-    frame = contracts.contract_report_frame(verdicts)
-    warnings = contracts.latency_unit_warnings(
+    frame = contract_report_frame(verdicts)
+    warnings = latency_unit_warnings(
         verdicts, run_overrides(resource), dt.timedelta(minutes=resource.skew_tolerance_minutes)
     )
     if warnings.height:
@@ -178,7 +178,7 @@ def build_quarantine(resource: BurnwatchResource, day: dt.date) -> int:
     verdicts = day_verdicts(resource, day)
     with resource.connect() as connection:
         for attempt in range(2):
-            checks = contracts.request_checks_sql(verdicts, skew, overrides)
+            checks = request_checks_sql(verdicts, skew, overrides)
             if checks is None:
                 columns = sql_columns("raw_request_checks")
                 checks = (
@@ -188,7 +188,7 @@ def build_quarantine(resource: BurnwatchResource, day: dt.date) -> int:
                 )
             bind(connection, "raw_request_checks", checks)
             connection.register(
-                "quarantined_files_frame", contracts.quarantined_files_frame(verdicts).to_arrow()
+                "quarantined_files_frame", quarantined_files_frame(verdicts).to_arrow()
             )
             bind(connection, "quarantined_files", "select * from quarantined_files_frame")
             try:
