@@ -1,5 +1,6 @@
 """The ingest package's modules stand alone: each imports first in a fresh interpreter
-(no import cycle), and none reaches into another's private names."""
+(no import cycle), each imports only the ingest modules below it in the layering, and
+none reaches into another's private names."""
 
 from __future__ import annotations
 
@@ -12,18 +13,36 @@ import pytest
 
 INGEST = Path(__file__).resolve().parent.parent / "pipelines" / "ingest"
 MODULES = sorted(path.stem for path in INGEST.glob("*.py") if path.stem != "__init__")
+# Lowest first: a module may import only the ingest modules before it.
+LAYERS = ["files", "footers", "rules", "scan", "quarantine", "latency_units", "staging"]
+
+
+def _ingest_imports(module: str) -> set[str]:
+    tree = ast.parse((INGEST / f"{module}.py").read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "pipelines.ingest":
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.startswith("pipelines.ingest."):
+                found.add(node.module.removeprefix("pipelines.ingest."))
+        elif isinstance(node, ast.Import):
+            found |= {
+                alias.name.removeprefix("pipelines.ingest.")
+                for alias in node.names
+                if alias.name.startswith("pipelines.ingest.")
+            }
+    return found
 
 
 def test_the_ingest_package_has_one_module_per_job() -> None:
-    assert MODULES == [
-        "files",
-        "footers",
-        "latency_units",
-        "quarantine",
-        "rules",
-        "scan",
-        "staging",
-    ]
+    assert sorted(LAYERS) == MODULES
+
+
+@pytest.mark.parametrize("module", LAYERS)
+def test_each_ingest_module_imports_only_modules_below_it(module: str) -> None:
+    below = set(LAYERS[: LAYERS.index(module)])
+    assert _ingest_imports(module) <= below
 
 
 @pytest.mark.parametrize("module", MODULES)
