@@ -1,10 +1,8 @@
-"""Stage 1, contracts: every input partition held to the request-log contract.
+"""The checks that hold every input partition to the request-log contract.
 
-`contract_report` reads the footers of each day's files; `quarantine` keeps
-what breaks the contract (whole files and rows), `int_quarantine_counts` sets
-the counts beside the SLIs and decides which tenant-days are "no data". The
-checks here guard the staging tables: blocking where downstream must not run
-on bad data.
+They guard the staging tables (`contract_report`, `quarantine`, `stg_requests`)
+and `int_quarantine_counts`, which sets the counts beside the SLIs and decides
+which tenant-days are "no data": blocking where downstream must not run on bad data.
 """
 
 import datetime as dt
@@ -16,15 +14,14 @@ import duckdb
 import pandera.errors
 import polars as pl
 
-from pipelines.assets._common import materialize_days
-from pipelines.assets.metadata import definition_metadata, markdown_table
-from pipelines.assets.staging import stg_requests
+from pipelines.assets.factory import daily_check
+from pipelines.assets.intermediate import int_quarantine_counts
+from pipelines.assets.metadata import markdown_table
+from pipelines.assets.staging import contract_report, quarantine, stg_requests
 from pipelines.ingest import staging
 from pipelines.ingest.footers import FileVerdict, with_undecodable
 from pipelines.ingest.rules import row_rules
 from pipelines.ingest.scan import request_checks_sql
-from pipelines.models import build as steps
-from pipelines.partitions import daily_partitions
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
 from pipelines.warehouse.session import bind
@@ -32,58 +29,6 @@ from schemas.tables import Quarantine
 
 # Partitioned asset checks are how Dagster checks each day; they are marked "preview".
 warnings.filterwarnings("ignore", message=r".*partitions_def on an AssetCheckSpec.*")
-
-
-@dg.asset(
-    kinds={"parquet"},
-    group_name="staging",
-    owners=["team:sre"],
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb",
-    metadata=definition_metadata("contract_report"),
-)
-def contract_report(
-    context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
-) -> dg.MaterializeResult:
-    """Each request-log file's Parquet footer against the contract: ok, drifted or unreadable."""
-    return materialize_days(context, burnwatch, "contract_report", staging.build_contract_report)
-
-
-@dg.asset(
-    kinds={"duckdb", "parquet"},
-    group_name="staging",
-    owners=["team:sre"],
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[contract_report],
-    pool="duckdb",
-    metadata=definition_metadata("quarantine"),
-)
-def quarantine(
-    context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
-) -> dg.MaterializeResult:
-    """Rows and files of each day folder that break the contract, with reason, file and row."""
-    return materialize_days(context, burnwatch, "quarantine", staging.build_quarantine)
-
-
-@dg.asset(
-    kinds={"duckdb", "parquet"},
-    group_name="intermediate",
-    owners=["team:sre"],
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[contract_report, quarantine],
-    pool="duckdb",
-    metadata=definition_metadata("int_quarantine_counts"),
-)
-def int_quarantine_counts(
-    context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
-) -> dg.MaterializeResult:
-    """Per tenant-day: rows in, rows quarantined, and whether its SLIs are computed."""
-    return materialize_days(
-        context, burnwatch, "int_quarantine_counts", steps.build_int_quarantine_counts
-    )
 
 
 def _read_days(warehouse: Path, table: str, days: list[dt.date]) -> pl.DataFrame:
@@ -97,9 +42,8 @@ def _check_days(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
     return [dt.date.fromisoformat(key) for key in context.partition_keys]
 
 
-@dg.asset_check(
+@daily_check(
     asset=contract_report,
-    partitions_def=daily_partitions,
     description="Every file's footer matches the contract (drift is reported).",
 )
 def partitions_on_contract(
@@ -134,9 +78,8 @@ def partitions_on_contract(
     )
 
 
-@dg.asset_check(
+@daily_check(
     asset=quarantine,
-    partitions_def=daily_partitions,
     blocking=True,
     description="Quarantine rows meet their schema (pandera) and name a reason.",
 )
@@ -164,9 +107,8 @@ def quarantine_rows_valid(
     )
 
 
-@dg.asset_check(
+@daily_check(
     asset=stg_requests,
-    partitions_def=daily_partitions,
     blocking=True,
     description="(tenant_id, request_id) is unique in each day of stg_requests.",
 )
@@ -204,9 +146,8 @@ def unique_request_keys(
     )
 
 
-@dg.asset_check(
+@daily_check(
     asset=stg_requests,
-    partitions_def=daily_partitions,
     blocking=True,
     description="Every kept request meets the contract's row rules.",
 )
@@ -279,9 +220,8 @@ def _read_days_files(burnwatch: BurnwatchResource, day: dt.date) -> list[FileVer
     return [v for v in staging.day_verdicts(burnwatch, day) if str(v.file.path) in whole]
 
 
-@dg.asset_check(
+@daily_check(
     asset=int_quarantine_counts,
-    partitions_def=daily_partitions,
     blocking=True,
     description="Every input row is good or quarantined, exactly once.",
 )
@@ -301,9 +241,8 @@ def conservation(
     )
 
 
-@dg.asset_check(
+@daily_check(
     asset=int_quarantine_counts,
-    partitions_def=daily_partitions,
     description="No tenant-day lost its SLIs to quarantined input.",
 )
 def sli_not_suppressed(

@@ -2,41 +2,21 @@
 
 import dagster as dg
 
-from pipelines.assets._common import materialize_days
+from pipelines.assets.factory import model_asset
 from pipelines.assets.facts import fct_burn_rates
 from pipelines.assets.metadata import definition_metadata, markdown_table
 from pipelines.assets.specs import alert_policy, slo_specs
-from pipelines.partitions import daily_partitions
 from pipelines.policy.cohort_thresholds import build_cohort_thresholds
 from pipelines.policy.replay import DEFAULT_POLICIES, comparison_text, replay
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
 
-# A version effective on day D is computed from the 14 days before D (the
-# default history; a longer `policy.cohort.history_days` still reads what exists).
-_HISTORY_DAYS = dg.TimeWindowPartitionMapping(
-    start_offset=-14, end_offset=-1, allow_nonexistent_upstream_partitions=True
-)
 INCIDENTS_FILE = "incidents.csv"
 
 
-@dg.asset(
-    kinds={"duckdb", "parquet", "csv"},
-    group_name="policy",
-    owners=["team:sre"],
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[dg.AssetDep(fct_burn_rates, partition_mapping=_HISTORY_DAYS), slo_specs, alert_policy],
-    pool="duckdb",
-    metadata=definition_metadata("cohort_thresholds"),
+cohort_thresholds = model_asset(
+    "cohort_thresholds", "policy", build_cohort_thresholds, kinds=("duckdb", "parquet", "csv")
 )
-def cohort_thresholds(
-    context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
-) -> dg.MaterializeResult:
-    """Per cohort, SLI kind and rule: the noise floor of normal burn over the days before the
-    partition and the threshold proposed from it, effective from the partition's day
-    (sql/cohort_thresholds.sql; also exports/cohort_thresholds.csv)."""
-    return materialize_days(context, burnwatch, "cohort_thresholds", build_cohort_thresholds)
 
 
 @dg.asset(

@@ -2,23 +2,13 @@
 
 import dagster as dg
 
-from pipelines.assets._common import materialize_whole
+from pipelines.assets.factory import materialize_whole, model_asset
 from pipelines.assets.metadata import definition_metadata
-from pipelines.models import build as steps
+from pipelines.models import build
 from pipelines.resources import BurnwatchResource
 from schemas.manifest import load_manifest
 
-
-@dg.asset(
-    kinds={"duckdb", "yaml"},
-    group_name="specs",
-    owners=["team:sre"],
-    pool="duckdb",
-    metadata=definition_metadata("slo_specs"),
-)
-def slo_specs(burnwatch: BurnwatchResource) -> dg.MaterializeResult:
-    """Every tenant's SLOs from `slos.yaml`, with cohort defaults resolved."""
-    return materialize_whole(burnwatch, "slo_specs", steps.build_slo_specs)
+slo_specs = model_asset("slo_specs", "specs", build.build_slo_specs, kinds=("duckdb", "yaml"))
 
 
 @dg.asset(
@@ -36,7 +26,7 @@ def alert_policy(
     A rule whose threshold is at or above the SLO's maximum possible burn can never
     fire: it is kept (`can_fire` false) and logged as a warning.
     """
-    result = materialize_whole(burnwatch, "alert_policy", steps.build_alert_policy)
+    result = materialize_whole(burnwatch, "alert_policy", build.build_alert_policy)
     warnings = load_manifest(burnwatch.manifest_path).policy_warnings()
     for line in warnings:
         context.log.warning(f"alert policy: {line}")

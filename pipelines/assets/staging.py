@@ -1,30 +1,17 @@
-"""Stage 1, staging: request logs read where they lie, deduplicated across replicas."""
+"""Stage 1, staging: request logs read where they lie, held to the contract, deduplicated.
 
-import dagster as dg
+`contract_report` reads the footers of each day's files; `quarantine` keeps what
+breaks the contract (whole files and rows); `stg_requests` collapses replicas'
+copies of a request to one. Their checks are in `ingest_checks.py`.
+"""
 
-from pipelines.assets._common import materialize_day_blocks
-from pipelines.assets.metadata import definition_metadata
+from pipelines.assets.factory import model_asset
 from pipelines.ingest import staging
-from pipelines.partitions import daily_partitions
-from pipelines.resources import BurnwatchResource
 
-
-@dg.asset(
-    kinds={"duckdb", "parquet"},
-    group_name="staging",
-    owners=["team:sre"],
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb",
-    metadata=definition_metadata("stg_requests"),
+contract_report = model_asset(
+    "contract_report", "staging", staging.build_contract_report, kinds=("parquet",)
 )
-def stg_requests(
-    context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
-) -> dg.MaterializeResult:
-    """One row per request of the day: replicas' copies collapsed to the earliest.
-
-    SQL: sql/stg_requests.sql.
-    """
-    return materialize_day_blocks(
-        context, burnwatch, "stg_requests", staging.build_stg_requests_days
-    )
+quarantine = model_asset("quarantine", "staging", staging.build_quarantine)
+stg_requests = model_asset(
+    "stg_requests", "staging", staging.build_stg_requests_days, days_at_once=True
+)

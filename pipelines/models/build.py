@@ -158,7 +158,7 @@ def build_model(resource: BurnwatchResource, name: str, day: dt.date | None = No
     entry = model(name)
     with resource.connect() as connection:
         bind_inputs(connection, resource.warehouse_path, entry, day, day)
-        if day is not None:
+        if day is not None and entry.reads("run_params"):
             bind_run_params(connection, day)
         return write_model(connection, resource.warehouse_path, entry, day)
 
@@ -218,7 +218,6 @@ def compute_int_sli_buckets(
     if stg_requests is not None:
         bind(connection, "stg_requests", f"select * from {stg_requests}")
     define_custom_bad_macro(connection)
-    bind_run_params(connection, first, last)
     connection.execute(
         f"create or replace temp table {INT_SLI_BUCKETS_RUN} as {model_sql('int_sli_buckets')}"
     )

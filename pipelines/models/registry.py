@@ -32,6 +32,7 @@ from schemas.manifest import (
     MAX_PERIOD_DAYS,
     WINDOW_MINUTES,
 )
+from schemas.tables import table_key
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 
@@ -124,6 +125,14 @@ def bound(table: str) -> Input:
     return Input(table, Lookback(Reach.WHOLE), bound=True)
 
 
+class Source(Enum):
+    """What computes a table: a SQL model in `sql/`, or Python that turns the manifest or
+    the request files' footers into a frame (no SQL to run)."""
+
+    SQL = "sql"
+    PYTHON = "python"
+
+
 class Kind(Enum):
     """How a model is computed and stored (SQLMesh's model kinds, in our terms)."""
 
@@ -142,7 +151,6 @@ class Model:
     name: str
     layer: str
     kind: Kind
-    grain: tuple[str, ...]
     inputs: tuple[Input, ...]
     # The order of each written partition (content only, so bytes never depend on
     # thread count or file order). Where the model's SQL ends in `order by`, the
@@ -155,9 +163,17 @@ class Model:
     # Lake tables the model's asset waits for without reading them as SQL inputs
     # (e.g. the cohort thresholds an evaluation may swap its policy for).
     extra_deps: tuple[str, ...] = field(default=())
+    source: Source = Source.SQL
+
+    @property
+    def grain(self) -> tuple[str, ...]:
+        """The table's key, as schemas/tables.py declares it (TABLE_KEYS)."""
+        return table_key(self.name)
 
     @property
     def path(self) -> Path:
+        if self.source is not Source.SQL:
+            raise ValueError(f"{self.name} is computed in Python, not by a file in sql/")
         return SQL_DIR / self.layer / f"{self.name}.sql"
 
     @property
@@ -165,6 +181,9 @@ class Model:
         return ", ".join(
             f'"{column}"' if column == "window" else column for column in self.order_by
         )
+
+    def reads(self, table: str) -> bool:
+        return any(source.table == table for source in self.inputs)
 
     def lake_inputs(self) -> list[Input]:
         """The inputs read from the lake, ephemeral models' inputs included (they are
@@ -194,19 +213,46 @@ _DAY = ("tenant_id", "slo_name")
 
 _ENTRIES = (
     Model(
+        "slo_specs",
+        "specs",
+        Kind.WHOLE,
+        inputs=(bound("slos.yaml"),),
+        order_by=("tenant_id", "slo_name"),
+        source=Source.PYTHON,
+        description="Every tenant's SLOs from slos.yaml, cohort defaults resolved.",
+    ),
+    Model(
+        "alert_policy",
+        "specs",
+        Kind.WHOLE,
+        inputs=(bound("slos.yaml"),),
+        order_by=("tenant_id", "slo_name", "rule_name"),
+        source=Source.PYTHON,
+        description="The multiwindow burn-rate rules in force for each tenant SLO.",
+    ),
+    Model(
+        "contract_report",
+        "staging",
+        Kind.DAILY,
+        inputs=(bound("request file footers"),),
+        order_by=("tenant_id", "file", "action", "column_name"),
+        source=Source.PYTHON,
+        description="Each request-log file's Parquet footer against the contract.",
+    ),
+    Model(
         "quarantine",
         "staging",
         Kind.DAILY,
-        grain=("tenant_id", "folder_day", "file", "row_number"),
         inputs=(bound("raw_request_checks"), bound("quarantined_files")),
         order_by=("tenant_id", "file", "row_number nulls first"),
+        # Its inputs come from the same footers; it runs after their report.
+        extra_deps=("contract_report",),
         description="Rows and files of a day folder that break the contract.",
     ),
     Model(
         "int_quarantine_counts",
         "intermediate",
         Kind.DAILY,
-        grain=("tenant_id", "folder_day"),
         inputs=(
             lake("contract_report"),
             lake("quarantine"),
@@ -220,7 +266,6 @@ _ENTRIES = (
         "stg_requests",
         "staging",
         Kind.DAILY,
-        grain=("tenant_id", "request_id"),
         inputs=(bound("raw_requests"), bound("run_params")),
         order_by=("tenant_id", "ts", "request_id"),
         day_column="ts",
@@ -230,12 +275,10 @@ _ENTRIES = (
         "int_sli_buckets",
         "intermediate",
         Kind.DAILY,
-        grain=(*_DAY, "bucket_start"),
         inputs=(
             lake("stg_requests"),
             lake("slo_specs", Reach.WHOLE),
             lake("int_quarantine_counts"),
-            bound("run_params"),
         ),
         order_by=(*_DAY, "bucket_start"),
         day_column="bucket_start",
@@ -245,7 +288,6 @@ _ENTRIES = (
         "int_sli_units",
         "intermediate",
         Kind.EPHEMERAL,
-        grain=(*_DAY, "bucket_start"),
         inputs=(lake("int_sli_buckets"), lake("slo_specs", Reach.WHOLE)),
         description="What each bucket adds to windows and budgets (requests or slices).",
     ),
@@ -253,7 +295,6 @@ _ENTRIES = (
         "fct_burn_rates",
         "facts",
         Kind.DAILY,
-        grain=(*_DAY, "eval_ts", "window"),
         inputs=(
             lake("int_sli_units", Reach.LONGEST_WINDOW),
             lake("slo_specs", Reach.WHOLE),
@@ -268,7 +309,6 @@ _ENTRIES = (
         "fct_error_budget",
         "facts",
         Kind.DAILY,
-        grain=(*_DAY, "eval_ts"),
         inputs=(
             lake("int_sli_units", Reach.SLO_PERIOD),
             lake("slo_specs", Reach.WHOLE),
@@ -283,7 +323,6 @@ _ENTRIES = (
         "cohort_thresholds",
         "policy",
         Kind.DAILY,
-        grain=("effective_from", "cohort", "sli", "rule_name", "long_window", "short_window"),
         inputs=(
             lake("fct_burn_rates", Reach.HISTORY),
             lake("slo_specs", Reach.WHOLE),
@@ -297,7 +336,6 @@ _ENTRIES = (
         "alert_policy_cohort",
         "policy",
         Kind.EPHEMERAL,
-        grain=("tenant_id", "slo_name", "rule_name"),
         inputs=(
             lake("alert_policy", Reach.WHOLE),
             lake("cohort_thresholds", Reach.UP_TO_DAY),
@@ -311,7 +349,6 @@ _ENTRIES = (
         "fct_alert_evaluations",
         "facts",
         Kind.DAILY,
-        grain=(*_DAY, "eval_ts", "rule_name"),
         inputs=(
             lake("fct_burn_rates", Reach.DAY_BEFORE),
             lake("alert_policy", Reach.WHOLE),
@@ -326,7 +363,6 @@ _ENTRIES = (
         "fct_alert_episodes",
         "facts",
         Kind.WHOLE,
-        grain=(*_DAY, "rule_name", "started_at"),
         inputs=(lake("fct_alert_evaluations", Reach.WHOLE),),
         order_by=(*_DAY, "started_at", "rule_name"),
         description="Alert episodes: from a rule's first firing step to its first quiet one.",
@@ -335,7 +371,6 @@ _ENTRIES = (
         "replay_episodes",
         "replay",
         Kind.WHOLE,
-        grain=("policy_name", "tenant_id", "slo_name", "rule_name", "started_at"),
         inputs=(
             bound("replay_episode_runs"),
             bound("replay_incidents"),
@@ -349,7 +384,6 @@ _ENTRIES = (
         "replay_detections",
         "replay",
         Kind.WHOLE,
-        grain=("policy_name", "incident_id"),
         inputs=(
             lake("replay_episodes", Reach.WHOLE),
             bound("replay_incidents"),
@@ -364,7 +398,6 @@ _ENTRIES = (
         "replay_comparison",
         "replay",
         Kind.WHOLE,
-        grain=("policy_name",),
         inputs=(
             lake("replay_episodes", Reach.WHOLE),
             lake("replay_detections", Reach.WHOLE),
@@ -380,6 +413,11 @@ _ENTRIES = (
 MODELS: dict[str, Model] = {model.name: model for model in _ENTRIES}
 
 
+def sql_models() -> list[Model]:
+    """The registry's SQL models, in DAG order."""
+    return [entry for entry in _ENTRIES if entry.source is Source.SQL]
+
+
 def model(name: str) -> Model:
     """The registry entry of model `name` (KeyError names the model)."""
     try:
@@ -391,7 +429,7 @@ def model(name: str) -> Model:
 def model_path(name: str) -> Path:
     """The file of model `name`: its registry entry's, else `sql/<layer>/<name>.sql`."""
     entry = MODELS.get(name)
-    if entry is not None:
+    if entry is not None and entry.source is Source.SQL:
         return entry.path
     [path] = SQL_DIR.glob(f"*/{name}.sql")
     return path
@@ -431,7 +469,7 @@ def longest_period_days(periods: Sequence[tuple[int, str | None]]) -> int:
 def render_models_markdown() -> str:
     """The README's model table: one row per model, from the registry."""
     lines = [
-        "| model | file | kind | grain | reads |",
+        "| table | computed by | kind | grain | reads |",
         "|---|---|---|---|---|",
     ]
     for entry in _ENTRIES:
@@ -439,8 +477,9 @@ def render_models_markdown() -> str:
             f"`{source.table}`" + ("" if source.bound else f" ({source.lookback.reach.value})")
             for source in entry.inputs
         )
+        where = f"`sql/{entry.layer}/{entry.name}.sql`" if entry.source is Source.SQL else "Python"
         lines.append(
-            f"| `{entry.name}` | `sql/{entry.layer}/{entry.name}.sql` | {entry.kind.value} "
+            f"| `{entry.name}` | {where} | {entry.kind.value} "
             f"| {', '.join(entry.grain)} | {reads} |"
         )
     return "\n".join(lines)

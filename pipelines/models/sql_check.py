@@ -1,7 +1,8 @@
 """Check every SQL model in `sql/` against `schemas/tables.py` with sqlglot, reading no data.
 
-Models are taken in DAG order (the order of `schemas.tables.TABLES`); each is
-parsed, its tables checked to exist among the tables before it (qualify does
+Models are taken in DAG order (the registry's); each is parsed, the tables it
+reads and its final `order by` held to its registry entry, its tables checked
+to exist among the tables before it in `schemas.tables.TABLES` (qualify does
 not do that), qualified (an unknown column fails), and type-annotated; its
 output columns must be the table's columns, in order, with compatible types,
 and no comparison or arithmetic may mix text with numbers or times. Every
@@ -21,7 +22,7 @@ from sqlglot.errors import OptimizeError, ParseError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
-from pipelines.warehouse.session import SQL_DIR
+from pipelines.models.registry import MODELS, SQL_DIR, sql_models
 from schemas.tables import TABLES, sql_columns
 
 DIALECT = "duckdb"
@@ -145,6 +146,7 @@ def check_model(path: Path, table: str | None = None) -> list[ModelProblem]:
             )
     if problems:
         return problems
+    problems.extend(_registry_problems(path, table, tree, ctes, text))
     try:
         qualified = qualify(
             tree.copy(), schema=schema, dialect=DIALECT, validate_qualify_columns=True
@@ -223,10 +225,56 @@ def check_model(path: Path, table: str | None = None) -> list[ModelProblem]:
     return problems
 
 
+def _registry_problems(
+    path: Path, table: str, tree: Any, ctes: set[str], text: str
+) -> list[ModelProblem]:
+    """Where the model and its registry entry disagree: the tables it reads, its output order."""
+    entry = MODELS.get(table)
+    if entry is None:
+        return [ModelProblem(path, None, None, f"model {table} has no entry in {REGISTRY}")]
+    problems: list[ModelProblem] = []
+    read = {source.name for source in tree.find_all(exp.Table) if source.name not in ctes}
+    listed = {source.table for source in entry.inputs}
+    for name in sorted(read - listed):
+        problems.append(
+            ModelProblem(
+                path, _text_line(text, name), None, f"reads {name}, which {REGISTRY} does not list"
+            )
+        )
+    for name in sorted(listed - read):
+        problems.append(
+            ModelProblem(path, None, None, f"{REGISTRY} lists input {name}, which it does not read")
+        )
+    order = tree.args.get("order")
+    if order is not None:
+        found = [item.sql(dialect=DIALECT) for item in order.expressions]
+        declared = [
+            sqlglot.parse_one(f"select 1 order by {column}", dialect=DIALECT)
+            .args["order"]
+            .expressions[0]
+            .sql(dialect=DIALECT)
+            for column in entry.order_by
+        ]
+        if found != declared:
+            problems.append(
+                ModelProblem(
+                    path,
+                    _text_line(text, "order"),
+                    None,
+                    f"ends in order by {', '.join(found)} where {REGISTRY} says "
+                    f"{', '.join(declared) or 'nothing'}",
+                )
+            )
+    return problems
+
+
+REGISTRY = "pipelines/models/registry.py"
+
+
 def model_files(sql_dir: Path = SQL_DIR) -> list[Path]:
-    """The models in DAG order (tables first, then any file without a table, by name)."""
+    """The models in DAG order (the registry's, then any file it lacks, by name)."""
     files = {path.stem: path for path in sorted(Path(sql_dir).glob("*/*.sql"))}
-    ordered = [files.pop(name) for name in TABLES if name in files]
+    ordered = [files.pop(entry.name) for entry in sql_models() if entry.name in files]
     return ordered + sorted(files.values())
 
 
