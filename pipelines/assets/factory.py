@@ -2,7 +2,6 @@
 from the model's entry in `pipelines.models.registry`; the body runs its builder for
 the run's days, then refreshes the catalog and reports what it wrote."""
 
-
 import datetime as dt
 from collections.abc import Callable
 

@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 import click
 
 from pipelines.cli.audit import audit as audit_group
+from pipelines.cli.openslo import import_openslo_command
 from pipelines.cli.options import data_option, manifest_option, warehouse_option
+from pipelines.cli.replay import replay_command
+from pipelines.cli.rules import rules_command
 from pipelines.cli.validate import EXIT_QUARANTINED, validate_command
-from pipelines.interop.openslo import import_openslo_command
-from pipelines.interop.prometheus_rules import rules_command
-from pipelines.policy.replay import replay_command
 from schemas.errors import BurnwatchInputError
 
 

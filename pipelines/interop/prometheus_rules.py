@@ -90,17 +90,14 @@ details and the limits.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import yaml
 
-from pipelines.cli.options import manifest_option
-from schemas.manifest import WINDOW_MINUTES, Manifest, ResolvedRule, ResolvedSlo, load_manifest
+from pipelines.warehouse.atomic import write_text_atomic
+from schemas.manifest import WINDOW_MINUTES, Manifest, ResolvedRule, ResolvedSlo
 
 REQUESTS_METRIC = "burnwatch_requests_total"
 DURATION_METRIC = "burnwatch_request_duration_seconds"
@@ -435,46 +432,8 @@ def write_rules(manifest: Manifest, out_dir: Path, source: str = "slos.yaml") ->
     files = render(manifest, source)
     written = []
     for name, text in files.items():
-        target = out_dir / name
-        temporary = out_dir / f".{name}.{os.getpid()}.tmp"
-        try:
-            temporary.write_text(text, encoding="utf-8")
-            os.replace(temporary, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                temporary.unlink()
-        written.append(target)
+        written.append(write_text_atomic(out_dir / name, text))
     for stale in out_dir.glob(f"{FILE_PREFIX}*{FILE_SUFFIX}"):
         if stale.name not in files:
             stale.unlink()
     return sorted(written)
-
-
-@click.command("rules")
-@manifest_option()
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Folder for the rule files (one per tenant); stale ones are removed.",
-)
-def rules_command(manifest: Path, out_dir: Path) -> None:
-    """Write Prometheus recording and alerting rules for every SLO, from the same policy."""
-    loaded = load_manifest(manifest)
-    paths = write_rules(loaded, out_dir, source=manifest.name)
-    ruleset = rule_groups(loaded)
-    for slo, reason in ruleset.skipped:
-        click.echo(f"burnwatch: no rules for {slo.tenant_id}/{slo.slo_name}: {reason}", err=True)
-    groups = sum(len(groups) for groups in ruleset.groups.values())
-    alerts = sum(
-        1
-        for groups in ruleset.groups.values()
-        for group in groups
-        for rule in group["rules"]
-        if "alert" in rule
-    )
-    click.echo(
-        f"wrote {len(paths)} rule file(s), {groups} SLO(s), {alerts} alert rule(s) to {out_dir}"
-    )
-    click.echo(f"check them with: promtool check rules {out_dir}/{FILE_PREFIX}*{FILE_SUFFIX}")

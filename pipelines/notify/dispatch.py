@@ -41,6 +41,7 @@ from pipelines.notify.outbox import Outbox, OutboxRow, open_outbox, utcnow
 from pipelines.notify.render import message_id, render
 from pipelines.notify.transitions import Transition, compute_transitions
 from pipelines.warehouse import lake
+from pipelines.warehouse.atomic import atomic_path
 from schemas.manifest import load_manifest
 from schemas.routing import NotificationConfig
 
@@ -106,12 +107,8 @@ def _redacted_library_logs(redact: Redactor) -> Iterator[None]:
 def write_lake_frame(warehouse: Path, table: str, frame: pl.DataFrame) -> Path:
     """Write a whole, unpartitioned lake table atomically (temporary file, fsync, rename)."""
     target = lake.lake_dir(warehouse, table) / lake.DATA_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    frame.write_parquet(temporary, compression="zstd")
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, target)
+    with atomic_path(target) as temporary:
+        frame.write_parquet(temporary, compression="zstd")
     return target
 
 

@@ -14,9 +14,7 @@ See docs/cohort_thresholds.md.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
 from pathlib import Path
 
 import duckdb
@@ -25,7 +23,9 @@ from pipelines.models.build import bind_inputs, write_model
 from pipelines.models.registry import model
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
+from pipelines.warehouse.atomic import atomic_path
 from pipelines.warehouse.params import bind_params
+from pipelines.warehouse.session import connect
 from schemas.manifest import CohortThresholdSettings, load_manifest
 from schemas.tables import sql_columns
 
@@ -93,18 +93,10 @@ def export_csv(warehouse: Path) -> Path:
     """Write every version of the lake's cohort thresholds to exports/cohort_thresholds.csv."""
     warehouse = Path(warehouse)
     target = warehouse / EXPORT_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     columns = ", ".join(f'"{name}"' for name in sql_columns(TABLE))
-    try:
-        with duckdb.connect() as connection:
-            connection.execute("set TimeZone = 'UTC'")
-            connection.execute(
-                f"copy (select {columns} from {lake.scan_sql(warehouse, TABLE)} "
-                f"order by {model(TABLE).order_sql}) to '{temporary}' (format csv, header true)"
-            )
-        os.replace(temporary, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
+    with atomic_path(target) as temporary, connect() as connection:
+        connection.execute(
+            f"copy (select {columns} from {lake.scan_sql(warehouse, TABLE)} "
+            f"order by {model(TABLE).order_sql}) to '{temporary}' (format csv, header true)"
+        )
     return target

@@ -19,13 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import click
 import duckdb
 import polars as pl
 import yaml
 from pydantic import ValidationError
 
-from pipelines.cli.options import manifest_option, warehouse_option
 from pipelines.models.build import alert_policy_frame, bind_cohort_policy
 from pipelines.models.registry import model_sql
 from pipelines.warehouse import lake
@@ -352,61 +350,3 @@ def comparison_text(comparison: pl.DataFrame) -> str:
             f"| {number(row['reset_median_minutes'], 4)} / {number(row['reset_max_minutes'], 4)} |"
         )
     return "\n".join(lines)
-
-
-@click.command("replay")
-@warehouse_option("The warehouse `burnwatch run` wrote.")
-@manifest_option()
-@click.option(
-    "--policy",
-    "policies",
-    multiple=True,
-    metavar="NAME|FILE",
-    help="A built-in policy (workbook, cohort, single-window, manifest) or a YAML "
-    "file with `rules:`; repeat to compare. Default: workbook, cohort, "
-    "single-window.",
-)
-@click.option(
-    "--incidents",
-    type=click.Path(path_type=Path),
-    help="CSV of known incidents: start, end, tenant_id, slo_name "
-    "(sample-data's incidents.csv is one).",
-)
-@click.option(
-    "--from",
-    "first",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="First day to replay (default: the first computed day).",
-)
-@click.option(
-    "--to",
-    "last",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="Last day to replay (default: the last computed day).",
-)
-def replay_command(
-    warehouse: Path,
-    manifest: Path,
-    policies: tuple[str, ...],
-    incidents: Path | None,
-    first: dt.datetime | None,
-    last: dt.datetime | None,
-) -> None:
-    """Replay alert policies over history and compare precision, recall, detection and reset."""
-    result = replay(
-        warehouse,
-        manifest,
-        policies or DEFAULT_POLICIES,
-        incidents,
-        first.date() if first else None,
-        last.date() if last else None,
-    )
-    click.echo(
-        f"replayed {result.first_day} .. {result.last_day}: {result.episodes} episode(s), "
-        f"{result.incidents} incident(s)\n"
-    )
-    click.echo(comparison_text(result.comparison))
-    click.echo(
-        f"\ntables: {lake.lake_dir(warehouse, 'replay_comparison')}, replay_episodes, "
-        "replay_detections"
-    )

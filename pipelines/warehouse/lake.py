@@ -13,15 +13,14 @@ and re-writing a partition replaces it whole.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from pipelines.warehouse.atomic import atomic_path
 from pipelines.warehouse.session import bind
 from schemas.tables import TABLES, sql_columns
 
@@ -63,11 +62,6 @@ def existing_partition_files(
     ]
 
 
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
-
 def write_query(
     connection: duckdb.DuckDBPyConnection,
     query: str,
@@ -81,10 +75,8 @@ def write_query(
     bytes independent of thread count and input file order.
     """
     target = partition_path(warehouse, table, day)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     columns = ", ".join(f'"{name}"' for name in sql_columns(table))
-    try:
+    with atomic_path(target) as temporary:
         connection.execute(
             f"copy (select {columns} from ({query})) to '{temporary}' "
             # zstd level 1: about 20 % faster to write than the default level 3 for
@@ -92,11 +84,6 @@ def write_query(
             # that is rewritten on every run.
             "(format parquet, compression zstd, compression_level 1, row_group_size 122880)"
         )
-        _fsync(temporary)
-        os.replace(temporary, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
     row = connection.execute(f"select count(*) from read_parquet('{target}')").fetchone()
     return int(row[0]) if row else 0
 
@@ -191,10 +178,7 @@ def refresh_catalog(warehouse: Path) -> Path:
     """
     warehouse = Path(warehouse).resolve()
     target = warehouse / CATALOG_FILE
-    temporary = warehouse / f".{CATALOG_FILE}.{os.getpid()}.tmp"
-    with contextlib.suppress(FileNotFoundError):
-        temporary.unlink()
-    with duckdb.connect(str(temporary)) as connection:
+    with atomic_path(target) as temporary, duckdb.connect(str(temporary)) as connection:
         for table in TABLES:
             base = lake_dir(warehouse, table)
             if (base / DATA_FILE).is_file():
@@ -210,8 +194,6 @@ def refresh_catalog(warehouse: Path) -> Path:
                 f"create or replace view {extra} as select * from "
                 f"read_parquet('{lake_dir(warehouse, extra)}/**/*.parquet')"
             )
-    _fsync(temporary)
-    os.replace(temporary, target)
     return target
 
 
