@@ -39,11 +39,10 @@ import polars as pl
 
 from pipelines.ingest import staging
 from pipelines.ingest.files import discover_request_files
-from pipelines.models import build as steps
+from pipelines.models import build
 from pipelines.resources import BurnwatchResource
 from pipelines.sample.generator import generate_sample
-from pipelines.warehouse import lake
-from pipelines.warehouse import session as sql_models
+from pipelines.warehouse import lake, session
 from schemas.manifest import load_manifest
 
 
@@ -84,7 +83,7 @@ def polars_dedup_and_bucket(files: list[str], manifest: Path, out: Path) -> pl.D
     The deduplicated requests are collected once, then written and bucketed;
     returns the buckets (also written).
     """
-    specs = steps.slo_specs_frame(load_manifest(manifest))
+    specs = build.slo_specs_frame(load_manifest(manifest))
     requests = (
         pl.scan_parquet(files)
         .with_columns(pl.col("ts").dt.replace_time_zone(None))
@@ -158,7 +157,7 @@ def main() -> None:
     request_files = discover_request_files(data)
     files = [str(file.path) for file in request_files]
     days = sorted({file.day for file in request_files})
-    counter = sql_models.connect(threads=args.threads or None)
+    counter = session.connect(threads=args.threads or None)
     row = counter.execute(f"select count(*) from read_parquet({files})").fetchone()
     rows = int(row[0]) if row else 0
     print(f"{rows:,} request rows in {len(files)} files, {len(days)} days", flush=True)
@@ -167,27 +166,27 @@ def main() -> None:
     resource = BurnwatchResource(
         data_dir=str(data), manifest=str(manifest), warehouse=str(warehouse), threads=args.threads
     )
-    steps.build_slo_specs(resource)
+    build.build_slo_specs(resource)
     for day in days:  # what int_sli_buckets reads besides stg_requests
         staging.build_contract_report(resource, day)
         staging.build_quarantine(resource, day)
-        steps.build_int_quarantine_counts(resource, day)
+        build.build_int_quarantine_counts(resource, day)
 
     def floor() -> None:
-        with sql_models.connect(threads=args.threads or None) as connection:
+        with session.connect(threads=args.threads or None) as connection:
             connection.execute(floor_query(files))
 
     def burnwatch_compute() -> tuple[int, int, int]:
         with resource.connect() as connection:
             staging.compute_stg_requests(connection, resource, request_files, days[0], days[-1])
-            steps.compute_int_sli_buckets(
+            build.compute_int_sli_buckets(
                 connection, resource, days[0], days[-1], stg_requests=staging.STG_REQUESTS_RUN
             )
-            return _bucket_totals(connection.sql(f"from {steps.INT_SLI_BUCKETS_RUN}").pl())
+            return _bucket_totals(connection.sql(f"from {build.INT_SLI_BUCKETS_RUN}").pl())
 
     def burnwatch_step() -> None:
         staging.build_stg_requests_days(resource, days)
-        steps.build_int_sli_buckets_days(resource, days)
+        build.build_int_sli_buckets_days(resource, days)
 
     def time_necessary_parts() -> tuple[float, float]:
         """(bucketing alone, storing the columns the floor does not), in seconds."""
@@ -209,7 +208,7 @@ def main() -> None:
             bucketed = _fastest(
                 "  part: bucketing the deduplicated rows alone",
                 args.repeat,
-                lambda: steps.compute_int_sli_buckets(
+                lambda: build.compute_int_sli_buckets(
                     connection, resource, days[0], days[-1], stg_requests=staging.STG_REQUESTS_RUN
                 ),
             )

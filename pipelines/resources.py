@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from pipelines.warehouse import session as sql_models
+from pipelines.warehouse import session
 
 ENV_DATA_DIR = "BURNWATCH_DATA_DIR"
 ENV_MANIFEST = "BURNWATCH_MANIFEST"
@@ -61,7 +61,7 @@ class BurnwatchResource(dg.ConfigurableResource):
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A fresh in-memory DuckDB connection for one step, spilling under the warehouse."""
-        return sql_models.connect(
+        return session.connect(
             threads=self.threads or None,
             memory_limit=self.memory_limit or None,
             temp_directory=self.warehouse_path / ".spill",

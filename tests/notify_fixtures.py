@@ -118,24 +118,24 @@ def write_events(data: Path) -> None:
 def build_lake(data: Path, warehouse: Path) -> None:
     """Compute every table up to `fct_alert_episodes` for DAY into `warehouse`."""
     from pipelines.ingest import staging
-    from pipelines.models import build as steps
+    from pipelines.models import build
     from pipelines.resources import BurnwatchResource
     from pipelines.warehouse import lake
 
     resource = BurnwatchResource(
         data_dir=str(data), manifest=str(data / "slos.yaml"), warehouse=str(warehouse)
     )
-    steps.build_slo_specs(resource)
-    steps.build_alert_policy(resource)
-    for build in (
+    build.build_slo_specs(resource)
+    build.build_alert_policy(resource)
+    for build_day in (
         staging.build_stg_requests,
-        steps.build_int_sli_buckets,
-        steps.build_fct_burn_rates,
-        steps.build_fct_error_budget,
-        steps.build_fct_alert_evaluations,
+        build.build_int_sli_buckets,
+        build.build_fct_burn_rates,
+        build.build_fct_error_budget,
+        build.build_fct_alert_evaluations,
     ):
-        build(resource, DAY)
-    steps.build_fct_alert_episodes(resource)
+        build_day(resource, DAY)
+    build.build_fct_alert_episodes(resource)
     lake.refresh_catalog(warehouse)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.models import build as steps
+from pipelines.models import build
 from pipelines.policy.cohort_thresholds import EXPORT_FILE, build_cohort_thresholds, export_csv
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
@@ -100,8 +100,8 @@ def _setup(
     tmp_path.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(tmp_path / "slos.yaml", **settings)
     resource = _resource(tmp_path, manifest)
-    steps.build_slo_specs(resource)
-    steps.build_alert_policy(resource)
+    build.build_slo_specs(resource)
+    build.build_alert_policy(resource)
     frame = _burn_frame(days, seed, incident)
     _write_burn_rates(resource.warehouse_path, frame)
     return resource, frame

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.ingest import staging
-from pipelines.models import build as steps
+from pipelines.models import build
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
 from schemas.tables import arrow_schema
@@ -219,13 +219,13 @@ def build_clean(data: Path) -> int:
 def compute(resource: BurnwatchResource) -> None:
     """Every staging and quarantine table for every day, as a run does, in DAG order
     (the quarantine tables day by day, the dedup over all days in one scan)."""
-    steps.build_slo_specs(resource)
+    build.build_slo_specs(resource)
     for day in DAYS:
         staging.build_contract_report(resource, day)
         staging.build_quarantine(resource, day)
-        steps.build_int_quarantine_counts(resource, day)
+        build.build_int_quarantine_counts(resource, day)
     staging.build_stg_requests_days(resource, DAYS)
-    steps.build_int_sli_buckets_days(resource, DAYS)
+    build.build_int_sli_buckets_days(resource, DAYS)
 
 
 def resource_for(tmp_path: Path, data: Path, name: str) -> BurnwatchResource:

@@ -16,8 +16,9 @@ from typing import Any
 import polars as pl
 import pytest
 
+from pipelines.models.registry import model_sql
 from pipelines.warehouse.params import bind_run_params
-from pipelines.warehouse.session import bind, connect, model_sql
+from pipelines.warehouse.session import bind, connect
 from schemas.tables import TABLES, sql_columns
 
 Row = dict[str, Any]

@@ -360,7 +360,6 @@ def test_scan_blocks_of_one_day_give_the_same_bytes_as_one_scan(
     # every day is its own scan block; the dataset's copies across midnight lie
     # within the skew tolerance, so every table must come out byte for byte the same.
     from pipelines.ingest import staging
-    from pipelines.models import build as steps
     from pipelines.resources import ENV_MAX_ROWS_PER_SCAN
 
     blocks: list[list[date]] = []
@@ -370,7 +369,7 @@ def test_scan_blocks_of_one_day_give_the_same_bytes_as_one_scan(
         blocks.append(list(days))
         return build_block(resource, files, days, progress)
 
-    monkeypatch.setattr(steps, "_build_stg_requests_block", counting_block)
+    monkeypatch.setattr(staging, "_build_stg_requests_block", counting_block)
     monkeypatch.setenv(ENV_MAX_ROWS_PER_SCAN, "1")
     warehouse = main_run["root"] / "warehouse_day_blocks"
     run(main_run["data_dir"], main_run["manifest"], warehouse, DAYS)

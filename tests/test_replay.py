@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.models import build as steps
+from pipelines.models import build
 from pipelines.policy.replay import load_incidents, replay
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
@@ -104,8 +104,8 @@ def _setup(tmp_path: Path, seed: int | None) -> tuple[Path, Path, Path, dict[str
     resource = BurnwatchResource(
         data_dir=str(tmp_path), manifest=str(manifest), warehouse=str(warehouse)
     )
-    steps.build_slo_specs(resource)
-    steps.build_alert_policy(resource)
+    build.build_slo_specs(resource)
+    build.build_alert_policy(resource)
     burns = {tenant: _burns(bad) for tenant, bad in _buckets(seed).items()}
     rows: dict[str, list[object]] = {
         k: [] for k in ("tenant_id", "slo_name", "eval_ts", "window", "total", "bad", "burn_rate")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.models.registry import model_path
 from pipelines.models.sql_check import check_model, check_models, model_files
-from pipelines.warehouse.session import model_path
 from schemas.tables import TABLES
 
 

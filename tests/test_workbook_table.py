@@ -91,7 +91,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def build_lake(root: Path, days: list[dt.date]) -> Path:
     """Compute the alerting tables for `days` of `root/data` through `pipelines.models.build`."""
     from pipelines.ingest import staging
-    from pipelines.models import build as steps
+    from pipelines.models import build
     from pipelines.resources import BurnwatchResource
 
     resource = BurnwatchResource(
@@ -100,14 +100,14 @@ def build_lake(root: Path, days: list[dt.date]) -> Path:
         warehouse=str(root / "warehouse"),
         threads=2,
     )
-    steps.build_slo_specs(resource)
-    steps.build_alert_policy(resource)
+    build.build_slo_specs(resource)
+    build.build_alert_policy(resource)
     for day in days:
         staging.build_stg_requests(resource, day)
-        steps.build_int_sli_buckets(resource, day)
-        steps.build_fct_burn_rates(resource, day)
-        steps.build_fct_alert_evaluations(resource, day)
-    steps.build_fct_alert_episodes(resource)
+        build.build_int_sli_buckets(resource, day)
+        build.build_fct_burn_rates(resource, day)
+        build.build_fct_alert_evaluations(resource, day)
+    build.build_fct_alert_episodes(resource)
     return root / "warehouse"
 
 

@@ -26,8 +26,7 @@ from pydantic import ValidationError
 
 from pipelines.models.build import alert_policy_frame, bind_cohort_policy
 from pipelines.models.registry import model_sql
-from pipelines.warehouse import lake
-from pipelines.warehouse import session as sql_models
+from pipelines.warehouse import lake, session
 from pipelines.warehouse.params import bind_params, bind_run_params, day_start
 from pipelines.warehouse.session import bind
 from schemas.errors import BurnwatchInputError
@@ -274,7 +273,7 @@ def replay(
         )
     incident_rows = load_incidents(incidents) if incidents is not None else None
 
-    with sql_models.connect(threads=threads) as connection:
+    with session.connect(threads=threads) as connection:
         columns = ", ".join(
             f'"{name}" {kind}' for name, kind in sql_columns("replay_episode_runs").items()
         )

@@ -1,6 +1,6 @@
-"""Run the SQL models in `sql/` against tables bound as views.
+"""The DuckDB session every model runs in, and `bind`, how a model's inputs are named.
 
-A model is one `select` in `sql/<table>.sql`. It reads its inputs by their
+A model is one `select` in `sql/<layer>/<name>.sql`. It reads its inputs by their
 table names; before running it, the caller binds each name to a relation (a
 lake scan, a registered DataFrame) with `bind`. That keeps the SQL free of
 paths and parameters, so sqlglot can check every model against `schemas/`.
@@ -12,8 +12,6 @@ from pathlib import Path
 
 import duckdb
 
-# Model files are found through the registry; kept here while callers move over.
-from pipelines.models.registry import SQL_DIR, model_path, model_sql  # noqa: F401
 from schemas.manifest import BUCKET_MINUTES, WINDOW_MINUTES
 
 
