@@ -614,6 +614,7 @@ class CohortThresholdParams(_Table):
         description="The day from which the version applies; history ends the day before."
     )
     history_start: pl.Date = pa.Field(description="The first day of history sampled.")
+    history_end: pl.Date = pa.Field(description="The last day of history sampled.")
     history_days: pl.Int32 = pa.Field(ge=1, description="Days of history sampled.")
     outlier_k: pl.Float64 = pa.Field(
         gt=0, description="Modified z-score above which a burn is an outlier (an incident)."
@@ -913,6 +914,107 @@ class ReplayComparison(_Table):
     )
 
 
+# Report relations (sql/reports/)
+
+
+class ReportPeriod(_Table):
+    """One row: the span of evaluation steps the report covers (sql/reports/report_period.sql)."""
+
+    period_start: UtcTimestamp = pa.Field(
+        nullable=True, description="The first eval_ts of any budget or burn row; null if none."
+    )
+    period_end: UtcTimestamp = pa.Field(
+        nullable=True, description="The last eval_ts of any budget or burn row; null if none."
+    )
+
+
+class ReportParams(_Table):
+    """The one-row settings of a report, bound by pipelines/reporting/queries.py."""
+
+    step_minutes: pl.Int32 = pa.Field(
+        ge=1, description="The chart step in minutes: budgets sampled, burns peaked per step."
+    )
+
+
+class ReportBudgetLatest(_Table):
+    """Per tenant SLO: its newest error-budget row (the report's overview and the summary)."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    as_of: UtcTimestamp = pa.Field(description="The newest eval_ts of the SLO's budget, UTC.")
+    total: pl.Int64 = pa.Field(description="Requests (or slices) in the budget period then.")
+    bad: pl.Int64 = pa.Field(description="Bad requests (or slices) in the budget period then.")
+    consumed: pl.Float64 = pa.Field(
+        nullable=True, description="Share of the period's budget spent; null without traffic."
+    )
+    remaining: pl.Float64 = pa.Field(
+        nullable=True, description="Share of the period's budget left (1 - consumed)."
+    )
+    time_to_exhaustion: pl.Float64 = pa.Field(
+        nullable=True, description="Hours until the budget is spent at the current burn."
+    )
+
+
+class ReportOverview(_Table):
+    """Per tenant SLO: newest budget, newest 1h burn and episode counts, lowest budget first."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    cohort: pl.String = pa.Field(nullable=True, description="The tenant's cohort (slo_specs).")
+    sli: pl.String = pa.Field(nullable=True, description="availability or latency (slo_specs).")
+    objective: pl.Float64 = pa.Field(nullable=True, description="The objective, in percent.")
+    period_days: pl.Int32 = pa.Field(nullable=True, description="The SLO period in days.")
+    as_of: UtcTimestamp = pa.Field(description="The newest eval_ts of the SLO's budget, UTC.")
+    total: pl.Int64 = pa.Field(description="Requests (or slices) in the budget period then.")
+    bad: pl.Int64 = pa.Field(description="Bad requests (or slices) in the budget period then.")
+    consumed: pl.Float64 = pa.Field(nullable=True, description="Share of the budget spent.")
+    remaining: pl.Float64 = pa.Field(nullable=True, description="Share of the budget left.")
+    time_to_exhaustion: pl.Float64 = pa.Field(
+        nullable=True, description="Hours until the budget is spent at the current burn."
+    )
+    burn_rate_1h: pl.Float64 = pa.Field(
+        nullable=True, description="The 1h window's burn rate at its newest step."
+    )
+    pages: pl.Int64 = pa.Field(ge=0, description="Page episodes of the SLO.")
+    tickets: pl.Int64 = pa.Field(ge=0, description="Ticket episodes of the SLO.")
+    open_episodes: pl.Int64 = pa.Field(ge=0, description="Episodes not resolved yet.")
+
+
+class ReportBurndown(_Table):
+    """Per tenant SLO: budget left at every chart step boundary, and at its newest step."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    eval_ts: UtcTimestamp = pa.Field(description="The evaluation step, UTC.")
+    remaining: pl.Float64 = pa.Field(nullable=True, description="Share of the budget left.")
+
+
+class ReportBurnRates(_Table):
+    """Per tenant SLO, window and chart step (a dense grid): the peak burn rate in the step."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    window: pl.String = pa.Field(description="The burn-rate window (5m .. 3d).")
+    step_start: UtcTimestamp = pa.Field(description="The chart step's start, UTC.")
+    peak_burn_rate: pl.Float64 = pa.Field(
+        nullable=True, description="The highest burn rate in the step; null: no requests."
+    )
+
+
+class ReportSummaryEpisodes(_Table):
+    """The summary's alert episodes, oldest first, peak burn rounded to 2 decimals."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    rule_name: pl.String = pa.Field(description="The policy rule.")
+    severity: pl.String = pa.Field(description="page or ticket.")
+    started_at: UtcTimestamp = pa.Field(description="The episode's first firing step, UTC.")
+    resolved_at: UtcTimestamp = pa.Field(
+        nullable=True, description="The first step no longer firing, UTC; null while open."
+    )
+    peak_burn: pl.Float64 = pa.Field(description="The peak long-window burn, to 2 decimals.")
+
+
 # Tables by name, in pipeline (DAG) order. The name is also the SQL model's file name.
 TABLES: dict[str, type[_Table]] = {
     "run_params": RunParams,
@@ -944,6 +1046,18 @@ TABLES: dict[str, type[_Table]] = {
     "replay_episodes": ReplayEpisodes,
     "replay_detections": ReplayDetections,
     "replay_comparison": ReplayComparison,
+    # Report relations (sql/reports/): the report page and the summary read these.
+    "report_period": ReportPeriod,
+    "report_params": ReportParams,
+    "report_budget_latest": ReportBudgetLatest,
+    "report_overview": ReportOverview,
+    "report_burndown": ReportBurndown,
+    "report_burn_rates": ReportBurnRates,
+    # alert_policy in the order of the page's burn-rate panels.
+    "report_policy": AlertPolicy,
+    # fct_alert_episodes in the order of the page's episode table.
+    "report_episodes": FctAlertEpisodes,
+    "report_summary_episodes": ReportSummaryEpisodes,
 }
 
 
@@ -1113,6 +1227,16 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "delivery_attempts": ("key", "attempt"),
     "change_events": ("source",),
     "audit_log": ("seq",),
+    # Report relations (sql/reports/).
+    "report_period": (),
+    "report_params": (),
+    "report_budget_latest": ("tenant_id", "slo_name"),
+    "report_overview": ("tenant_id", "slo_name"),
+    "report_burndown": ("tenant_id", "slo_name", "eval_ts"),
+    "report_burn_rates": ("tenant_id", "slo_name", "window", "step_start"),
+    "report_policy": ("tenant_id", "slo_name", "rule_name"),
+    "report_episodes": ("tenant_id", "slo_name", "rule_name", "started_at"),
+    "report_summary_episodes": ("tenant_id", "slo_name", "rule_name", "started_at"),
 }
 
 

@@ -408,6 +408,91 @@ _ENTRIES = (
         order_by=("policy_order",),
         description="Per replayed policy: alert load, precision, recall, detection time.",
     ),
+    # Report relations (sql/reports/): views the report page and the summary read.
+    Model(
+        "report_period",
+        "reports",
+        Kind.EPHEMERAL,
+        inputs=(
+            lake("fct_error_budget", Reach.WHOLE),
+            lake("fct_burn_rates", Reach.WHOLE),
+        ),
+        order_by=(),
+        description="The span of evaluation steps the report covers.",
+    ),
+    Model(
+        "report_budget_latest",
+        "reports",
+        Kind.EPHEMERAL,
+        inputs=(lake("fct_error_budget", Reach.WHOLE),),
+        order_by=("remaining nulls last", "tenant_id", "slo_name"),
+        description="Per tenant SLO: its newest budget row (report and summary).",
+    ),
+    Model(
+        "report_overview",
+        "reports",
+        Kind.EPHEMERAL,
+        inputs=(
+            lake("report_budget_latest", Reach.WHOLE),
+            lake("slo_specs", Reach.WHOLE),
+            lake("fct_burn_rates", Reach.WHOLE),
+            lake("fct_alert_episodes", Reach.WHOLE),
+        ),
+        order_by=("remaining nulls last", "tenant_id", "slo_name"),
+        description="Per tenant SLO: newest budget, 1h burn, episode counts.",
+    ),
+    Model(
+        "report_burndown",
+        "reports",
+        Kind.EPHEMERAL,
+        inputs=(
+            lake("fct_error_budget", Reach.WHOLE),
+            bound("report_params"),
+        ),
+        order_by=("tenant_id", "slo_name", "eval_ts"),
+        description="Budget left per tenant SLO at every chart step.",
+    ),
+    Model(
+        "report_burn_rates",
+        "reports",
+        Kind.EPHEMERAL,
+        inputs=(
+            lake("fct_burn_rates", Reach.WHOLE),
+            bound("report_params"),
+        ),
+        order_by=("tenant_id", "slo_name", "window", "step_start"),
+        description="Peak burn per tenant SLO, window and chart step.",
+    ),
+    Model(
+        "report_policy",
+        "reports",
+        Kind.EPHEMERAL,
+        inputs=(lake("alert_policy", Reach.WHOLE),),
+        order_by=(
+            "tenant_id",
+            "slo_name",
+            "long_window_minutes",
+            "short_window_minutes",
+            "rule_name",
+        ),
+        description="The alert rules in the order of the burn-rate panels.",
+    ),
+    Model(
+        "report_episodes",
+        "reports",
+        Kind.EPHEMERAL,
+        inputs=(lake("fct_alert_episodes", Reach.WHOLE),),
+        order_by=("started_at", "tenant_id", "slo_name", "rule_name"),
+        description="Alert episodes, oldest first.",
+    ),
+    Model(
+        "report_summary_episodes",
+        "reports",
+        Kind.EPHEMERAL,
+        inputs=(lake("report_episodes", Reach.WHOLE),),
+        order_by=("started_at", "tenant_id", "slo_name", "rule_name"),
+        description="The summary's alert episodes, peak burn rounded.",
+    ),
 )
 
 MODELS: dict[str, Model] = {model.name: model for model in _ENTRIES}
