@@ -37,6 +37,16 @@ BOUND_ONLY: tuple[str, ...] = (
     "replay_params",
     "replay_incidents",
     "replay_episode_runs",
+    # The report's relations (sql/reports/): views computed for each page, never stored.
+    "report_params",
+    "report_period",
+    "report_budget_latest",
+    "report_overview",
+    "report_burndown",
+    "report_burn_rates",
+    "report_policy",
+    "report_episodes",
+    "report_summary_episodes",
 )
 
 

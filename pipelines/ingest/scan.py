@@ -34,6 +34,7 @@ from pipelines.ingest.rules import (
     quote_literal,
     row_rules,
 )
+from pipelines.warehouse import lake
 from pipelines.warehouse.session import bind
 from schemas.contracts import NO_OVERRIDES, ContractOverrides
 from schemas.tables import sql_columns
@@ -203,8 +204,6 @@ def bind_raw_requests(
     end = dt.datetime.combine(last, dt.time()) + dt.timedelta(days=1) + skew_tolerance
     scan = request_scan_sql(verdicts, skew_tolerance, overrides, (start, end))
     if scan is None:
-        columns = sql_columns("raw_requests")
-        typed = ", ".join(f'null::{kind} as "{name}"' for name, kind in columns.items())
-        scan = f"select {typed} limit 0"
+        scan = lake.typed_empty("raw_requests")
     bind(connection, "raw_requests", scan)
     return verdicts

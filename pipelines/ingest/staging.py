@@ -19,7 +19,7 @@ from pipelines.ingest.latency_units import latency_unit_warnings
 from pipelines.ingest.quarantine import contract_report_frame, quarantined_files_frame
 from pipelines.ingest.rules import load_run_overrides
 from pipelines.ingest.scan import bind_raw_requests, probe_file, request_checks_sql
-from pipelines.models.build import write_frame
+from pipelines.models.build import write_frame, write_model_days
 from pipelines.models.registry import model_sql
 from pipelines.partitions import scan_blocks
 from pipelines.resources import BurnwatchResource
@@ -27,7 +27,6 @@ from pipelines.warehouse import lake
 from pipelines.warehouse.params import bind_run_params
 from pipelines.warehouse.session import bind
 from schemas.contracts import ContractOverrides
-from schemas.tables import sql_columns
 
 DayProgress = Callable[[dt.date, int], None]
 
@@ -47,9 +46,6 @@ def _undecodable(verdicts: list[FileVerdict]) -> dict[Path, str]:
     return found
 
 
-# How each staged table's day partition is ordered: by content only, so the bytes
-# depend neither on thread count nor on how the input was split into files.
-STG_REQUESTS_ORDER = "tenant_id, ts, request_id"
 # The temp tables that hold a block of days before they are written out day by day.
 STG_REQUESTS_RUN = "stg_requests_run"
 
@@ -97,15 +93,8 @@ def _build_stg_requests_block(
 ) -> dict[dt.date, int]:
     with resource.connect() as connection:
         compute_stg_requests(connection, resource, files, days[0], days[-1])
-        return lake.write_days(
-            connection,
-            STG_REQUESTS_RUN,
-            resource.warehouse_path,
-            "stg_requests",
-            days,
-            "ts",
-            STG_REQUESTS_ORDER,
-            progress,
+        return write_model_days(
+            connection, STG_REQUESTS_RUN, resource.warehouse_path, "stg_requests", days, progress
         )
 
 
@@ -166,7 +155,6 @@ def build_contract_report(resource: BurnwatchResource, day: dt.date) -> int:
             frame,
             resource.warehouse_path,
             "contract_report",
-            "tenant_id, file, action, column_name",
             day,
         )
 
@@ -180,12 +168,7 @@ def build_quarantine(resource: BurnwatchResource, day: dt.date) -> int:
         for attempt in range(2):
             checks = request_checks_sql(verdicts, skew, overrides)
             if checks is None:
-                columns = sql_columns("raw_request_checks")
-                checks = (
-                    "select "
-                    + ", ".join(f'null::{kind} as "{name}"' for name, kind in columns.items())
-                    + " limit 0"
-                )
+                checks = lake.typed_empty("raw_request_checks")
             bind(connection, "raw_request_checks", checks)
             connection.register(
                 "quarantined_files_frame", quarantined_files_frame(verdicts).to_arrow()

@@ -61,13 +61,12 @@ def write_frame(
     frame: pl.DataFrame,
     warehouse: Path,
     table: str,
-    order_by: str,
     day: dt.date | None = None,
 ) -> int:
+    """Write a frame computed in Python as the table's partition, in its registry order."""
     connection.register("frame_to_write", frame.to_arrow())
-    return lake.write_query(
-        connection, f"select * from frame_to_write order by {order_by}", warehouse, table, day
-    )
+    query = f"select * from frame_to_write order by {model(table).order_sql}"
+    return lake.write_query(connection, query, warehouse, table, day)
 
 
 def build_slo_specs(resource: BurnwatchResource) -> int:
@@ -78,7 +77,6 @@ def build_slo_specs(resource: BurnwatchResource) -> int:
             slo_specs_frame(manifest),
             resource.warehouse_path,
             "slo_specs",
-            "tenant_id, slo_name",
         )
 
 
@@ -90,7 +88,6 @@ def build_alert_policy(resource: BurnwatchResource) -> int:
             alert_policy_frame(manifest),
             resource.warehouse_path,
             "alert_policy",
-            "tenant_id, slo_name, rule_name",
         )
 
 
@@ -153,6 +150,24 @@ def write_model(
     )
 
 
+def write_model_days(
+    connection: duckdb.DuckDBPyConnection,
+    relation: str,
+    warehouse: Path,
+    name: str,
+    days: Sequence[dt.date],
+    progress: DayProgress | None = None,
+) -> dict[dt.date, int]:
+    """Write model `name`, computed for several days at once into `relation`, as one
+    partition per day: rows by the day of the entry's day column, in its order."""
+    entry = model(name)
+    if entry.day_column is None:
+        raise ValueError(f"{name} has no day column in the registry")
+    return lake.write_days(
+        connection, relation, warehouse, name, days, entry.day_column, entry.order_sql, progress
+    )
+
+
 def build_model(resource: BurnwatchResource, name: str, day: dt.date | None = None) -> int:
     """Compute model `name` for `day` (None: a whole table) from the lake and write it."""
     entry = model(name)
@@ -192,14 +207,12 @@ def build_int_sli_buckets_days(
     for block in consecutive_blocks(days):
         with resource.connect() as connection:
             compute_int_sli_buckets(connection, resource, block[0], block[-1])
-            written |= lake.write_days(
+            written |= write_model_days(
                 connection,
                 INT_SLI_BUCKETS_RUN,
                 resource.warehouse_path,
                 entry.name,
                 block,
-                entry.day_column or "",
-                entry.order_sql,
                 progress,
             )
     return written

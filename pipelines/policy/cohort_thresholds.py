@@ -48,13 +48,14 @@ def _bind_params(
     effective_from: dt.date,
     settings: CohortThresholdSettings,
 ) -> None:
-    first, _ = history_range(effective_from, settings.history_days)
+    first, last = history_range(effective_from, settings.history_days)
     bind_params(
         connection,
         "cohort_threshold_params",
         {
             "effective_from": effective_from,
             "history_start": first,
+            "history_end": last,
             "history_days": settings.history_days,
             "outlier_k": settings.outlier_k,
             "quantile": settings.quantile,

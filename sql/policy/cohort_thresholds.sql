@@ -18,6 +18,7 @@ with params as (
     select
         cohort_threshold_params.effective_from,
         cohort_threshold_params.history_start,
+        cohort_threshold_params.history_end,
         cohort_threshold_params.history_days,
         cohort_threshold_params.outlier_k,
         cohort_threshold_params.quantile,
@@ -200,7 +201,7 @@ final as (
         proposals.long_window,
         proposals.short_window,
         params.history_start,
-        cast(params.effective_from - interval 1 day as date) as history_end,
+        params.history_end,
         proposals.default_threshold,
         case
             when proposals.long_noise_floor is null or proposals.short_noise_floor is null
