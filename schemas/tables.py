@@ -767,29 +767,10 @@ class ReplayEpisodeRuns(_Table):
     )
 
 
-class ReplayEpisodes(_Table):
-    """Each replayed episode and the first incident it overlaps (null: a false positive)."""
+class ReplayEpisodes(ReplayEpisodeRuns):
+    """Each replayed episode and the first incident it overlaps (null: a false positive):
+    the columns of replay_episode_runs, then the match."""
 
-    policy_name: pl.String = pa.Field(description="The replayed policy.")
-    tenant_id: pl.String = pa.Field(description="The tenant.")
-    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
-    rule_name: pl.String = pa.Field(description="The policy rule.")
-    severity: pl.String = pa.Field(description="page or ticket.")
-    long_window: pl.String = pa.Field(description="The rule's long window label.")
-    short_window: pl.String = pa.Field(description="The rule's short window label.")
-    burn_threshold: pl.Float64 = pa.Field(
-        description="The rule's threshold (burn rate) as replayed."
-    )
-    started_at: UtcTimestamp = pa.Field(description="The first firing step, UTC.")
-    resolved_at: UtcTimestamp = pa.Field(
-        nullable=True,
-        description=(
-            "The first step no longer firing, UTC; null while open at the end of the range."
-        ),
-    )
-    peak_long_burn_rate: pl.Float64 = pa.Field(
-        description="The highest long-window burn rate during the episode."
-    )
     matched_incidents: pl.Int64 = pa.Field(
         ge=0,
         description=(

@@ -24,8 +24,8 @@ import polars as pl
 import yaml
 from pydantic import ValidationError
 
-from pipelines.models.build import alert_policy_frame, bind_cohort_policy
-from pipelines.models.registry import model_sql
+from pipelines.models.build import alert_policy_frame, bind_cohort_policy, bind_inputs
+from pipelines.models.registry import model, model_sql
 from pipelines.warehouse import lake, session
 from pipelines.warehouse.params import bind_params, bind_run_params, day_start
 from pipelines.warehouse.session import bind
@@ -198,15 +198,11 @@ def _episode_runs(
 ) -> None:
     """Append `policy`'s episodes over `days` to the temp table replay_episode_runs_all."""
     connection.register("replay_policy_frame", policy.alert_policy.to_arrow())
+    evaluations_model = model("fct_alert_evaluations")
     for index, day in enumerate(days):
-        # The day before too, as the pipeline binds it: a ticket's run is followed back.
-        files = lake.existing_partition_files(
-            warehouse, "fct_burn_rates", day - dt.timedelta(days=1), day
-        )
-        bind(
-            connection,
-            "fct_burn_rates",
-            f"select * from {lake.scan_sql(warehouse, 'fct_burn_rates', files)}",
+        # The burn rates the pipeline's evaluations read (the registry's lookback).
+        bind_inputs(
+            connection, warehouse, evaluations_model, day, day, already_bound={"alert_policy"}
         )
         bind(connection, "alert_policy", "select * from replay_policy_frame")
         bind_run_params(connection, day)
