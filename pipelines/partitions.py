@@ -22,6 +22,21 @@ def run_days(context: dg.AssetExecutionContext) -> list[dt.date]:
     return [dt.date.fromisoformat(key) for key in context.partition_keys]
 
 
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def run_day_range(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date] | None:
+    """The day range of the run an unpartitioned asset runs in (a single-run backfill's
+    tags); None when the run names no days (the asset materialized on its own)."""
+    tags = context.run.tags
+    if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
+        return dt.date.fromisoformat(tags[RANGE_START_TAG]), dt.date.fromisoformat(
+            tags[RANGE_END_TAG]
+        )
+    return None
+
+
 def consecutive_blocks(days: Sequence[dt.date]) -> list[list[dt.date]]:
     """`days` (any order, duplicates allowed) as runs of consecutive days, oldest first."""
     blocks: list[list[dt.date]] = []

@@ -6,6 +6,7 @@ from the same environment variables, so every entry point sees the same data.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,9 @@ class BurnwatchResource(dg.ConfigurableResource):
     contracts: str = ""
     # Above this share of quarantined rows, a tenant-day's SLIs are "no data".
     max_quarantined_share: float = 0.05
+    # `burnwatch run --as-of`: no step after this time is evaluated (ISO 8601, UTC); empty:
+    # the horizon the data gives.
+    as_of: str = ""
 
     @property
     def data_path(self) -> Path:
@@ -58,6 +62,10 @@ class BurnwatchResource(dg.ConfigurableResource):
     @property
     def warehouse_path(self) -> Path:
         return Path(self.warehouse)
+
+    @property
+    def as_of_time(self) -> dt.datetime | None:
+        return dt.datetime.fromisoformat(self.as_of).replace(tzinfo=None) if self.as_of else None
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A fresh in-memory DuckDB connection for one step, spilling under the warehouse."""

@@ -9,15 +9,13 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.ingest.files import requests_root
+from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG
 from pipelines.resources import ENV_DATA_DIR
-
-PARTITION_RANGE_START = "dagster/asset_partition_range_start"
-PARTITION_RANGE_END = "dagster/asset_partition_range_end"
 
 
 def day_range_tags(first: dt.date, last: dt.date) -> dict[str, str]:
     """Run tags that make one run compute every day in [first, last] (a single-run backfill)."""
-    return {PARTITION_RANGE_START: first.isoformat(), PARTITION_RANGE_END: last.isoformat()}
+    return {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
 
 
 def build_newest_days_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:

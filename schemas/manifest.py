@@ -246,10 +246,16 @@ class SliDefaults(_Strict):
     _objective = field_validator("objective")(_check_objective)
 
 
+# How long a tenant's logs may lag the horizon before it is "no data" (live operation).
+DEFAULT_MAX_SILENCE_MINUTES = 15
+
+
 class Cohort(_Strict):
     availability: SliDefaults | None = None
     latency: SliDefaults | None = None
     period_days: int | None = Field(default=None, ge=1, le=MAX_PERIOD_DAYS)
+    # A low-traffic cohort sets a longer silence before its tenants are "no data".
+    max_silence_minutes: int | None = Field(default=None, ge=BUCKET_MINUTES)
     # Merged over the manifest's policy for this cohort's tenants (docs/policies.md).
     policy: PolicyOverride | None = None
 
@@ -327,6 +333,8 @@ class Tenant(_Strict):
     id: str
     cohort: str
     slos: list[SloDefinition] = Field(min_length=1)
+    # Overrides the cohort's: a tenant with long quiet hours says so here.
+    max_silence_minutes: int | None = Field(default=None, ge=BUCKET_MINUTES)
     # Merged over the cohort's policy (docs/policies.md).
     policy: PolicyOverride | None = None
 
@@ -341,6 +349,19 @@ class Tenant(_Strict):
 class Manifest(_Strict):
     version: Literal[1] = 1
     period_days: int = Field(default=30, ge=1, le=MAX_PERIOD_DAYS)
+    # Live operation (docs/live.md): the horizon is the end of the data's newest complete
+    # 5-minute bucket less this delay (Nobl9's query delay), for logs that land late.
+    evaluation_delay_minutes: int = Field(default=0, ge=0, le=1440)
+    # A tenant whose newest request lags the horizon by more than this is "no data".
+    max_silence_minutes: int = Field(default=DEFAULT_MAX_SILENCE_MINUTES, ge=BUCKET_MINUTES)
+
+    @field_validator("evaluation_delay_minutes")
+    @classmethod
+    def _whole_steps(cls, value: int) -> int:
+        if value % BUCKET_MINUTES:
+            raise ValueError(f"evaluation_delay_minutes must be a multiple of {BUCKET_MINUTES}")
+        return value
+
     policy: Policy = Field(default_factory=Policy)
     cohorts: dict[str, Cohort] = Field(min_length=1)
     tenants: list[Tenant] = Field(min_length=1)
@@ -405,6 +426,9 @@ class Manifest(_Strict):
             timeslice_minutes=slo.timeslice_minutes,
             timeslice_target=slo.timeslice_target,
             bad_predicate=bad_predicate(slo.bad_when, slo.good_when),
+            max_silence_minutes=(
+                tenant.max_silence_minutes or cohort.max_silence_minutes or self.max_silence_minutes
+            ),
         )
 
     def resolved_slos(self) -> list[ResolvedSlo]:
@@ -548,6 +572,7 @@ class ResolvedSlo(BaseModel):
     timeslice_target: float | None = None
     # DuckDB SQL, true exactly for bad requests; None: the SLI kind's default.
     bad_predicate: str | None = None
+    max_silence_minutes: int = DEFAULT_MAX_SILENCE_MINUTES
 
 
 def load_manifest(path: str | Path) -> Manifest:

@@ -123,6 +123,13 @@ class SloSpecs(_Table):
             "SLI kind's default."
         ),
     )
+    max_silence_minutes: pl.Int32 = pa.Field(
+        ge=5,
+        description=(
+            "How long the tenant's logs may lag the horizon before it is no_data (tenant, "
+            "cohort or manifest setting)."
+        ),
+    )
 
 
 class AlertPolicy(_Table):
@@ -412,6 +419,53 @@ class IntSliBuckets(_Table):
     )
     latency_p99_ms: pl.Float64 = pa.Field(
         description="Exact (nearest-rank) 99th-percentile latency, in milliseconds."
+    )
+
+
+class HorizonParams(_Table):
+    """The one-row settings of a run's evaluation horizon (bound, never stored)."""
+
+    as_of: UtcTimestamp = pa.Field(
+        nullable=True, description="`burnwatch run --as-of`: no step after it; null: the data's."
+    )
+    evaluation_delay_minutes: pl.Int32 = pa.Field(
+        ge=0, description="The manifest's query delay, subtracted from the data's horizon."
+    )
+
+
+class IntTenantHorizons(_Table):
+    """Per tenant: how far its logs reach and the last step evaluated for it (live operation).
+
+    Every model after it evaluates a tenant's steps only up to `evaluated_until`:
+    a step is never evaluated on data that has not arrived yet.
+    """
+
+    tenant_id: pl.String = pa.Field(description="The tenant (every tenant of slo_specs).")
+    data_until: UtcTimestamp = pa.Field(
+        nullable=True, description="The time of the tenant's newest request; null: none yet."
+    )
+    evaluated_until: UtcTimestamp = pa.Field(
+        nullable=True,
+        description=(
+            "The tenant's last evaluated step: the start of the bucket of its newest request "
+            "(the buckets before it are complete), never after `horizon`; null: none."
+        ),
+    )
+    horizon: UtcTimestamp = pa.Field(
+        nullable=True,
+        description=(
+            "The run's evaluation horizon: the end of the data's newest complete 5-minute "
+            "bucket, less evaluation_delay_minutes, or --as-of; null when there is no data."
+        ),
+    )
+    max_silence_minutes: pl.Int32 = pa.Field(
+        ge=5, description="How long the tenant's logs may lag the horizon (slo_specs)."
+    )
+    silent: pl.Boolean = pa.Field(
+        description=(
+            "True when data_until lags the horizon by more than max_silence_minutes, or the "
+            "tenant has no data: the tenant is no_data and its open alerts are frozen."
+        )
     )
 
 
@@ -1011,6 +1065,9 @@ TABLES: dict[str, type[_Table]] = {
     "int_quarantine_counts": IntQuarantineCounts,
     "stg_requests": StgRequests,
     "int_sli_buckets": IntSliBuckets,
+    "horizon_params": HorizonParams,
+    "previous_tenant_horizons": IntTenantHorizons,
+    "int_tenant_horizons": IntTenantHorizons,
     "int_sli_units": IntSliUnits,
     "fct_burn_rates": FctBurnRates,
     "fct_error_budget": FctErrorBudget,
@@ -1182,6 +1239,9 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "int_quarantine_counts": ("tenant_id", "folder_day"),
     "stg_requests": ("tenant_id", "request_id"),
     "int_sli_buckets": ("tenant_id", "slo_name", "bucket_start"),
+    "horizon_params": (),
+    "previous_tenant_horizons": ("tenant_id",),
+    "int_tenant_horizons": ("tenant_id",),
     "int_sli_units": ("tenant_id", "slo_name", "bucket_start"),
     "fct_burn_rates": ("tenant_id", "slo_name", "eval_ts", "window"),
     "fct_error_budget": ("tenant_id", "slo_name", "eval_ts"),

@@ -16,7 +16,7 @@ Conventions:
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -201,6 +201,33 @@ def burn_rate(total: int, bad: int, ratio: float) -> float | None:
     return (bad / total) / ratio
 
 
+def last_evaluable_steps(requests: Iterable[Request]) -> dict[str, int]:
+    """Per tenant, the last step that may be evaluated: the bucket of its newest request
+    (of any service) may still be filling, so its start; the horizon, the newest such
+    step of any tenant, never binds here (no delay, no --as-of)."""
+    newest: dict[str, int] = {}
+    for request in requests:
+        index = bucket_index(request.ts)
+        newest[request.tenant_id] = max(newest.get(request.tenant_id, index), index)
+    return newest
+
+
+def slo_series(
+    requests: Iterable[Request], slos: Sequence[ResolvedSlo], days: Sequence[date]
+) -> Iterator[tuple[ResolvedSlo, BucketCounts, list[int]]]:
+    """Each tenant SLO, by (tenant_id, slo_name), with its bucket counts and the steps of
+    `days` that its tenant's logs have reached: what every fact table walks. A tenant
+    without requests has no step evaluated."""
+    requests = list(requests)
+    counts = slo_counts(requests, slos)
+    last_step = last_evaluable_steps(requests)
+    steps = day_steps(days)
+    for slo in sorted(slos, key=lambda s: (s.tenant_id, s.slo_name)):
+        until = last_step.get(slo.tenant_id)
+        reached = [step for step in steps if until is not None and step <= until]
+        yield slo, counts[(slo.tenant_id, slo.slo_name)], reached
+
+
 # --- the fact tables -------------------------------------------------------------------
 
 
@@ -208,11 +235,8 @@ def burn_rates(
     requests: Iterable[Request], slos: Sequence[ResolvedSlo], days: Sequence[date]
 ) -> list[Row]:
     """fct_burn_rates: one row per tenant SLO, step of the given days and window."""
-    counts = slo_counts(requests, slos)
-    steps = day_steps(days)
     rows: list[Row] = []
-    for slo in sorted(slos, key=lambda s: (s.tenant_id, s.slo_name)):
-        slo_buckets = counts[(slo.tenant_id, slo.slo_name)]
+    for slo, slo_buckets, steps in slo_series(requests, slos, days):
         for step in steps:
             for label in WINDOWS:
                 total, bad = slo_buckets.window(step, window_buckets(label))
@@ -234,11 +258,8 @@ def error_budget(
     requests: Iterable[Request], slos: Sequence[ResolvedSlo], days: Sequence[date]
 ) -> list[Row]:
     """fct_error_budget: per tenant SLO and step, the budget over `[t - period, t)`."""
-    counts = slo_counts(requests, slos)
-    steps = day_steps(days)
     rows: list[Row] = []
-    for slo in sorted(slos, key=lambda s: (s.tenant_id, s.slo_name)):
-        slo_buckets = counts[(slo.tenant_id, slo.slo_name)]
+    for slo, slo_buckets, steps in slo_series(requests, slos, days):
         ratio = budget_ratio(slo)
         period_buckets = slo.period_days * STEPS_PER_DAY
         for step in steps:
@@ -280,11 +301,8 @@ def alert_evaluations(
 ) -> list[Row]:
     """fct_alert_evaluations: per tenant SLO, step and rule, both windows, `fires` and
     `suppressed` (see `suppress_tickets`)."""
-    counts = slo_counts(requests, slos)
-    steps = day_steps(days)
     rows: list[Row] = []
-    for slo in sorted(slos, key=lambda s: (s.tenant_id, s.slo_name)):
-        slo_buckets = counts[(slo.tenant_id, slo.slo_name)]
+    for slo, slo_buckets, steps in slo_series(requests, slos, days):
         ratio = budget_ratio(slo)
         for step in steps:
             for rule in sorted(rules, key=lambda r: r.name):

@@ -16,10 +16,11 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipelines.models.registry import model_sql
+from pipelines.models.registry import model, model_sql
 from pipelines.warehouse.params import bind_run_params
 from pipelines.warehouse.session import bind, connect
 from schemas.tables import TABLES, sql_columns
+from tests.conftest import request
 
 Row = dict[str, Any]
 
@@ -67,6 +68,8 @@ def run_model(
 ) -> pl.DataFrame:
     """Run sql/<layer>/<name>.sql for `day` on `inputs` (table name -> frame), with the
     ephemeral models `views` bound over them; the result has the table's schema."""
+    if model(name).reads("int_tenant_horizons") and "int_tenant_horizons" not in inputs:
+        inputs = {**inputs, "int_tenant_horizons": whole_day_horizons(inputs["slo_specs"], day)}
     connection = connect()
     try:
         for table, frame in inputs.items():
@@ -81,6 +84,24 @@ def run_model(
         connection.close()
     assert result.schema == table_frame(name, []).schema
     return result
+
+
+def whole_day_horizons(slo_specs: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """int_tenant_horizons that let every tenant of `slo_specs` be evaluated to the end
+    of `day` (its last step, 23:55): logs that reach past the day."""
+    last_step = dt.datetime.combine(day, dt.time(23, 55))
+    rows = [
+        {
+            "tenant_id": tenant,
+            "data_until": last_step + dt.timedelta(minutes=4),
+            "evaluated_until": last_step,
+            "horizon": last_step,
+            "max_silence_minutes": 15,
+            "silent": False,
+        }
+        for tenant in sorted(set(slo_specs["tenant_id"].to_list()))
+    ]
+    return table_frame("int_tenant_horizons", rows)
 
 
 def assert_rows(actual: pl.DataFrame, expected: Sequence[Row], key: Sequence[str]) -> None:
@@ -101,25 +122,9 @@ def assert_rows(actual: pl.DataFrame, expected: Sequence[Row], key: Sequence[str
 # --- stg_requests ---------------------------------------------------------------------
 
 
-def raw_request(
-    request_id: str,
-    ts: dt.datetime,
-    replica: str = "r1",
-    status_code: int = 200,
-    latency_ms: float = 50.0,
-    tenant_id: str = "acme",
-    operation: str | None = "GET /",
-) -> Row:
-    return {
-        "request_id": request_id,
-        "ts": ts,
-        "tenant_id": tenant_id,
-        "service": "api",
-        "operation": operation,
-        "status_code": status_code,
-        "latency_ms": latency_ms,
-        "replica": replica,
-    }
+def raw_request(request_id: str, ts: dt.datetime, **columns: Any) -> Row:
+    """A raw_requests row: conftest's `request` (its keywords), with operation "GET /"."""
+    return request(request_id, ts, **{"operation": "GET /", **columns})
 
 
 def staged(row: Row, replica_copies: int) -> Row:
@@ -137,7 +142,7 @@ STG_KEY = ["tenant_id", "request_id"]
 
 
 def test_a_request_logged_by_several_replicas_counts_once_as_its_earliest_copy() -> None:
-    earliest = raw_request("a", at("10:00:01"), replica="r3", status_code=503, latency_ms=120.0)
+    earliest = raw_request("a", at("10:00:01"), replica="r3", status=503, latency=120.0)
     rows = [
         raw_request("a", at("10:00:02"), replica="r1"),
         earliest,
@@ -154,16 +159,16 @@ def test_a_request_logged_by_several_replicas_counts_once_as_its_earliest_copy()
 def test_copies_at_the_same_ts_keep_the_smallest_replica_compared_as_a_string() -> None:
     # "r10" < "r2" as strings: the tie goes to r10, every column from r10's copy.
     from_r10 = raw_request(
-        "a", at("10:00"), replica="r10", status_code=500, latency_ms=20.0, operation="PUT /x"
+        "a", at("10:00"), replica="r10", status=500, latency=20.0, operation="PUT /x"
     )
-    rows = [raw_request("a", at("10:00"), replica="r2", latency_ms=10.0), from_r10]
+    rows = [raw_request("a", at("10:00"), replica="r2", latency=10.0), from_r10]
     assert_rows(run_stg_requests(rows), [staged(from_r10, 2)], STG_KEY)
 
 
 def test_the_same_request_id_in_two_tenants_is_two_requests() -> None:
     rows = [
-        raw_request("a", at("10:00"), tenant_id="acme"),
-        raw_request("a", at("10:00"), tenant_id="globex"),
+        raw_request("a", at("10:00"), tenant="acme"),
+        raw_request("a", at("10:00"), tenant="globex"),
     ]
     assert_rows(run_stg_requests(rows), [staged(rows[0], 1), staged(rows[1], 1)], STG_KEY)
 
@@ -216,6 +221,7 @@ def slo_spec(
         "timeslice_minutes": 5,
         "timeslice_target": None,
         "bad_predicate": None,
+        "max_silence_minutes": 15,
     }
 
 
@@ -903,3 +909,124 @@ def test_suppressed_ticket_steps_make_no_episode() -> None:
         [episode(at("10:10"), at("10:15"), 4.0, ticket)],
         EPISODE_KEY,
     )
+
+
+# --- int_tenant_horizons --------------------------------------------------------------
+
+
+def run_horizons(
+    requests: Sequence[tuple[str, dt.datetime]],
+    tenants: Sequence[str] = ("acme", "globex"),
+    previous: Sequence[Row] = (),
+    as_of: dt.datetime | None = None,
+    delay_minutes: int = 0,
+    max_silence_minutes: int = 15,
+) -> dict[str, Row]:
+    """int_tenant_horizons for staged requests (tenant, ts), keyed by tenant."""
+    staged_rows = [
+        {
+            "tenant_id": tenant,
+            "request_id": f"r{index}",
+            "ts": ts,
+            "service": "api",
+            "operation": None,
+            "status_code": 200,
+            "latency_ms": 1.0,
+            "replica": "r1",
+            "replica_copies": 1,
+        }
+        for index, (tenant, ts) in enumerate(requests)
+    ]
+    specs = [
+        {**slo_spec(tenant_id=tenant), "max_silence_minutes": max_silence_minutes}
+        for tenant in tenants
+    ]
+    params = [{"as_of": as_of, "evaluation_delay_minutes": delay_minutes}]
+    result = run_model(
+        "int_tenant_horizons",
+        {
+            "stg_requests": table_frame("stg_requests", staged_rows),
+            "slo_specs": table_frame("slo_specs", specs),
+            "previous_tenant_horizons": table_frame("previous_tenant_horizons", previous),
+            "horizon_params": table_frame("horizon_params", params),
+        },
+    )
+    return {row["tenant_id"]: row for row in result.to_dicts()}
+
+
+def test_a_tenant_is_evaluated_up_to_the_start_of_the_bucket_of_its_newest_request() -> None:
+    # The newest request, 10:19:30, lies in the bucket [10:15, 10:20), which may still
+    # fill: the step at 10:15 (windows ending there) is the last one its data supports.
+    rows = run_horizons([("acme", at("10:02")), ("acme", at("10:19:30"))], tenants=["acme"])
+    assert rows["acme"]["data_until"] == at("10:19:30")
+    assert rows["acme"]["evaluated_until"] == at("10:15")
+    assert rows["acme"]["horizon"] == at("10:15")
+    assert rows["acme"]["silent"] is False
+
+
+def test_the_horizon_is_the_newest_tenants_and_a_lagging_tenant_stops_at_its_own() -> None:
+    rows = run_horizons([("acme", at("10:19")), ("globex", at("10:07"))])
+    assert rows["acme"]["horizon"] == rows["globex"]["horizon"] == at("10:15")
+    # globex lags by 8 minutes (within 15): not silent, but no step past its logs.
+    assert rows["globex"]["evaluated_until"] == at("10:05")
+    assert rows["globex"]["silent"] is False
+
+
+def test_a_tenant_whose_logs_lag_the_horizon_beyond_its_silence_is_silent() -> None:
+    rows = run_horizons([("acme", at("11:00")), ("globex", at("10:40:00"))])
+    # horizon 11:00; globex's newest request is 20 minutes before it, more than 15.
+    assert rows["globex"]["silent"] is True
+    assert rows["globex"]["evaluated_until"] == at("10:40")
+    quiet_cohort = run_horizons(
+        [("acme", at("11:00")), ("globex", at("10:40"))], max_silence_minutes=30
+    )
+    assert quiet_cohort["globex"]["silent"] is False
+
+
+def test_a_tenant_without_logs_is_silent_and_never_evaluated() -> None:
+    rows = run_horizons([("acme", at("10:00"))])
+    assert rows["globex"]["data_until"] is None
+    assert rows["globex"]["evaluated_until"] is None
+    assert rows["globex"]["silent"] is True
+
+
+def test_what_an_earlier_run_saw_is_kept_when_this_run_brings_older_days_only() -> None:
+    previous = [
+        {
+            "tenant_id": "acme",
+            "data_until": at("09:00", days=1),
+            "evaluated_until": at("09:00", days=1),
+            "horizon": at("09:00", days=1),
+            "max_silence_minutes": 15,
+            "silent": False,
+        }
+    ]
+    rows = run_horizons([("acme", at("10:00"))], tenants=["acme"], previous=previous)
+    assert rows["acme"]["data_until"] == at("09:00", days=1)
+    assert rows["acme"]["horizon"] == at("09:00", days=1)
+
+
+def test_as_of_and_the_evaluation_delay_hold_the_horizon_back() -> None:
+    logs = [("acme", at("12:03"))]
+    assert run_horizons(logs, tenants=["acme"], as_of=at("11:07"))["acme"]["horizon"] == at("11:05")
+    delayed = run_horizons(logs, tenants=["acme"], delay_minutes=10)["acme"]
+    assert delayed["horizon"] == at("11:50")
+    assert delayed["evaluated_until"] == at("11:50")
+
+
+def test_no_step_after_a_tenants_evaluated_until_has_a_burn_rate_row() -> None:
+    slos = [slo_spec()]
+    horizons = whole_day_horizons(table_frame("slo_specs", slos), DAY).with_columns(
+        pl.lit(at("10:15")).alias("evaluated_until")
+    )
+    result = run_model(
+        "fct_burn_rates",
+        {
+            "int_sli_buckets": table_frame("int_sli_buckets", [sli_bucket(at("10:00"), 3, 1)]),
+            "slo_specs": table_frame("slo_specs", slos),
+            "int_tenant_horizons": horizons,
+        },
+        views=["int_sli_units"],
+    )
+    assert result["eval_ts"].max() == at("10:15")
+    assert result.height == (10 * 12 + 3 + 1) * len(WINDOWS)

@@ -176,7 +176,7 @@ def test_the_binder_binds_each_input_for_the_days_its_lookback_reaches(tmp_path:
         "'api' as service, 'availability' as sli, 99.9 as objective, null::double as "
         "threshold_ms, 30::integer as period_days, null::varchar as calendar, 'UTC' as timezone, "
         "'occurrences' as budgeting, 5::integer as timeslice_minutes, null::double as "
-        "timeslice_target, null::varchar as bad_predicate"
+        "timeslice_target, null::varchar as bad_predicate, 15::integer as max_silence_minutes"
     )
     lake.write_query(connection, "select * from specs", warehouse, "slo_specs")
     for offset in range(40):

@@ -9,7 +9,7 @@ import dagster as dg
 
 from pipelines.assets.metadata import definition_metadata, materialization_metadata
 from pipelines.models.registry import MODELS, Input, Kind, Model, Reach, Source, model
-from pipelines.partitions import daily_partitions, run_days
+from pipelines.partitions import daily_partitions, run_day_range, run_days
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
 
@@ -18,6 +18,7 @@ DaysBuild = Callable[
     [BurnwatchResource, list[dt.date], Callable[[dt.date, int], None]], dict[dt.date, int]
 ]
 WholeBuild = Callable[[BurnwatchResource], int]
+RunDaysBuild = Callable[[BurnwatchResource, tuple[dt.date, dt.date] | None], int]
 
 
 def partition_mapping(source: Input) -> dg.PartitionMapping | None:
@@ -61,7 +62,7 @@ def daily_check(
 def model_asset(
     name: str,
     group: str,
-    build: DayBuild | DaysBuild | WholeBuild,
+    build: DayBuild | DaysBuild | WholeBuild | RunDaysBuild,
     *,
     days_at_once: bool = False,
     kinds: tuple[str, ...] = ("duckdb", "parquet"),
@@ -71,6 +72,8 @@ def model_asset(
     (`build(resource, days, progress)`), or a whole table (`build(resource)`)."""
     entry = model(name)
     daily = entry.kind is Kind.DAILY
+    # A whole table that a run updates from its own days: `build(resource, (first, last))`.
+    over_run_days = any(source.lookback.reach is Reach.RUN_DAYS for source in entry.inputs)
 
     @dg.asset(
         name=name,
@@ -91,6 +94,13 @@ def model_asset(
             return materialize_day_blocks(context, burnwatch, name, build)  # type: ignore[arg-type]
         if daily:
             return materialize_days(context, burnwatch, name, build)  # type: ignore[arg-type]
+        if over_run_days:
+            days = run_day_range(context)
+            return materialize_whole(
+                burnwatch,
+                name,
+                lambda resource: build(resource, days),  # type: ignore[call-arg, arg-type, return-value]
+            )
         return materialize_whole(burnwatch, name, build)  # type: ignore[arg-type]
 
     return _asset

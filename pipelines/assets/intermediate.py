@@ -6,6 +6,9 @@ from pipelines.models import build
 int_quarantine_counts = model_asset(
     "int_quarantine_counts", "intermediate", build.build_int_quarantine_counts
 )
+int_tenant_horizons = model_asset(
+    "int_tenant_horizons", "intermediate", build.build_int_tenant_horizons
+)
 int_sli_buckets = model_asset(
     "int_sli_buckets", "intermediate", build.build_int_sli_buckets_days, days_at_once=True
 )

@@ -257,6 +257,40 @@ def define_custom_bad_macro(connection: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def build_int_tenant_horizons(
+    resource: BurnwatchResource, days: tuple[dt.date, dt.date] | None
+) -> int:
+    """Each tenant's newest request and last evaluable step, from what earlier runs saw and
+    the requests of the run's days [first, last] (all staged days when None)."""
+    entry = model("int_tenant_horizons")
+    warehouse = resource.warehouse_path
+    staged = lake.partition_days(warehouse, "stg_requests")
+    first, last = days if days is not None else (staged[0], staged[-1]) if staged else (None, None)
+    with resource.connect() as connection:
+        bind_inputs(connection, warehouse, entry, first, last)
+        if first is None:
+            bind(connection, "stg_requests", lake.typed_empty("stg_requests"))
+        previous = lake.partition_path(warehouse, entry.name, None)
+        bind(
+            connection,
+            "previous_tenant_horizons",
+            f"select * from {lake.scan_sql(warehouse, entry.name, [str(previous)])}"
+            if previous.is_file()
+            else lake.typed_empty("previous_tenant_horizons"),
+        )
+        bind_params(
+            connection,
+            "horizon_params",
+            {
+                "as_of": resource.as_of_time,
+                "evaluation_delay_minutes": load_manifest(
+                    resource.manifest_path
+                ).evaluation_delay_minutes,
+            },
+        )
+        return write_model(connection, warehouse, entry, None)
+
+
 def build_fct_burn_rates(resource: BurnwatchResource, day: dt.date) -> int:
     return build_model(resource, "fct_burn_rates", day)
 

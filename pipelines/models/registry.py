@@ -56,6 +56,8 @@ class Reach(Enum):
     HISTORY = "the history days before"
     # Every version up to the partition's day (cohort threshold versions).
     UP_TO_DAY = "every partition up to the day"
+    # The days the run computes (for a whole table that a run updates incrementally).
+    RUN_DAYS = "the run's days"
     # An unpartitioned table, or every partition of a partitioned one.
     WHOLE = "whole table"
 
@@ -68,7 +70,7 @@ class Lookback:
 
     def first_day(self, day: dt.date, longest_period_days: int, history_days: int) -> dt.date:
         """The first day partition of the input that the model's `day` reads."""
-        if self.reach is Reach.SAME_DAY:
+        if self.reach in (Reach.SAME_DAY, Reach.RUN_DAYS):
             return day
         if self.reach is Reach.DAY_BEFORE:
             return day - dt.timedelta(days=1)
@@ -285,6 +287,20 @@ _ENTRIES = (
         description="Per tenant SLO and 5-minute bucket: total, bad, exact latency quantiles.",
     ),
     Model(
+        "int_tenant_horizons",
+        "intermediate",
+        Kind.WHOLE,
+        inputs=(
+            # Only the days this run computes: with what earlier runs saw, enough.
+            lake("stg_requests", Reach.RUN_DAYS),
+            lake("slo_specs", Reach.WHOLE),
+            bound("previous_tenant_horizons"),
+            bound("horizon_params"),
+        ),
+        order_by=("tenant_id",),
+        description="Per tenant: its newest request and the last step evaluated for it.",
+    ),
+    Model(
         "int_sli_units",
         "intermediate",
         Kind.EPHEMERAL,
@@ -298,6 +314,7 @@ _ENTRIES = (
         inputs=(
             lake("int_sli_units", Reach.LONGEST_WINDOW),
             lake("slo_specs", Reach.WHOLE),
+            lake("int_tenant_horizons", Reach.WHOLE),
             bound("window_labels"),
             bound("run_params"),
         ),
@@ -312,6 +329,7 @@ _ENTRIES = (
         inputs=(
             lake("int_sli_units", Reach.SLO_PERIOD),
             lake("slo_specs", Reach.WHOLE),
+            lake("int_tenant_horizons", Reach.WHOLE),
             lake("fct_burn_rates"),
             bound("run_params"),
         ),

@@ -9,6 +9,8 @@
 -- over the SLO's budgeting units (int_sli_units): requests for occurrences,
 -- completed slices for (ratio) timeslices, reported as slices / bad_slices.
 -- A window without units has no burn rate (null), never a burn of zero.
+-- Steps run up to each tenant's evaluated_until (int_tenant_horizons) and no
+-- further: no row describes a step the tenant's logs have not reached.
 with windows as (
     select
         window_labels.window_label,
@@ -25,12 +27,20 @@ grid as (
                 run_params.partition_start
                 - to_minutes((select max(windows.window_minutes) from windows))
                 - interval 5 minute,
-                run_params.partition_end - interval 10 minute,
+                -- The bucket before the tenant's last evaluable step, at the latest.
+                least(
+                    run_params.partition_end - interval 10 minute,
+                    int_tenant_horizons.evaluated_until - interval 5 minute
+                ),
                 interval 5 minute
             )
         ) as bucket_start
     from slo_specs
+    inner join int_tenant_horizons
+        on slo_specs.tenant_id = int_tenant_horizons.tenant_id
     cross join run_params
+    -- A tenant without logs yet has no step to evaluate (least() would skip the null).
+    where int_tenant_horizons.evaluated_until is not null
 ),
 
 running as (

@@ -8,7 +8,8 @@
 -- int_sli_units (requests, or completed slices); remaining = 1 - consumed.
 -- time_to_exhaustion (hours) = remaining budget at the current (1h) burn rate:
 -- remaining * period_hours / burn_1h; 0 once the budget is spent; null when
--- nothing is burning or there is no traffic.
+-- nothing is burning or there is no traffic. Steps run up to each tenant's
+-- evaluated_until (int_tenant_horizons), as in fct_burn_rates.
 with slo_periods as (
     select
         slo_specs.tenant_id,
@@ -36,12 +37,20 @@ grid as (
         unnest(
             generate_series(
                 slo_periods.earliest_period_start - interval 5 minute,
-                run_params.partition_end - interval 10 minute,
+                -- The bucket before the tenant's last evaluable step, at the latest.
+                least(
+                    run_params.partition_end - interval 10 minute,
+                    int_tenant_horizons.evaluated_until - interval 5 minute
+                ),
                 interval 5 minute
             )
         ) as bucket_start
     from slo_periods
+    inner join int_tenant_horizons
+        on slo_periods.tenant_id = int_tenant_horizons.tenant_id
     cross join run_params
+    -- A tenant without logs yet has no step to evaluate (least() would skip the null).
+    where int_tenant_horizons.evaluated_until is not null
 ),
 
 running as (
