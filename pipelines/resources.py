@@ -50,6 +50,8 @@ class BurnwatchResource(dg.ConfigurableResource):
     # `burnwatch run --as-of`: no step after this time is evaluated (ISO 8601, UTC); empty:
     # the horizon the data gives.
     as_of: str = ""
+    # `burnwatch run --full`: recompute from the logs alone, not from what earlier runs saw.
+    full: bool = False
 
     @property
     def data_path(self) -> Path:

@@ -1,8 +1,10 @@
-"""`burnwatch run`: materialize the whole asset graph through Dagster for a range of days.
+"""`burnwatch run`: materialize the asset graph through Dagster, for a range of days or as
+one live cycle.
 
 It is the same code path as a backfill launched from the UI: one Dagster run
 that computes the specs, then every day of the range in order (a single-run
-backfill), then the episodes and reports.
+backfill), then the horizons, episodes, status, notifications and reports. A
+cycle picks its days from the ingest ledger (pipelines/ingest/ledger.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.definitions import all_asset_checks, all_assets
-from pipelines.ingest.files import RequestFile, discover_request_files
+from pipelines.ingest import ledger
+from pipelines.ingest.files import RequestFile, discover_request_files, files_for_days
 from pipelines.ingest.quarantine import quarantine_warnings
 from pipelines.ingest.rules import load_run_overrides
 from pipelines.models.registry import history_days_needed, longest_period_days
@@ -34,8 +37,9 @@ LOCK_FILE = ".burnwatch.lock"
 
 @dataclass(frozen=True)
 class RunOutcome:
-    first_day: dt.date
-    last_day: dt.date
+    # The days computed; None for a cycle that brought no new request file.
+    first_day: dt.date | None
+    last_day: dt.date | None
     warehouse: Path
     run_id: str
     # One line per input file that was quarantined whole or in part (see quarantine_warnings).
@@ -122,6 +126,41 @@ def _failure_message(result: dg.ExecuteInJobResult) -> str:
     return "the Dagster run failed"
 
 
+def _check_as_of(as_of: dt.datetime | None, warehouse: Path, full: bool) -> None:
+    """An --as-of before the warehouse's last horizon would un-evaluate steps that were
+    evaluated, and maybe sent: refuse it, unless the run recomputes everything (--full)."""
+    if as_of is None or full:
+        return
+    horizons = lake.read_table(warehouse, "int_tenant_horizons")
+    last = horizons["horizon"].max() if horizons.height else None
+    if isinstance(last, dt.datetime) and as_of < last:
+        raise BurnwatchInputError(
+            f"--as-of {as_of:%Y-%m-%dT%H:%M}: before the warehouse's last horizon "
+            f"{last:%Y-%m-%dT%H:%M}; run with --full to recompute as of that time"
+        )
+
+
+def _materialize(
+    resource: BurnwatchResource, days: tuple[dt.date, dt.date] | None
+) -> dg.ExecuteInJobResult:
+    """One Dagster run: every asset for the days, or without days only the unpartitioned
+    ones (horizons, episodes, status, notifications, reports)."""
+    if days is None:
+        selected = [a for a in all_assets if getattr(a, "partitions_def", None) is None]
+        tags: dict[str, str] = {}
+    else:
+        selected = [*all_assets, *all_asset_checks]
+        tags = day_range_tags(*days)
+    return dg.materialize(
+        selected,  # type: ignore[arg-type]
+        resources={"burnwatch": resource},
+        instance=_instance(),
+        tags=tags,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+
+
 def run_pipeline(
     data_dir: Path,
     manifest: Path,
@@ -132,8 +171,16 @@ def run_pipeline(
     memory_limit: str | None = None,
     dry_run: bool = False,
     say: Callable[[str], None] | None = None,
+    full: bool = False,
+    as_of: dt.datetime | None = None,
 ) -> RunOutcome:
-    """Materialize every asset for every day in [start, end] (default: all days found).
+    """Materialize every asset for the days that need it, through Dagster, as one run.
+
+    With --start/--end, those days (and missing earlier days their windows reach);
+    with `full`, every day found; otherwise, on a warehouse with an ingest ledger, a
+    *cycle*: only the days that new or changed request files touch (see
+    pipelines/ingest/ledger.py), or, when nothing is new, only the unpartitioned
+    tail (horizons, episodes, status, notifications). A first run computes every day.
 
     The manifest, the contracts file and the data folder are checked before
     anything is written; bad input there raises BurnwatchInputError. A request
@@ -143,18 +190,11 @@ def run_pipeline(
     """
     say = say or (lambda message: print(message, file=sys.stderr))
     data_dir, manifest, warehouse = Path(data_dir), Path(manifest), Path(warehouse)
-    load_manifest(manifest)
+    loaded = load_manifest(manifest)
     files = discover_request_files(data_dir)
-    first, last = plan_days(files, start, end)
-    if start is not None:
-        first = extend_for_history(files, first, warehouse, lookback_days(load_manifest(manifest)))
-        if first < start:
-            say(
-                f"also computing {first} .. {start - dt.timedelta(days=1)}: windows and budgets "
-                f"of {start} reach back into those days, which the warehouse does not have yet"
-            )
     contracts = os.environ.get(ENV_CONTRACTS, "")
     load_run_overrides(data_dir, manifest, contracts)
+    _check_as_of(as_of, warehouse, full)
     resource = BurnwatchResource(
         data_dir=str(data_dir.resolve()),
         manifest=str(manifest.resolve()),
@@ -163,20 +203,47 @@ def run_pipeline(
         memory_limit=memory_limit or "",
         dry_run=dry_run,
         contracts=str(Path(contracts).resolve()) if contracts else "",
+        as_of=as_of.isoformat() if as_of else "",
+        full=full,
         **limits_from_env(),
     )
+    cycle = start is None and end is None and not full and ledger.ledger_path(warehouse).is_file()
     with warehouse_lock(warehouse, say):
-        say(f"computing {first} .. {last} ({(last - first).days + 1} days) into {warehouse}")
-        result = dg.materialize(
-            [*all_assets, *all_asset_checks],  # type: ignore[list-item]
-            resources={"burnwatch": resource},
-            instance=_instance(),
-            tags=day_range_tags(first, last),
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        )
-    if not result.success:
-        raise BurnwatchInputError(_failure_message(result))
+        started = ledger.now_ns()
+        days: tuple[dt.date, dt.date] | None
+        if cycle:
+            plan = ledger.plan_cycle(data_dir, warehouse, files)
+            days = (plan.days[0], plan.days[-1]) if plan.days else None
+            say(
+                f"cycle: {len(plan.new)} new and {len(plan.changed)} changed request file(s); "
+                + (
+                    f"computing {days[0]} .. {days[1]} into {warehouse}"
+                    if days
+                    else "refreshing horizons, episodes, status and notifications"
+                )
+            )
+        else:
+            first, last = plan_days(files, start, end)
+            if start is not None:
+                first = extend_for_history(files, first, warehouse, lookback_days(loaded))
+                if first < start:
+                    say(
+                        f"also computing {first} .. {start - dt.timedelta(days=1)}: windows and "
+                        f"budgets of {start} reach back into those days, which the warehouse "
+                        "does not have yet"
+                    )
+            days = (first, last)
+            say(f"computing {first} .. {last} ({(last - first).days + 1} days) into {warehouse}")
+        result = _materialize(resource, days)
+        if not result.success:
+            raise BurnwatchInputError(_failure_message(result))
+        if days is not None:
+            # The folders the run's staging read: its days and their neighbours.
+            read = files_for_days(
+                files, days[0] - dt.timedelta(days=1), days[1] + dt.timedelta(days=1)
+            )
+            ledger.commit(data_dir, warehouse, read, result.run_id, started)
+    warnings = quarantine_warnings(warehouse, *days) if days else ()
     return RunOutcome(
-        first, last, warehouse, result.run_id, quarantine_warnings(warehouse, first, last)
+        days[0] if days else None, days[1] if days else None, warehouse, result.run_id, warnings
     )

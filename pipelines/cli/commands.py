@@ -88,6 +88,18 @@ def sample_data(out_dir: Path, tenants: int, days: int, seed: int, scale: float)
 @click.option("--threads", type=int, help="DuckDB threads (default: all cores).")
 @click.option("--memory-limit", help="DuckDB memory limit, e.g. 4GB; beyond it, work spills.")
 @click.option("--dry-run", is_flag=True, help="Write notifications to the outbox, send none.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Recompute every day from the logs alone (default on a warehouse with a ledger: "
+    "a cycle over only the new or changed files).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
+    help="Evaluate no step after this UTC time (default: the data's horizon).",
+)
 def run(
     data: Path,
     manifest: Path,
@@ -97,8 +109,13 @@ def run(
     threads: int | None,
     memory_limit: str | None,
     dry_run: bool,
+    full: bool,
+    as_of: dt.datetime | None,
 ) -> None:
-    """Compute every table for a range of days, through Dagster, idempotently."""
+    """Compute every table for the days that need it, through Dagster, idempotently.
+
+    The first run on a warehouse computes every day; later runs without --start/--end
+    are cycles that read only new or changed request files (docs/live.md)."""
     from pipelines.assets.metadata import markdown_table
     from pipelines.runner import run_pipeline
     from pipelines.warehouse.lake import read_table
@@ -113,6 +130,8 @@ def run(
         memory_limit=memory_limit,
         dry_run=dry_run,
         say=_say,
+        full=full,
+        as_of=as_of,
     )
     episodes = read_table(warehouse, "fct_alert_episodes").select(
         "tenant_id",
@@ -123,7 +142,10 @@ def run(
         "resolved_at",
         "peak_long_burn_rate",
     )
-    click.echo(f"\n{episodes.height} alert episode(s), {outcome.first_day} .. {outcome.last_day}:")
+    computed = (
+        f"{outcome.first_day} .. {outcome.last_day}" if outcome.first_day else "no new logs"
+    )
+    click.echo(f"\n{episodes.height} alert episode(s), {computed}:")
     click.echo(markdown_table(episodes, limit=100))
     catalog = warehouse / "burnwatch.duckdb"
     click.echo(f"\nwarehouse: {catalog}  (query it: duckdb {catalog})")
