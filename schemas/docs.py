@@ -40,7 +40,6 @@ BOUND_ONLY: tuple[str, ...] = (
     # The report's relations (sql/reports/): views computed for each page, never stored.
     "report_params",
     "report_period",
-    "report_budget_latest",
     "report_overview",
     "report_burndown",
     "report_burn_rates",

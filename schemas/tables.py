@@ -640,6 +640,84 @@ class FctAlertEpisodes(_Table):
     )
 
 
+class FctSloStatus(_Table):
+    """One row per tenant SLO: its state at the tenant's evaluation point, the table people
+    read first ("what is happening now").
+
+    The summary, the report's overview and `burnwatch run`'s closing table read it.
+    """
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO (every SLO of slo_specs).")
+    state: pl.String = pa.Field(
+        isin=["no_data", "page", "ticket", "low_traffic", "ok"],
+        description=(
+            "The first that holds: no_data (the tenant is silent or was never evaluated), page "
+            "or ticket (an episode of that severity is open; page wins), low_traffic (a rule "
+            "could not judge its windows at as_of), else ok."
+        ),
+    )
+    open_severity: pl.String = pa.Field(
+        nullable=True,
+        isin=["page", "ticket"],
+        description="page if an open episode pages, else ticket; null: nothing open.",
+    )
+    open_alerts: pl.String = pa.Field(
+        nullable=True,
+        description="The rules of the open episodes, oldest first, comma separated; null: none.",
+    )
+    budget_remaining_percent: pl.Float64 = pa.Field(
+        nullable=True,
+        description=(
+            "Error budget left at as_of, in percent (negative once overspent); null: no traffic "
+            "in the period or no step evaluated."
+        ),
+    )
+    time_to_exhaustion_hours: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        description="Hours until the budget is spent at the 1h burn at as_of; 0 once spent; "
+        "null when nothing burns.",
+    )
+    burn_rate_5m: pl.Float64 = pa.Field(
+        nullable=True, ge=0, description="The 5m window's burn rate at as_of; null: no requests."
+    )
+    burn_rate_30m: pl.Float64 = pa.Field(
+        nullable=True, ge=0, description="The 30m window's burn rate at as_of; null: no requests."
+    )
+    burn_rate_1h: pl.Float64 = pa.Field(
+        nullable=True, ge=0, description="The 1h window's burn rate at as_of; null: no requests."
+    )
+    burn_rate_2h: pl.Float64 = pa.Field(
+        nullable=True, ge=0, description="The 2h window's burn rate at as_of; null: no requests."
+    )
+    burn_rate_6h: pl.Float64 = pa.Field(
+        nullable=True, ge=0, description="The 6h window's burn rate at as_of; null: no requests."
+    )
+    burn_rate_1d: pl.Float64 = pa.Field(
+        nullable=True, ge=0, description="The 1d window's burn rate at as_of; null: no requests."
+    )
+    burn_rate_3d: pl.Float64 = pa.Field(
+        nullable=True, ge=0, description="The 3d window's burn rate at as_of; null: no requests."
+    )
+    as_of: UtcTimestamp = pa.Field(
+        nullable=True,
+        description=(
+            "The tenant's evaluation point: its last evaluated step (int_tenant_horizons."
+            "evaluated_until), else the run's horizon; null: no data at all."
+        ),
+    )
+    data_until: UtcTimestamp = pa.Field(
+        nullable=True, description="The time of the tenant's newest request; null: none yet."
+    )
+    open_since: UtcTimestamp = pa.Field(
+        nullable=True, description="The start of the oldest open episode, UTC; null: none open."
+    )
+    report_link: pl.String = pa.Field(
+        description="The SLO's anchor in the report: reports/report.html#burn=<tenant>/<slo>."
+    )
+
+
 class RunParams(_Table):
     """The one-row table through which a SQL model learns which day it computes."""
 
@@ -971,48 +1049,40 @@ class ReportParams(_Table):
     )
 
 
-class ReportBudgetLatest(_Table):
-    """Per tenant SLO: its newest error-budget row (the report's overview and the summary)."""
-
-    tenant_id: pl.String = pa.Field(description="The tenant.")
-    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
-    as_of: UtcTimestamp = pa.Field(description="The newest eval_ts of the SLO's budget, UTC.")
-    total: pl.Int64 = pa.Field(description="Requests (or slices) in the budget period then.")
-    bad: pl.Int64 = pa.Field(description="Bad requests (or slices) in the budget period then.")
-    consumed: pl.Float64 = pa.Field(
-        nullable=True, description="Share of the period's budget spent; null without traffic."
-    )
-    remaining: pl.Float64 = pa.Field(
-        nullable=True, description="Share of the period's budget left (1 - consumed)."
-    )
-    time_to_exhaustion: pl.Float64 = pa.Field(
-        nullable=True, description="Hours until the budget is spent at the current burn."
-    )
-
-
 class ReportOverview(_Table):
-    """Per tenant SLO: newest budget, newest 1h burn and episode counts, lowest budget first."""
+    """Per tenant SLO: its status (fct_slo_status), spec and episode counts, lowest budget
+    first."""
 
     tenant_id: pl.String = pa.Field(description="The tenant.")
     slo_name: pl.String = pa.Field(description="The tenant's SLO.")
     cohort: pl.String = pa.Field(nullable=True, description="The tenant's cohort (slo_specs).")
     sli: pl.String = pa.Field(nullable=True, description="availability or latency (slo_specs).")
+    state: pl.String = pa.Field(
+        description="ok, ticket, page, no_data or low_traffic (fct_slo_status)."
+    )
+    open_alerts: pl.String = pa.Field(
+        nullable=True, description="The open episodes' rules, oldest first; null: none."
+    )
     objective: pl.Float64 = pa.Field(nullable=True, description="The objective, in percent.")
     period_days: pl.Int32 = pa.Field(nullable=True, description="The SLO period in days.")
-    as_of: UtcTimestamp = pa.Field(description="The newest eval_ts of the SLO's budget, UTC.")
-    total: pl.Int64 = pa.Field(description="Requests (or slices) in the budget period then.")
-    bad: pl.Int64 = pa.Field(description="Bad requests (or slices) in the budget period then.")
-    consumed: pl.Float64 = pa.Field(nullable=True, description="Share of the budget spent.")
-    remaining: pl.Float64 = pa.Field(nullable=True, description="Share of the budget left.")
+    remaining: pl.Float64 = pa.Field(
+        nullable=True, description="Share of the budget left at as_of; null: no data."
+    )
     time_to_exhaustion: pl.Float64 = pa.Field(
         nullable=True, description="Hours until the budget is spent at the current burn."
     )
     burn_rate_1h: pl.Float64 = pa.Field(
-        nullable=True, description="The 1h window's burn rate at its newest step."
+        nullable=True, description="The 1h window's burn rate at as_of."
     )
     pages: pl.Int64 = pa.Field(ge=0, description="Page episodes of the SLO.")
     tickets: pl.Int64 = pa.Field(ge=0, description="Ticket episodes of the SLO.")
     open_episodes: pl.Int64 = pa.Field(ge=0, description="Episodes not resolved yet.")
+    as_of: UtcTimestamp = pa.Field(
+        nullable=True, description="The tenant's evaluation point (fct_slo_status), UTC."
+    )
+    open_since: UtcTimestamp = pa.Field(
+        nullable=True, description="The start of the oldest open episode, UTC."
+    )
 
 
 class ReportBurndown(_Table):
@@ -1077,6 +1147,7 @@ TABLES: dict[str, type[_Table]] = {
     "alert_policy_cohort": AlertPolicy,
     "fct_alert_evaluations": FctAlertEvaluations,
     "fct_alert_episodes": FctAlertEpisodes,
+    "fct_slo_status": FctSloStatus,
     "replay_policies": ReplayPolicies,
     "replay_params": ReplayParams,
     "replay_incidents": ReplayIncidents,
@@ -1087,7 +1158,6 @@ TABLES: dict[str, type[_Table]] = {
     # Report relations (sql/reports/): the report page and the summary read these.
     "report_period": ReportPeriod,
     "report_params": ReportParams,
-    "report_budget_latest": ReportBudgetLatest,
     "report_overview": ReportOverview,
     "report_burndown": ReportBurndown,
     "report_burn_rates": ReportBurnRates,
@@ -1257,6 +1327,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "alert_policy_cohort": ("tenant_id", "slo_name", "rule_name"),
     "fct_alert_evaluations": ("tenant_id", "slo_name", "eval_ts", "rule_name"),
     "fct_alert_episodes": ("tenant_id", "slo_name", "rule_name", "started_at"),
+    "fct_slo_status": ("tenant_id", "slo_name"),
     "replay_policies": ("policy_name",),
     "replay_params": (),
     "replay_incidents": ("incident_id",),
@@ -1271,7 +1342,6 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     # Report relations (sql/reports/).
     "report_period": (),
     "report_params": (),
-    "report_budget_latest": ("tenant_id", "slo_name"),
     "report_overview": ("tenant_id", "slo_name"),
     "report_burndown": ("tenant_id", "slo_name", "eval_ts"),
     "report_burn_rates": ("tenant_id", "slo_name", "window", "step_start"),

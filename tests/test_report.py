@@ -177,14 +177,29 @@ def _latest_budgets(warehouse: Path) -> pl.DataFrame:
 
 
 def test_overview_is_the_newest_budget_lowest_first(warehouse: Path) -> None:
+    # The overview reads fct_slo_status, whose budget is in percent: shares again here,
+    # equal to the newest budget up to rounding.
     overview = load_report_data(warehouse).overview
     expected = _latest_budgets(warehouse).sort(
         ["remaining", "tenant_id", "slo_name"], nulls_last=True
     )
-    assert overview.select("tenant_id", "slo_name", "as_of", "remaining").equals(
-        expected.select("tenant_id", "slo_name", "as_of", "remaining")
+    assert overview.select("tenant_id", "slo_name", "as_of").equals(
+        expected.select("tenant_id", "slo_name", "as_of")
     )
+    assert overview["remaining"].to_list() == pytest.approx(expected["remaining"].to_list())
     assert overview["tenant_id"][0] == "acme"  # the outage spent acme's budget first
+
+
+def test_overview_shows_each_slos_status(warehouse: Path) -> None:
+    overview = load_report_data(warehouse).overview.sort("tenant_id", "slo_name")
+    status = lake.read_table(warehouse, "fct_slo_status")
+    assert overview.select("tenant_id", "slo_name", "state", "open_alerts").equals(
+        status.select("tenant_id", "slo_name", "state", "open_alerts")
+    )
+    page = write_report(warehouse).html.read_text(encoding="utf-8")
+    assert "<th>state</th>" in page
+    for row in status.iter_rows(named=True):
+        assert f'<td class="{row["state"]}">{row["state"]}</td>' in page
 
 
 def test_burndown_samples_step_boundaries_and_the_newest_step(warehouse: Path) -> None:
@@ -236,6 +251,7 @@ def test_optional_sections_render_only_when_their_tables_exist(
         "fct_burn_rates",
         "fct_error_budget",
         "fct_alert_episodes",
+        "fct_slo_status",
     ):
         source = lake.lake_dir(warehouse, table)
         for file in source.rglob("*.parquet"):

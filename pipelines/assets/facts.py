@@ -1,4 +1,5 @@
-"""Stage 3, facts: burn rates, error budgets, rule evaluations and alert episodes."""
+"""Stage 3, facts: burn rates, error budgets, rule evaluations, alert episodes and the SLO
+status."""
 
 from pipelines.assets.factory import model_asset
 from pipelines.models import build
@@ -9,3 +10,4 @@ fct_alert_evaluations = model_asset(
     "fct_alert_evaluations", "facts", build.build_fct_alert_evaluations
 )
 fct_alert_episodes = model_asset("fct_alert_episodes", "facts", build.build_fct_alert_episodes)
+fct_slo_status = model_asset("fct_slo_status", "facts", build.build_fct_slo_status)

@@ -8,6 +8,7 @@ from pipelines.assets.facts import (
     fct_alert_episodes,
     fct_burn_rates,
     fct_error_budget,
+    fct_slo_status,
 )
 from pipelines.assets.notify import notifications
 from pipelines.assets.policy import cohort_thresholds, policy_replay
@@ -22,10 +23,10 @@ from schemas.manifest import load_manifest
     kinds={"html", "markdown"},
     group_name="reports",
     owners=["team:sre"],
-    deps=[fct_alert_episodes, fct_error_budget],
+    deps=[fct_slo_status, fct_alert_episodes],
 )
 def burn_summary(burnwatch: BurnwatchResource) -> dg.MaterializeResult:
-    """A short Markdown and HTML summary: budgets left and alert episodes."""
+    """A short Markdown and HTML summary: each SLO's status and the alert episodes."""
     files = write_summary(burnwatch.warehouse_path)
     return dg.MaterializeResult(
         metadata={
@@ -42,6 +43,7 @@ def burn_summary(burnwatch: BurnwatchResource) -> dg.MaterializeResult:
     owners=["team:sre"],
     deps=[
         burn_summary,
+        fct_slo_status,
         fct_alert_episodes,
         fct_error_budget,
         fct_burn_rates,

@@ -117,6 +117,7 @@ def run(
     The first run on a warehouse computes every day; later runs without --start/--end
     are cycles that read only new or changed request files (docs/live.md)."""
     from pipelines.assets.metadata import markdown_table
+    from pipelines.reporting.status import read_status
     from pipelines.runner import run_pipeline
     from pipelines.warehouse.lake import read_table
 
@@ -133,20 +134,15 @@ def run(
         full=full,
         as_of=as_of,
     )
-    episodes = read_table(warehouse, "fct_alert_episodes").select(
-        "tenant_id",
-        "slo_name",
-        "rule_name",
-        "severity",
-        "started_at",
-        "resolved_at",
-        "peak_long_burn_rate",
-    )
+    episodes = read_table(warehouse, "fct_alert_episodes")
     computed = (
         f"{outcome.first_day} .. {outcome.last_day}" if outcome.first_day else "no new logs"
     )
     click.echo(f"\n{episodes.height} alert episode(s), {computed}:")
-    click.echo(markdown_table(episodes, limit=100))
+    # The closing table is the status (fct_slo_status): what is happening now, per SLO.
+    status = read_status(warehouse)
+    click.echo(f"status of {status.height} tenant SLO(s), lowest budget first:")
+    click.echo(markdown_table(status, limit=100))
     catalog = warehouse / "burnwatch.duckdb"
     click.echo(f"\nwarehouse: {catalog}  (query it: duckdb {catalog})")
     click.echo(f"report:    {warehouse / 'reports' / 'report.html'}")

@@ -20,6 +20,7 @@ import polars as pl
 
 from pipelines.models.registry import (
     MODELS,
+    STEP,
     Kind,
     Model,
     Reach,
@@ -32,6 +33,7 @@ from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
 from pipelines.warehouse.params import bind_params, bind_run_params
 from pipelines.warehouse.session import bind
+from schemas.errors import BurnwatchInputError
 from schemas.manifest import Manifest, load_manifest
 from schemas.tables import AlertPolicy, SloSpecs, sql_columns
 
@@ -260,34 +262,55 @@ def define_custom_bad_macro(connection: duckdb.DuckDBPyConnection) -> None:
 def build_int_tenant_horizons(
     resource: BurnwatchResource, days: tuple[dt.date, dt.date] | None
 ) -> int:
-    """Each tenant's newest request and last evaluable step, from what earlier runs saw and
-    the requests of the run's days [first, last] (all staged days when None)."""
+    """Each tenant's newest request and last evaluable step, from what earlier runs saw
+    (unless `resource.full`) and the requests of the run's days [first, last]. Without
+    days (the asset materialized alone): earlier runs' view if there is one, else every
+    staged day. Raises BurnwatchInputError for an --as-of beyond the data."""
     entry = model("int_tenant_horizons")
     warehouse = resource.warehouse_path
-    staged = lake.partition_days(warehouse, "stg_requests")
-    first, last = days if days is not None else (staged[0], staged[-1]) if staged else (None, None)
+    previous = lake.partition_path(warehouse, entry.name, None)
+    carried = previous.is_file() and not resource.full
+    if days is None and not carried:
+        staged = lake.partition_days(warehouse, "stg_requests")
+        days = (staged[0], staged[-1]) if staged else None
+    manifest = load_manifest(resource.manifest_path)
     with resource.connect() as connection:
-        bind_inputs(connection, warehouse, entry, first, last)
-        if first is None:
+        if days is None:
+            bind_inputs(connection, warehouse, entry)
             bind(connection, "stg_requests", lake.typed_empty("stg_requests"))
-        previous = lake.partition_path(warehouse, entry.name, None)
+        else:
+            bind_inputs(connection, warehouse, entry, days[0], days[1])
         bind(
             connection,
             "previous_tenant_horizons",
             f"select * from {lake.scan_sql(warehouse, entry.name, [str(previous)])}"
-            if previous.is_file()
+            if carried
             else lake.typed_empty("previous_tenant_horizons"),
         )
         bind_params(
             connection,
             "horizon_params",
             {
-                "as_of": resource.as_of_time,
-                "evaluation_delay_minutes": load_manifest(
-                    resource.manifest_path
-                ).evaluation_delay_minutes,
+                "as_of": None,
+                "evaluation_delay_minutes": manifest.evaluation_delay_minutes,
             },
         )
+        as_of = resource.as_of_time
+        if as_of is not None:
+            row = connection.execute(
+                f"select max(horizon) from ({model_sql(entry.name)})"
+            ).fetchone()
+            reached = row[0] if row else None
+            if reached is None or as_of - reached >= STEP:
+                raise BurnwatchInputError(
+                    f"--as-of {as_of:%Y-%m-%dT%H:%M}: beyond the data, whose horizon is "
+                    + (f"{reached:%Y-%m-%dT%H:%M}" if reached else "empty (no requests)")
+                )
+            bind_params(
+                connection,
+                "horizon_params",
+                {"as_of": as_of, "evaluation_delay_minutes": manifest.evaluation_delay_minutes},
+            )
         return write_model(connection, warehouse, entry, None)
 
 
@@ -333,3 +356,35 @@ def bind_cohort_policy(
 
 def build_fct_alert_episodes(resource: BurnwatchResource) -> int:
     return build_model(resource, "fct_alert_episodes")
+
+
+def build_fct_slo_status(resource: BurnwatchResource) -> int:
+    """Each tenant SLO's state at its evaluation point (sql/facts/fct_slo_status.sql).
+
+    The daily facts it reads (the registry's EVALUATION_DAYS inputs) are bound for the
+    days that hold the tenants' as_of only, the newest day or two: the status is
+    written every cycle and must not cost in proportion to history.
+    """
+    entry = model("fct_slo_status")
+    warehouse = resource.warehouse_path
+    by_day = [
+        source.table
+        for source in entry.lake_inputs()
+        if source.lookback.reach is Reach.EVALUATION_DAYS
+    ]
+    with resource.connect() as connection:
+        bind_inputs(connection, warehouse, entry, already_bound=by_day)
+        rows = connection.execute(
+            "select distinct cast(coalesce(evaluated_until, horizon) as date) as day "
+            "from int_tenant_horizons where coalesce(evaluated_until, horizon) is not null "
+            "order by day"
+        ).fetchall()
+        days = [day for (day,) in rows]
+        for table in by_day:
+            files = [
+                str(path)
+                for path in (lake.partition_path(warehouse, table, day) for day in days)
+                if path.is_file()
+            ]
+            bind(connection, table, f"select * from {lake.scan_sql(warehouse, table, files)}")
+        return write_model(connection, warehouse, entry, None)

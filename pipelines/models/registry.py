@@ -58,6 +58,9 @@ class Reach(Enum):
     UP_TO_DAY = "every partition up to the day"
     # The days the run computes (for a whole table that a run updates incrementally).
     RUN_DAYS = "the run's days"
+    # The days that hold the tenants' evaluation points (int_tenant_horizons.evaluated_until):
+    # the newest day or two, whatever the history (a status read every cycle).
+    EVALUATION_DAYS = "the days of the tenants' evaluation points"
     # An unpartitioned table, or every partition of a partitioned one.
     WHOLE = "whole table"
 
@@ -386,6 +389,21 @@ _ENTRIES = (
         description="Alert episodes: from a rule's first firing step to its first quiet one.",
     ),
     Model(
+        "fct_slo_status",
+        "facts",
+        Kind.WHOLE,
+        inputs=(
+            lake("slo_specs", Reach.WHOLE),
+            lake("int_tenant_horizons", Reach.WHOLE),
+            lake("fct_error_budget", Reach.EVALUATION_DAYS),
+            lake("fct_burn_rates", Reach.EVALUATION_DAYS),
+            lake("fct_alert_evaluations", Reach.EVALUATION_DAYS),
+            lake("fct_alert_episodes", Reach.WHOLE),
+        ),
+        order_by=_DAY,
+        description="Per tenant SLO: state, budget, burn rates and open alerts at its as_of.",
+    ),
+    Model(
         "replay_episodes",
         "replay",
         Kind.WHOLE,
@@ -439,25 +457,16 @@ _ENTRIES = (
         description="The span of evaluation steps the report covers.",
     ),
     Model(
-        "report_budget_latest",
-        "reports",
-        Kind.EPHEMERAL,
-        inputs=(lake("fct_error_budget", Reach.WHOLE),),
-        order_by=("remaining nulls last", "tenant_id", "slo_name"),
-        description="Per tenant SLO: its newest budget row (report and summary).",
-    ),
-    Model(
         "report_overview",
         "reports",
         Kind.EPHEMERAL,
         inputs=(
-            lake("report_budget_latest", Reach.WHOLE),
+            lake("fct_slo_status", Reach.WHOLE),
             lake("slo_specs", Reach.WHOLE),
-            lake("fct_burn_rates", Reach.WHOLE),
             lake("fct_alert_episodes", Reach.WHOLE),
         ),
         order_by=("remaining nulls last", "tenant_id", "slo_name"),
-        description="Per tenant SLO: newest budget, 1h burn, episode counts.",
+        description="Per tenant SLO: its status, spec and episode counts.",
     ),
     Model(
         "report_burndown",

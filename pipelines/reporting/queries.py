@@ -31,8 +31,15 @@ OPTIONAL_TABLES = {
     "replay_comparison": "Replay comparison",
 }
 # The lake tables the report models read.
-REPORT_INPUTS = ("slo_specs", "alert_policy", "fct_burn_rates", "fct_error_budget")
-SUMMARY_INPUTS = ("fct_error_budget", "fct_alert_episodes")
+REPORT_INPUTS = (
+    "slo_specs",
+    "alert_policy",
+    "fct_burn_rates",
+    "fct_error_budget",
+    "fct_alert_episodes",
+    "fct_slo_status",
+)
+SUMMARY_INPUTS = ("fct_slo_status", "fct_alert_episodes")
 
 # Charts are downsampled to the finest of these steps (minutes) that keeps a
 # series under MAX_POINTS points, so the page stays small at any period length.
@@ -196,13 +203,12 @@ def load_report_data(
     """Query everything the report shows from the lake at `warehouse`."""
     warehouse = Path(warehouse)
     with connect() as connection:
-        bind_lake(connection, warehouse, (*REPORT_INPUTS, "fct_alert_episodes"))
+        bind_lake(connection, warehouse, REPORT_INPUTS)
         connection.execute("set enable_progress_bar = false")
         [period] = run_model(connection, "report_period").to_dicts()
         start, end = period["period_start"], period["period_end"]
         step = choose_step_minutes(start, end)
         bind_params(connection, "report_params", {"step_minutes": step})
-        run_model(connection, "report_budget_latest")
         overview = run_model(connection, "report_overview")
         burndown = run_model(connection, "report_burndown")
         burn_rates = run_model(connection, "report_burn_rates")

@@ -1,8 +1,8 @@
-"""The run summary: budgets left and alert episodes, as Markdown and as HTML.
+"""The run summary: each tenant SLO's status and the alert episodes, as Markdown and HTML.
 
-Its budgets are the report's (`sql/reports/report_budget_latest.sql`) and its
-episodes are `sql/reports/report_summary_episodes.sql`; both files are written
-atomically.
+Its statuses are `fct_slo_status` (the table the report's overview and
+`burnwatch run` read too), lowest budget first, and its episodes are
+`sql/reports/report_summary_episodes.sql`; both files are written atomically.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-import polars as pl
 
 from pipelines.assets.metadata import markdown_table
 from pipelines.reporting.queries import SUMMARY_INPUTS, bind_lake, run_model
+from pipelines.reporting.status import SHOWN_COLUMNS, STATUS_TABLE, lowest_budget_first
 from pipelines.warehouse.atomic import write_text_atomic
 from pipelines.warehouse.session import connect
 
@@ -33,13 +33,7 @@ def write_summary(warehouse: Path) -> SummaryFiles:
     warehouse = Path(warehouse)
     with connect() as connection:
         bind_lake(connection, warehouse, SUMMARY_INPUTS)
-        budgets = run_model(connection, "report_budget_latest").select(
-            "tenant_id",
-            "slo_name",
-            "as_of",
-            pl.col("remaining").alias("budget_remaining"),
-            pl.col("time_to_exhaustion").alias("hours_to_exhaustion"),
-        )
+        statuses = lowest_budget_first(connection.table(STATUS_TABLE).pl()).select(SHOWN_COLUMNS)
         run_model(connection, "report_episodes")
         episodes = run_model(connection, "report_summary_episodes")
     pages = episodes.filter(episodes["severity"] == "page").height
@@ -48,11 +42,11 @@ def write_summary(warehouse: Path) -> SummaryFiles:
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html"])
     )
     context = {
-        "budgets": budgets.to_dicts(),
+        "statuses": statuses.to_dicts(),
         "episodes": episodes.to_dicts(),
         "pages": pages,
         "tickets": tickets,
-        "budget_table": markdown_table(budgets, limit=50),
+        "status_table": markdown_table(statuses, limit=50),
         "episode_table": markdown_table(episodes, limit=200),
     }
     out = warehouse / "reports"

@@ -1,22 +1,10 @@
--- report_overview: one row per tenant SLO with a budget, lowest budget left first.
+-- report_overview: one row per tenant SLO, lowest budget left first.
 --
--- The newest budget (report_budget_latest), the SLO's spec, the 1h window's
--- burn rate at its newest step (null when that window had no requests), and
--- the SLO's episode counts (0 when it has none).
-with burn_1h as (
-    select
-        fct_burn_rates.tenant_id,
-        fct_burn_rates.slo_name,
-        fct_burn_rates.burn_rate
-    from fct_burn_rates
-    where fct_burn_rates."window" = '1h'
-    qualify row_number() over (
-        partition by fct_burn_rates.tenant_id, fct_burn_rates.slo_name
-        order by fct_burn_rates.eval_ts desc
-    ) = 1
-),
-
-episode_counts as (
+-- The SLO's status (fct_slo_status: state, budget, 1h burn and open alerts at
+-- the tenant's as_of), its spec, and its episode counts over the lake (0 when it
+-- has none). remaining is the status's budget as a share (the page's charts
+-- and colours are in shares); null when there is no traffic or no step yet.
+with episode_counts as (
     select
         fct_alert_episodes.tenant_id,
         fct_alert_episodes.slo_name,
@@ -29,32 +17,29 @@ episode_counts as (
 
 final as (
     select
-        latest.tenant_id,
-        latest.slo_name,
+        fct_slo_status.tenant_id,
+        fct_slo_status.slo_name,
         slo_specs.cohort,
         slo_specs.sli,
+        fct_slo_status.state,
+        fct_slo_status.open_alerts,
         slo_specs.objective,
         slo_specs.period_days,
-        latest.as_of,
-        latest.total,
-        latest.bad,
-        latest.consumed,
-        latest.remaining,
-        latest.time_to_exhaustion,
-        burn_1h.burn_rate as burn_rate_1h,
+        fct_slo_status.budget_remaining_percent / 100 as remaining,
+        fct_slo_status.time_to_exhaustion_hours as time_to_exhaustion,
+        fct_slo_status.burn_rate_1h,
         coalesce(episode_counts.pages, 0) as pages,
         coalesce(episode_counts.tickets, 0) as tickets,
-        coalesce(episode_counts.open_episodes, 0) as open_episodes
-    from report_budget_latest as latest
+        coalesce(episode_counts.open_episodes, 0) as open_episodes,
+        fct_slo_status.as_of,
+        fct_slo_status.open_since
+    from fct_slo_status
     left join slo_specs
-        on latest.tenant_id = slo_specs.tenant_id
-        and latest.slo_name = slo_specs.slo_name
-    left join burn_1h
-        on latest.tenant_id = burn_1h.tenant_id
-        and latest.slo_name = burn_1h.slo_name
+        on fct_slo_status.tenant_id = slo_specs.tenant_id
+        and fct_slo_status.slo_name = slo_specs.slo_name
     left join episode_counts
-        on latest.tenant_id = episode_counts.tenant_id
-        and latest.slo_name = episode_counts.slo_name
+        on fct_slo_status.tenant_id = episode_counts.tenant_id
+        and fct_slo_status.slo_name = episode_counts.slo_name
 )
 
 select * from final
