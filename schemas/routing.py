@@ -16,8 +16,16 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-TransitionKind = Literal["opened", "escalated", "resolved"]
-TRANSITIONS: tuple[TransitionKind, ...] = ("opened", "escalated", "resolved")
+TransitionKind = Literal["opened", "escalated", "resolved", "no_data", "data_resumed"]
+TRANSITIONS: tuple[TransitionKind, ...] = (
+    "opened",
+    "escalated",
+    "resolved",
+    "no_data",
+    "data_resumed",
+)
+# A tenant's logs stopped (no_data) and came back (data_resumed): silence is not health.
+SILENCE_TRANSITIONS: tuple[TransitionKind, ...] = ("no_data", "data_resumed")
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -180,6 +188,14 @@ class NotificationConfig(_Strict):
     # Transitions older than this (at planning time) are recorded but never sent,
     # so a first run or a backfill over months does not page for history.
     max_age_hours: float | None = Field(default=None, gt=0)
+    # The schedule's interval. Every run re-sends each alert still firing to
+    # Alertmanager with endsAt = now + 4 cycles, as Prometheus re-sends every
+    # evaluation, so an open alert outlives three missed cycles and no more.
+    cycle_minutes: float = Field(default=5.0, gt=0)
+    # The severity a no_data / data_resumed transition is routed and labelled
+    # with: a silent tenant cannot be watched, and its silence may be the outage
+    # itself (the log shipper often dies with the service), so a page by default.
+    no_data_severity: Literal["page", "ticket"] = "page"
 
     @field_validator("channels")
     @classmethod

@@ -127,8 +127,9 @@ def build_lake(data: Path, warehouse: Path) -> None:
     )
     build.build_slo_specs(resource)
     build.build_alert_policy(resource)
+    staging.build_stg_requests(resource, DAY)
+    build.build_int_tenant_horizons(resource, (DAY, DAY))
     for build_day in (
-        staging.build_stg_requests,
         build.build_int_sli_buckets,
         build.build_fct_burn_rates,
         build.build_fct_error_budget,
@@ -297,6 +298,29 @@ def make_workspace(factory: Any, tmp_path: Path) -> Workspace:
     shutil.copytree(root / "data", tmp_path / "data")
     shutil.copytree(root / "warehouse", tmp_path / "warehouse")
     return Workspace(tmp_path / "data", tmp_path / "warehouse")
+
+
+def rewrite(workspace: Workspace, table: str, frame: Any) -> None:
+    """Replace a whole lake table with `frame` (cast to the table's own types)."""
+    from pipelines.notify.dispatch import write_lake_frame
+    from pipelines.warehouse import lake
+
+    schema = lake.read_table(workspace.warehouse, table).schema
+    write_lake_frame(workspace.warehouse, table, frame.cast(dict(schema)).select(list(schema)))
+
+
+def write_horizons(workspace: Workspace, rows: list[dict[str, Any]]) -> None:
+    """int_tenant_horizons as a run would leave it: each row gives tenant_id, data_until,
+    horizon and silent (evaluated_until defaults to the horizon, max_silence_minutes to 15)."""
+    import polars as pl
+
+    from pipelines.warehouse import lake
+
+    full = [
+        {"evaluated_until": row.get("horizon"), "max_silence_minutes": 15, **row} for row in rows
+    ]
+    schema = lake.read_table(workspace.warehouse, "int_tenant_horizons").schema
+    rewrite(workspace, "int_tenant_horizons", pl.DataFrame(full, schema=schema))
 
 
 def episodes(workspace: Workspace) -> list[dict[str, Any]]:

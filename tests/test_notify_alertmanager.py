@@ -1,7 +1,10 @@
-"""A real Alertmanager (Debian's prometheus-alertmanager) receives one alert per episode."""
+"""A real Alertmanager (Debian's prometheus-alertmanager) receives one alert per episode,
+re-sent every cycle while it fires (as Prometheus does), and a no_data alert per silence."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import shutil
 import subprocess
 import time
@@ -12,7 +15,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.notify_fixtures import Workspace, episodes, free_port, make_workspace
+from pipelines.notify.outbox import utcnow
+from pipelines.warehouse import lake
+from tests.notify_fixtures import (
+    DAY,
+    Workspace,
+    episodes,
+    free_port,
+    make_workspace,
+    rewrite,
+    write_horizons,
+)
 
 BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 
@@ -86,10 +99,27 @@ def received(url: str) -> dict[str, float]:
     return counts
 
 
-def active_alerts(url: str) -> list[dict[str, Any]]:
-    response = httpx.get(f"{url}/api/v2/alerts", params={"filter": 'alertname="SLOBurnRate"'})
+def active_alerts(url: str, alertname: str = "SLOBurnRate") -> list[dict[str, Any]]:
+    """The alerts Alertmanager holds as firing (its API leaves out those whose endsAt passed)."""
+    response = httpx.get(f"{url}/api/v2/alerts", params={"filter": f'alertname="{alertname}"'})
     response.raise_for_status()
     return list(response.json())
+
+
+def am_time(text: str) -> dt.datetime:
+    """Alertmanager's RFC 3339 time as naive UTC, to the second."""
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def am_routes(url: str) -> str:
+    return f"""
+notifications:
+  channels:
+    am: {{type: alertmanager, url: "{url}"}}
+  routes:
+    - channel: am
+"""
 
 
 def test_alertmanager_gets_exactly_one_alert_per_episode_across_two_runs(
@@ -115,8 +145,17 @@ notifications:
     second = workspace.run()
     assert (second.new_messages, second.delivered) == (0, 0)
 
-    assert after_first == {"firing": len(all_episodes), "resolved": len(resolved)}
-    assert received(alertmanager) == after_first
+    # Each run re-sends the alerts still firing (not outbox messages): the first run's
+    # openings and resolves, then one re-send of each open episode per run.
+    assert first.refreshed == second.refreshed == len(open_episodes)
+    assert after_first == {
+        "firing": len(all_episodes) + len(open_episodes),
+        "resolved": len(resolved),
+    }
+    assert received(alertmanager) == {
+        "firing": after_first["firing"] + len(open_episodes),
+        "resolved": len(resolved),
+    }
     alerts = active_alerts(alertmanager)
     # Resolved episodes' alerts ended in the past; the open ones are active, once each.
     got = sorted((a["labels"]["rule"], a["startsAt"][:19]) for a in alerts)
@@ -138,3 +177,116 @@ notifications:
         ):
             assert annotations[name], name
         assert annotations["runbook_url"].startswith("https://")
+
+
+def test_an_open_page_outlives_the_default_resolve_timeout_across_three_cycles_until_resolved(
+    workspace: Workspace, alertmanager: str
+) -> None:
+    workspace.configure(am_routes(alertmanager))
+    open_episodes = [e for e in episodes(workspace) if e["resolved_at"] is None]
+    assert any(e["severity"] == "page" for e in open_episodes)
+    start = utcnow().replace(microsecond=0)
+    # This Alertmanager runs with the default resolve_timeout (5 minutes): an alert
+    # sent without endsAt, as Burnwatch used to send an open page, lapses then.
+    control = [{"labels": {"alertname": "Control"}, "startsAt": f"{start:%Y-%m-%dT%H:%M:%SZ}"}]
+    httpx.post(f"{alertmanager}/api/v2/alerts", json=control).raise_for_status()
+    (held,) = active_alerts(alertmanager, "Control")
+    lapses_at = am_time(held["endsAt"])
+    assert dt.timedelta(minutes=4) < lapses_at - start <= dt.timedelta(minutes=5, seconds=5)
+
+    # Three cycles 5 minutes apart (the clock the dispatcher dates endsAt by is moved).
+    cycles = [start + dt.timedelta(minutes=5 * n) for n in range(3)]
+    for number, now in enumerate(cycles, start=1):
+        summary = workspace.run(now=now)
+        if number > 1:
+            assert summary.new_messages == 0
+        assert summary.refreshed == len(open_episodes)
+        alerts = active_alerts(alertmanager)
+        assert sorted(a["labels"]["rule"] for a in alerts) == sorted(
+            e["rule_name"] for e in open_episodes
+        )
+        for alert in alerts:
+            assert am_time(alert["endsAt"]) == now + dt.timedelta(minutes=20), number
+            assert alert["status"]["state"] == "active"
+    # At the end (a cycle after the third) the page is still firing: its endsAt is
+    # 20 minutes past the third cycle, long after the control alert lapsed.
+    end = cycles[-1] + dt.timedelta(minutes=5)
+    assert lapses_at < end
+    assert all(am_time(a["endsAt"]) > end for a in active_alerts(alertmanager))
+    assert workspace.table("notifications").height == len(episodes(workspace)) + len(
+        [e for e in episodes(workspace) if e["resolved_at"] is not None]
+    )
+
+    # The outage ends: the episodes resolve, the resolve sends endsAt = the resolve time.
+    import polars as pl
+
+    resolved_at = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(0, 5))
+    table = lake.read_table(workspace.warehouse, "fct_alert_episodes")
+    rewrite(
+        workspace,
+        "fct_alert_episodes",
+        table.with_columns(pl.col("resolved_at").fill_null(resolved_at)),
+    )
+    summary = workspace.run(now=end)
+    assert (summary.new_messages, summary.delivered, summary.refreshed) == (
+        len(open_episodes),
+        len(open_episodes),
+        0,
+    )
+    assert active_alerts(alertmanager) == []
+    resolves = [
+        row
+        for row in workspace.table("notifications").to_dicts()
+        if row["transition"] == "resolved" and row["transition_at"] == resolved_at
+    ]
+    assert len(resolves) == len(open_episodes)
+    for row in resolves:
+        (alert,) = json.loads(row["payload"])["alerts"]
+        assert alert["endsAt"] == f"{resolved_at:%Y-%m-%dT%H:%M:%SZ}"
+    refreshes = [r for r in workspace.audit() if r["kind"] == "refresh"]
+    assert [r["alerts"] for r in refreshes] == [len(open_episodes)] * 3
+    assert all(r["outcome"] == "ok" and r["channel"] == "am" for r in refreshes)
+
+
+def test_a_no_data_alert_fires_in_alertmanager_until_data_resumed_resolves_it(
+    workspace: Workspace, alertmanager: str
+) -> None:
+    workspace.configure(am_routes(alertmanager))
+    day = dt.datetime.combine(DAY, dt.time())
+    horizon = day + dt.timedelta(hours=23, minutes=55)
+    stopped = day + dt.timedelta(hours=23, minutes=20)
+    acme = {"tenant_id": "acme", "data_until": horizon, "horizon": horizon, "silent": False}
+    write_horizons(
+        workspace,
+        [acme, {"tenant_id": "globex", "data_until": stopped, "horizon": horizon, "silent": True}],
+    )
+    start = utcnow().replace(microsecond=0)
+    for number in range(2):
+        now = start + dt.timedelta(minutes=5 * number)
+        summary = workspace.run(now=now)
+        assert summary.silences == (1 if number == 0 else 0)
+        (alert,) = active_alerts(alertmanager, "BurnwatchNoData")
+        assert alert["labels"] == {
+            "alertname": "BurnwatchNoData",
+            "tenant": "globex",
+            "slo": "api-availability",
+            "severity": "page",
+            "since": "2026-11-20T23:20:00",
+        }
+        assert am_time(alert["startsAt"]) == stopped
+        assert am_time(alert["endsAt"]) == now + dt.timedelta(minutes=20)
+        assert "no logs since 2026-11-20T23:20:00Z" in alert["annotations"]["summary"]
+
+    back = day + dt.timedelta(days=1, minutes=10)
+    write_horizons(
+        workspace,
+        [
+            {**acme, "data_until": back, "horizon": back},
+            {"tenant_id": "globex", "data_until": back, "horizon": back, "silent": False},
+        ],
+    )
+    summary = workspace.run(now=start + dt.timedelta(minutes=10))
+    assert summary.silences == 1 and summary.new_messages == 1
+    assert active_alerts(alertmanager, "BurnwatchNoData") == []
+    kinds = [r["transition"] for r in workspace.table("notifications").to_dicts()]
+    assert (kinds.count("no_data"), kinds.count("data_resumed")) == (1, 1)

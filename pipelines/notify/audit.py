@@ -7,8 +7,14 @@ One JSON object a line, of two kinds:
   events, what was decided (`notify` to which channels, `no_route`, or
   `suppressed` as too old) and `inputs.sha256`, the content hash of the lake
   rows behind it (see `evidence`), with the reference to find them again;
+  A `no_data` / `data_resumed` decision rests on the tenant's
+  `int_tenant_horizons` row, which it holds whole (`inputs.row`): that row
+  describes one run's moment and is replaced by the next run, so `verify`
+  checks such a decision's hash against its own row, not against the lake;
 - `attempt`: one per delivery attempt: message key, channel, attempt number,
-  outcome, HTTP/SMTP status, a secret-free error.
+  outcome, HTTP/SMTP status, a secret-free error;
+- `refresh`: one per re-send of the firing alerts to an Alertmanager channel
+  (not outbox messages): the alerts' message keys, `endsAt`, the outcome.
 
 Every record carries `seq`, `prev_hash` (the previous record's hash) and
 `record_hash` (SHA-256 of its own canonical JSON without `record_hash`), so
@@ -23,6 +29,7 @@ repaired on the next run, never duplicated.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 from collections.abc import Iterator
@@ -40,7 +47,7 @@ from pipelines.notify.evidence import (
     content_hash,
     load_evidence,
 )
-from pipelines.notify.transitions import Transition
+from pipelines.notify.transitions import SilenceTransition, Transition
 from pipelines.warehouse import lake
 
 AUDIT_DIR = "audit"
@@ -190,6 +197,66 @@ def decision_record(
     }
 
 
+def silence_decision_record(
+    transition: SilenceTransition, action: str, channels: list[str], dry_run: bool
+) -> dict[str, Any]:
+    """The audit record of a no_data / data_resumed decision, with the horizon row behind it."""
+    t = transition
+    return {
+        "id": f"decision:{t.key}",
+        "kind": "decision",
+        "transition_key": t.key,
+        "transition": t.kind,
+        "at": t.at.isoformat(),
+        "tenant_id": t.tenant_id,
+        "slo_name": t.slo_name,
+        "cohort": t.cohort,
+        "rule_name": t.rule_name,
+        "silence": {
+            "since": t.since,
+            "started_at": t.started_at.isoformat(),
+            "data_until": t.data_until.isoformat() if t.data_until else None,
+            "horizon": t.horizon.isoformat() if t.horizon else None,
+            "max_silence_minutes": t.max_silence_minutes,
+            "severity": t.severity,
+        },
+        "decision": {"action": action, "channels": channels, "dry_run": dry_run},
+        "inputs": {
+            "tables": ["int_tenant_horizons"],
+            "row": t.horizon_row,
+            "sha256": content_hash(t.horizon_row),
+        },
+    }
+
+
+def refresh_record(
+    channel: str,
+    keys: list[str],
+    ends_at: dt.datetime,
+    started_at: dt.datetime,
+    finished_at: dt.datetime,
+    outcome: str,
+    status_code: int | None,
+    error: str | None,
+    attempts: int,
+) -> dict[str, Any]:
+    """The audit record of one re-send of the firing alerts to an Alertmanager channel."""
+    return {
+        "id": f"refresh:{channel}:{started_at.isoformat()}",
+        "kind": "refresh",
+        "channel": channel,
+        "message_keys": keys,
+        "alerts": len(keys),
+        "ends_at": ends_at.isoformat(),
+        "started_at": started_at.isoformat(),
+        "finished_at": finished_at.isoformat(),
+        "attempts": attempts,
+        "outcome": outcome,
+        "status_code": status_code,
+        "error": error,
+    }
+
+
 def attempt_record(row: dict[str, Any]) -> dict[str, Any]:
     """The audit record of one delivery attempt (a row of `delivery_attempts`)."""
     return {
@@ -249,7 +316,11 @@ def verify(warehouse: Path) -> tuple[int, list[str]]:
         if record.get("record_hash") != record_hash(record):
             problems.append(f"{where}: record_hash does not match its content (edited)")
         previous = str(record.get("record_hash"))
-        if record.get("kind") == "decision":
+        if record.get("kind") == "decision" and "row" in (record.get("inputs") or {}):
+            inputs = record["inputs"]
+            if content_hash(inputs["row"]) != inputs.get("sha256"):
+                problems.append(f"{where}: inputs.sha256 does not match its horizon row")
+        elif record.get("kind") == "decision":
             decisions.append((number, record))
     change_events = _lake_events(warehouse)
     by_lookback: dict[int, list[tuple[int, dict[str, Any]]]] = {}

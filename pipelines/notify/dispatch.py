@@ -8,7 +8,15 @@
    `sending` left by a crash) is delivered with exponential backoff (tenacity);
    each attempt is committed as `sending` before the request and as its
    outcome after it.
-4. The audit log gets the decisions and attempts it lacks; the outbox, the
+4. Silence: each SLO of a tenant that `int_tenant_horizons` says is silent gets
+   one `no_data` message per route, and `data_resumed` once it no longer is;
+   the outbox's `silences` table says which silences are open.
+5. Unless this is a dry run, every alert still firing (an episode without
+   `resolved_at`, an open silence) whose opening message an Alertmanager
+   channel was sent is re-sent there with `endsAt` = now + 4 cycles, one POST
+   per channel, as Prometheus re-sends firing alerts every evaluation; these
+   re-sends are not outbox messages, each is an audit record of kind `refresh`.
+6. The audit log gets the decisions and attempts it lacks; the outbox, the
    attempts, the audit log and the change events are exported to the lake.
 
 Exactly once, and its limit: a message marked `sent` is never sent again. If
@@ -29,6 +37,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import polars as pl
@@ -38,16 +47,25 @@ from pipelines.notify import audit, events
 from pipelines.notify.channels import DeliveryError, deliver, secret_env_names
 from pipelines.notify.evidence import load_evidence
 from pipelines.notify.outbox import Outbox, OutboxRow, open_outbox, utcnow
-from pipelines.notify.render import message_id, render
-from pipelines.notify.transitions import Transition, compute_transitions
+from pipelines.notify.render import message_id, refreshed, render, render_silence
+from pipelines.notify.transitions import (
+    AnyTransition,
+    SilenceTransition,
+    Transition,
+    compute_silences,
+    compute_transitions,
+)
 from pipelines.warehouse import lake
 from pipelines.warehouse.atomic import atomic_path
 from schemas.manifest import load_manifest
-from schemas.routing import NotificationConfig
+from schemas.routing import AlertmanagerChannel, Channel, NotificationConfig, RetryPolicy
 
 NOTIFICATIONS_TABLE = "notifications"
 ATTEMPTS_TABLE = "delivery_attempts"
 REDACTED = "[REDACTED]"
+# An alert re-sent to Alertmanager stays firing for this many cycles: three
+# cycles may fail or be late before an open page lapses.
+REFRESH_CYCLES = 4
 
 
 @dataclass
@@ -56,6 +74,8 @@ class NotifySummary:
     new_messages: int = 0
     delivered: int = 0
     failed: int = 0
+    silences: int = 0  # no_data and data_resumed transitions decided by this run
+    refreshed: int = 0  # firing alerts re-sent to Alertmanager (not outbox messages)
     dry_run: bool = False
     status_counts: dict[str, int] = field(default_factory=dict)
 
@@ -112,6 +132,18 @@ def write_lake_frame(warehouse: Path, table: str, frame: pl.DataFrame) -> Path:
     return target
 
 
+def _retrying(policy: RetryPolicy) -> tenacity.Retrying:
+    """Exponential backoff over the errors worth retrying now (5xx, 429, network)."""
+    return tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(policy.attempts),
+        wait=tenacity.wait_exponential(multiplier=policy.initial_seconds, max=policy.max_seconds),
+        retry=tenacity.retry_if_exception(
+            lambda error: isinstance(error, DeliveryError) and error.retry_now
+        ),
+        reraise=True,
+    )
+
+
 def _deliver_one(
     outbox: Outbox,
     row: OutboxRow,
@@ -146,17 +178,9 @@ def _deliver_one(
             raise
         status = outbox.end_attempt(row.key, attempt, ok=True, status_code=result.status_code)
 
-    retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(policy.attempts),
-        wait=tenacity.wait_exponential(multiplier=policy.initial_seconds, max=policy.max_seconds),
-        retry=tenacity.retry_if_exception(
-            lambda error: isinstance(error, DeliveryError) and error.retry_now
-        ),
-        reraise=True,
-    )
     # A last failure is already recorded: `failed` is retried by the next run, `rejected` never.
     with contextlib.suppress(DeliveryError):
-        retrying(attempt_once)
+        _retrying(policy)(attempt_once)
     return status
 
 
@@ -174,10 +198,112 @@ def _export(outbox: Outbox, warehouse: Path) -> None:
     )
 
 
-def _is_stale(transition: Transition, config: NotificationConfig, now: dt.datetime) -> bool:
+def _firing_keys(
+    transitions: list[Transition],
+    silences: dict[tuple[str, str], str],
+    config: NotificationConfig,
+) -> dict[str, list[str]]:
+    """Per Alertmanager channel, the message keys of the alerts still firing there:
+    the opening message of every episode without `resolved_at`, and the no_data
+    message of every open silence (`silences`: tenant SLO -> its `since`)."""
+    opening = [
+        t.key
+        for t in transitions
+        if t.kind in ("opened", "escalated") and t.episode_resolved_at is None
+    ]
+    opening += [f"{tenant}|{slo}|-|{since}|no_data" for (tenant, slo), since in silences.items()]
+    return {
+        name: [f"{key}|{name}" for key in opening]
+        for name, channel in config.channels.items()
+        if isinstance(channel, AlertmanagerChannel)
+    }
+
+
+def _refresh(
+    outbox: Outbox,
+    keys_by_channel: dict[str, list[str]],
+    config: NotificationConfig,
+    client: httpx.Client,
+    redact: Redactor,
+    now: dt.datetime,
+    writer: audit.AuditWriter,
+) -> int:
+    """Re-send every firing alert that was sent to each Alertmanager channel, with `endsAt`
+    = now + 4 cycles, in one POST per channel; return how many alerts were re-sent.
+
+    Only sent messages are re-sent: a suppressed or undelivered opening is the
+    outbox's business, never sent behind its back. A failure is recorded and
+    left for the next cycle, which re-sends everything again.
+    """
+    ends_at = now + dt.timedelta(minutes=REFRESH_CYCLES * config.cycle_minutes)
+    count = 0
+    for name, keys in keys_by_channel.items():
+        payloads = outbox.sent_payloads(keys)
+        if not payloads:
+            continue
+        alerts = [refreshed(alert, ends_at) for p in payloads.values() for alert in p["alerts"]]
+        started, attempts = utcnow(), 0
+        outcome, status_code, error = "ok", None, None
+
+        channel = config.channels[name]
+
+        def post(channel: Channel = channel, alerts: list[dict[str, Any]] = alerts) -> int:
+            nonlocal attempts
+            attempts += 1
+            timeout = config.retry.timeout_seconds
+            return deliver(channel, {"alerts": alerts}, "", client, timeout).status_code
+
+        try:
+            status_code = _retrying(config.retry)(post)
+            count += len(alerts)
+        except DeliveryError as failure:
+            outcome, status_code, error = "error", failure.status_code, redact(failure.safe)
+        writer.append(
+            audit.refresh_record(
+                name,
+                sorted(payloads),
+                ends_at,
+                started,
+                utcnow(),
+                outcome,
+                status_code,
+                error,
+                attempts,
+            )
+        )
+    return count
+
+
+def _is_stale(transition: AnyTransition, config: NotificationConfig, now: dt.datetime) -> bool:
     if config.max_age_hours is None:
         return False
     return transition.at < now - dt.timedelta(hours=config.max_age_hours)
+
+
+def _plan_silence(
+    outbox: Outbox,
+    writer: audit.AuditWriter,
+    silence: SilenceTransition,
+    config: NotificationConfig,
+    now: dt.datetime,
+    dry_run: bool,
+) -> int:
+    """Enqueue a no_data / data_resumed on its routes, record it, and audit the decision;
+    return the number of new messages."""
+    channels = config.channels_for(
+        silence.cohort, silence.tenant_id, silence.severity, silence.kind
+    )
+    stale = _is_stale(silence, config, now)
+    action = "no_route" if not channels else ("suppressed" if stale else "notify")
+    added = 0
+    for name in channels:
+        message = render_silence(silence, name, config.channels[name], config.runbook_url)
+        added += outbox.enqueue(message, status="suppressed" if stale else "pending")
+    outbox.record_silence(silence)
+    record = audit.silence_decision_record(silence, action, channels, dry_run)
+    record["id"] += "->" + (",".join(channels) or "none")
+    writer.append(record)
+    return added
 
 
 def run_notifications(
@@ -187,11 +313,14 @@ def run_notifications(
     dry_run: bool = False,
     log: Callable[[str], None] | None = None,
     before_send: Callable[[str], None] | None = None,
+    now: dt.datetime | None = None,
 ) -> NotifySummary:
-    """Turn the lake's alert episodes into delivered (or, dry run, queued) notifications.
+    """Turn the lake's alert episodes and silent tenants into delivered (or, dry run,
+    queued) notifications, and re-send the alerts still firing to Alertmanager.
 
     `before_send(key)` is called after a message is marked `sending` and
     before its request: the tests use it to stop the process at that point.
+    `now` (naive UTC, default the clock) dates staleness and the re-sends' `endsAt`.
     """
     say = log or (lambda _: None)
     warehouse = Path(warehouse)
@@ -208,10 +337,19 @@ def run_notifications(
         warehouse, [audit.evidence_ref(t) for t in transitions], change_events, lookback
     )
     summary = NotifySummary(transitions=len(transitions), dry_run=dry_run)
-    now = utcnow()
+    now = now or utcnow()
+    horizons = lake.read_table(warehouse, "int_tenant_horizons")
     log_file = audit.AuditLog(audit.audit_path(warehouse))
     with open_outbox(warehouse) as outbox:
         outbox.close_interrupted_attempts()
+        silences = compute_silences(
+            horizons,
+            lake.read_table(warehouse, "slo_specs"),
+            outbox.open_silences(),
+            config.no_data_severity,
+        )
+        summary.silences = len(silences)
+        summary.transitions += len(silences)
         with log_file.writer() as writer:
             for transition in transitions:
                 found = evidence[audit.evidence_ref(transition)]
@@ -231,6 +369,8 @@ def run_notifications(
                 )
                 record["id"] += "->" + (",".join(channels) or "none")
                 writer.append(record)
+            for silence in silences:
+                summary.new_messages += _plan_silence(outbox, writer, silence, config, now, dry_run)
         if not dry_run:
             due = [row for row in outbox.due() if row.channel in config.channels]
             if due:
@@ -243,14 +383,26 @@ def run_notifications(
                         summary.delivered += status == "sent"
                         summary.failed += status != "sent"
         with log_file.writer() as writer:
+            if not dry_run:
+                open_since = {key: o.since for key, o in outbox.open_silences().items()}
+                firing = _firing_keys(transitions, open_since, config)
+                if any(firing.values()):
+                    with (
+                        _redacted_library_logs(redact),
+                        httpx.Client(timeout=config.retry.timeout_seconds) as client,
+                    ):
+                        summary.refreshed = _refresh(
+                            outbox, firing, config, client, redact, now, writer
+                        )
             for attempt in audit.attempts_since(outbox.connection):
                 writer.append(audit.attempt_record(attempt))
         summary.status_counts = outbox.status_counts()
         _export(outbox, warehouse)
     write_lake_frame(warehouse, audit.LAKE_TABLE, audit.audit_frame(log_file.path))
     say(
-        f"notifications: {summary.transitions} transitions, {summary.new_messages} new "
-        f"messages, {summary.delivered} delivered, {summary.failed} not delivered"
+        f"notifications: {summary.transitions} transitions ({summary.silences} no_data or "
+        f"data_resumed), {summary.new_messages} new messages, {summary.delivered} delivered, "
+        f"{summary.failed} not delivered, {summary.refreshed} firing alerts re-sent"
         + (" (dry run: nothing sent)" if dry_run else "")
         + f"; outbox {summary.status_counts}"
     )

@@ -9,6 +9,10 @@ A message's life: `pending` -> `sending` (committed *before* the request) ->
 no for good, e.g. HTTP 400). `suppressed` rows were too old to send
 (`max_age_hours`). Every attempt is a row of `delivery_attempts`.
 
+`silences` is the outbox's record of each tenant SLO's silences: a row when
+`no_data` was decided (whatever its routes), `resumed_at` set when
+`data_resumed` was. It, not the data, says whether a silence is open.
+
 The database is opened only while a dispatch runs, under an exclusive lock
 file, so two dispatchers never interleave and readers use the lake export.
 """
@@ -27,6 +31,7 @@ from typing import Any
 import duckdb
 
 from pipelines.notify.render import Message
+from pipelines.notify.transitions import OpenSilence, SilenceTransition
 
 STATE_DIR = "state"
 OUTBOX_FILE = "outbox.duckdb"
@@ -65,6 +70,15 @@ create table if not exists delivery_attempts (
     status_code integer,
     error varchar,
     primary key (key, attempt)
+);
+create table if not exists silences (
+    tenant_id varchar not null,
+    slo_name varchar not null,
+    since varchar not null,
+    started_at timestamp not null,
+    detected_at timestamp not null,
+    resumed_at timestamp,
+    primary key (tenant_id, slo_name, since)
 );
 """
 
@@ -192,6 +206,41 @@ class Outbox:
             "where outcome is null returning 1"
         ).fetchall()
         return len(row)
+
+    def open_silences(self) -> dict[tuple[str, str], OpenSilence]:
+        """Each tenant SLO's silence that has had `no_data` and no `data_resumed` yet."""
+        rows = self.connection.execute(
+            "select tenant_id, slo_name, since, started_at from silences "
+            "where resumed_at is null order by tenant_id, slo_name, detected_at"
+        ).fetchall()
+        return {(r[0], r[1]): OpenSilence(r[0], r[1], r[2], r[3]) for r in rows}
+
+    def record_silence(self, transition: SilenceTransition) -> None:
+        """Record that a silence's `no_data` or `data_resumed` was decided (after enqueueing
+        its messages: a crash in between finds the same key again, already enqueued)."""
+        t = transition
+        if t.kind == "no_data":
+            self.connection.execute(
+                "insert into silences values (?, ?, ?, ?, ?, null) on conflict do nothing",
+                [t.tenant_id, t.slo_name, t.since, t.started_at, t.at],
+            )
+        else:
+            self.connection.execute(
+                "update silences set resumed_at = ? "
+                "where tenant_id = ? and slo_name = ? and since = ? and resumed_at is null",
+                [t.at, t.tenant_id, t.slo_name, t.since],
+            )
+
+    def sent_payloads(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The payloads of the messages among `keys` that were sent, by key."""
+        if not keys:
+            return {}
+        rows = self.connection.execute(
+            "select key, payload from outbox where status = 'sent' and list_contains(?, key) "
+            "order by transition_at, key",
+            [keys],
+        ).fetchall()
+        return {str(key): json.loads(payload) for key, payload in rows}
 
     def status_counts(self) -> dict[str, int]:
         rows = self.connection.execute(

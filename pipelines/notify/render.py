@@ -18,18 +18,19 @@ from typing import Any
 import jinja2
 
 from pipelines.notify.evidence import Evidence
-from pipelines.notify.transitions import Transition
+from pipelines.notify.transitions import NEVER, AnyTransition, SilenceTransition, Transition
 from schemas.routing import Channel
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ALERTNAME = "SLOBurnRate"
+NO_DATA_ALERTNAME = "BurnwatchNoData"
 PAGERDUTY_SEVERITY = {"page": "critical", "ticket": "warning"}
 
 
 @dataclass(frozen=True)
 class Message:
     key: str  # transition key + "|" + channel name: the outbox's primary key
-    transition: Transition
+    transition: AnyTransition
     channel: str
     channel_type: str
     dedup_key: str  # what the receiver may deduplicate on (PagerDuty dedup_key, ...)
@@ -297,3 +298,152 @@ def render(
             "message_id": f"<{message_id(key)}@burnwatch>",
         }
     return Message(key, transition, channel_name, channel.type, dedup_key, payload)
+
+
+def silence_dedup_key(transition: SilenceTransition) -> str:
+    """One key per silence, shared by its no_data and its data_resumed."""
+    t = transition
+    return f"burnwatch:{t.tenant_id}:{t.slo_name}:no_data:{t.since}"
+
+
+def silence_context(transition: SilenceTransition, runbook_template: str) -> dict[str, Any]:
+    """Everything the silence templates may use."""
+    t = transition
+    lag = None
+    if t.data_until is not None and t.horizon is not None:
+        lag = int((t.horizon - t.data_until).total_seconds() // 60)
+    names = {"tenant": t.tenant_id, "slo": t.slo_name, "rule": "no_data"}
+    return {
+        "kind": t.kind,
+        "tenant": t.tenant_id,
+        "slo": t.slo_name,
+        "rule": None,
+        "severity": t.severity,
+        "cohort": t.cohort,
+        "service": t.service,
+        "at": _iso(t.at),
+        "since": t.since,
+        "never": t.since == NEVER,
+        "started_at": _iso(t.started_at),
+        "data_until": _iso(t.data_until),
+        "horizon": _iso(t.horizon),
+        "lag_minutes": lag,
+        "max_silence_minutes": t.max_silence_minutes,
+        "runbook_url": runbook_template.format_map(names),
+    }
+
+
+def silence_alertmanager_payload(
+    values: dict[str, Any], title: str, body: str
+) -> list[dict[str, Any]]:
+    """The no_data alert: its own alertname, one alert per silence (label `since`);
+    it fires from the silence's start until data_resumed sends endsAt."""
+    alert: dict[str, Any] = {
+        "labels": {
+            "alertname": NO_DATA_ALERTNAME,
+            "tenant": values["tenant"],
+            "slo": values["slo"],
+            "severity": values["severity"],
+            "since": values["since"],
+        },
+        "annotations": {
+            "summary": title,
+            "description": body,
+            "transition": values["kind"],
+            "data_until": values["data_until"] or "none",
+            "horizon": values["horizon"] or "none",
+            "max_silence_minutes": str(values["max_silence_minutes"]),
+            "runbook_url": values["runbook_url"],
+        },
+        "startsAt": values["started_at"],
+    }
+    if values["kind"] == "data_resumed":
+        alert["endsAt"] = values["at"]
+    return [alert]
+
+
+def silence_pagerduty_payload(values: dict[str, Any], title: str, dedup_key: str) -> dict[str, Any]:
+    if values["kind"] == "data_resumed":
+        return {"event_action": "resolve", "dedup_key": dedup_key}
+    return {
+        "event_action": "trigger",
+        "dedup_key": dedup_key,
+        "payload": {
+            "summary": title[:1024],
+            "source": f"burnwatch/{values['tenant']}",
+            "severity": PAGERDUTY_SEVERITY[values["severity"]],
+            "timestamp": values["at"],
+            "component": values["service"],
+            "group": values["tenant"],
+            "class": values["slo"],
+            "custom_details": {
+                key: values[key]
+                for key in ("kind", "cohort", "data_until", "horizon", "max_silence_minutes")
+            },
+        },
+        "links": [{"href": values["runbook_url"], "text": "Runbook"}],
+        "client": "Burnwatch",
+    }
+
+
+def silence_webhook_payload(
+    values: dict[str, Any], title: str, key: str, dedup_key: str
+) -> dict[str, Any]:
+    """`burnwatch.alert.v1` for a silence: `rule` is null and `silence` replaces the windows."""
+    return {
+        "schema": "burnwatch.alert.v1",
+        "id": message_id(key),
+        "idempotency_key": key,
+        "episode_key": dedup_key,
+        "transition": values["kind"],
+        "at": values["at"],
+        "summary": title,
+        "tenant": values["tenant"],
+        "cohort": values["cohort"],
+        "slo": values["slo"],
+        "service": values["service"],
+        "rule": None,
+        "severity": values["severity"],
+        "silence": {
+            "since": values["since"],
+            "started_at": values["started_at"],
+            "data_until": values["data_until"],
+            "horizon": values["horizon"],
+            "max_silence_minutes": values["max_silence_minutes"],
+        },
+        "runbook_url": values["runbook_url"],
+    }
+
+
+def render_silence(
+    transition: SilenceTransition, channel_name: str, channel: Channel, runbook_template: str
+) -> Message:
+    """The message for one no_data / data_resumed transition on one channel."""
+    values = silence_context(transition, runbook_template)
+    title = _text("silence_title.txt.j2", values)
+    body = _text("silence_body.txt.j2", values)
+    key = f"{transition.key}|{channel_name}"
+    dedup_key = silence_dedup_key(transition)
+    payload: dict[str, Any]
+    if channel.type == "alertmanager":
+        payload = {"alerts": silence_alertmanager_payload(values, title, body)}
+    elif channel.type == "pagerduty":
+        payload = silence_pagerduty_payload(values, title, dedup_key)
+    elif channel.type == "slack":
+        payload = slack_payload(values, title, body)
+    elif channel.type == "webhook":
+        payload = silence_webhook_payload(values, title, key, dedup_key)
+    else:
+        payload = {
+            "subject": title,
+            "text": body,
+            "from": channel.sender,
+            "to": list(channel.to),
+            "message_id": f"<{message_id(key)}@burnwatch>",
+        }
+    return Message(key, transition, channel_name, channel.type, dedup_key, payload)
+
+
+def refreshed(alert: dict[str, Any], ends_at: dt.datetime) -> dict[str, Any]:
+    """A firing alert as re-sent each cycle: the same labels, `endsAt` moved to `ends_at`."""
+    return {**alert, "endsAt": _iso(ends_at)}
