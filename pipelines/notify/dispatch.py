@@ -329,9 +329,8 @@ def run_notifications(
     change_events = events.read_change_events(data_dir)
     write_lake_frame(warehouse, events.LAKE_TABLE, events.events_frame(change_events))
 
-    transitions = compute_transitions(
-        lake.read_table(warehouse, "fct_alert_episodes"), lake.read_table(warehouse, "slo_specs")
-    )
+    slo_specs = lake.read_table(warehouse, "slo_specs")
+    transitions = compute_transitions(lake.read_table(warehouse, "fct_alert_episodes"), slo_specs)
     lookback = config.events.lookback_minutes
     evidence = load_evidence(
         warehouse, [audit.evidence_ref(t) for t in transitions], change_events, lookback
@@ -344,7 +343,7 @@ def run_notifications(
         outbox.close_interrupted_attempts()
         silences = compute_silences(
             horizons,
-            lake.read_table(warehouse, "slo_specs"),
+            slo_specs,
             outbox.open_silences(),
             config.no_data_severity,
         )
@@ -384,7 +383,15 @@ def run_notifications(
                         summary.failed += status != "sent"
         with log_file.writer() as writer:
             if not dry_run:
-                open_since = {key: o.since for key, o in outbox.open_silences().items()}
+                # A silence fires while it is open and its tenant is still silent (and
+                # still in the manifest): a tenant removed while silent does not fire forever.
+                silent = set(horizons.filter(pl.col("silent"))["tenant_id"].to_list())
+                known = set(zip(slo_specs["tenant_id"], slo_specs["slo_name"], strict=True))
+                open_since = {
+                    key: o.since
+                    for key, o in outbox.open_silences().items()
+                    if key in known and key[0] in silent
+                }
                 firing = _firing_keys(transitions, open_since, config)
                 if any(firing.values()):
                     with (
