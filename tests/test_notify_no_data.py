@@ -91,7 +91,7 @@ def test_a_silent_tenant_gets_one_no_data_over_many_runs_and_one_data_resumed(
         "max_silence_minutes": 15,
     }
     assert body["severity"] == "page" and body["rule"] is None
-    assert "no logs since 2026-11-20T21:00:00Z (20 min behind, limit 15)" in body["summary"]
+    assert "no logs since 2026-11-20T21:00:00Z (20 min behind, limit 15 min)" in body["summary"]
 
     # Its logs are back: one data_resumed, named by the same silence; then quiet.
     for horizon in (at(21, 45), at(21, 50), at(21, 55)):

@@ -142,3 +142,38 @@ def test_change_events_with_an_unknown_kind_name_file_and_line(tmp_path: Path) -
     )
     with pytest.raises(BurnwatchInputError, match=r"x\.csv:2: kind 'reboot'"):
         read_change_events(tmp_path)
+
+
+def test_no_data_and_data_resumed_are_routed_like_other_transitions(tmp_path: Path) -> None:
+    block = """
+notifications:
+  no_data_severity: ticket
+  cycle_minutes: 10
+  channels:
+    am: {type: alertmanager, url: "http://am:9093"}
+    mail: {type: email, host: h, sender: a@b, to: [c@d]}
+    hook: {type: webhook, url_env: HOOK_URL, hmac_key_env: HOOK_KEY}
+  routes:
+    - channel: am
+    - channel: mail
+      match: {severities: [ticket]}
+    - channel: hook
+      match: {transitions: [no_data, data_resumed]}
+"""
+    config = load_manifest(manifest_with(tmp_path, block)).notifications
+    assert (config.no_data_severity, config.cycle_minutes) == ("ticket", 10)
+    for kind in ("no_data", "data_resumed"):
+        assert config.channels_for("standard", "globex", "ticket", kind) == ["am", "mail", "hook"]
+    assert config.channels_for("standard", "globex", "page", "opened") == ["am"]
+
+
+def test_the_defaults_page_on_no_data_and_assume_five_minute_cycles(tmp_path: Path) -> None:
+    config = load_manifest(manifest_with(tmp_path, "")).notifications
+    assert (config.no_data_severity, config.cycle_minutes) == ("page", 5)
+
+
+@pytest.mark.parametrize("setting", ["cycle_minutes: 0", "no_data_severity: warn"])
+def test_bad_cycle_or_no_data_settings_are_errors(tmp_path: Path, setting: str) -> None:
+    with pytest.raises(BurnwatchInputError) as error:
+        load_manifest(manifest_with(tmp_path, f"notifications:\n  {setting}\n"))
+    assert "slos.yaml:" in str(error.value) and setting.split(":")[0] in str(error.value)

@@ -1,5 +1,9 @@
 """Each channel's message for a transition, rendered from jinja2 templates.
 
+Episode transitions use `title.txt.j2` / `body.txt.j2`; no_data and
+data_resumed use `silence_title.txt.j2` / `silence_body.txt.j2`, and in
+Alertmanager are alerts of their own (`BurnwatchNoData`, one per silence).
+
 A rendered message never holds a secret: the PagerDuty routing key, webhook
 URLs and HMAC signatures are added by `channels` at send time, so the outbox,
 the lake and the audit log can hold payloads verbatim. The payload is frozen
@@ -65,13 +69,19 @@ def _hours(value: float | None) -> str:
     return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} days"
 
 
+def _lag(minutes: int | None) -> str:
+    if minutes is None:
+        return "n/a"
+    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
     undefined=jinja2.StrictUndefined,
     autoescape=False,  # plain text; Slack escaping is done by `_slack_escape`
     keep_trailing_newline=False,
 )
-_ENVIRONMENT.filters.update(num=_num, pct=_pct, hours=_hours)
+_ENVIRONMENT.filters.update(num=_num, pct=_pct, hours=_hours, lag=_lag)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
