@@ -47,13 +47,15 @@ def request(
     latency: float = 50.0,
     replica: str = "r1",
     service: str = "api",
+    operation: str | None = "GET /items",
 ) -> dict[str, object]:
+    """One raw_requests row (the contract's columns)."""
     return {
         "request_id": request_id,
         "ts": ts,
         "tenant_id": tenant,
         "service": service,
-        "operation": "GET /items",
+        "operation": operation,
         "status_code": status,
         "latency_ms": latency,
         "replica": replica,

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.tables import arrow_schema
+from tests.conftest import request
 
 DAY = dt.date(2026, 11, 20)
 
@@ -65,29 +66,17 @@ def _status(second: int, index: int) -> int:
 def write_requests(data: Path) -> None:
     start = dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC)
     acme = [
-        {
-            "request_id": f"a{i}",
-            "ts": start + dt.timedelta(seconds=second),
-            "tenant_id": "acme",
-            "service": "api",
-            "operation": None,
-            "status_code": _status(second, i),
-            "latency_ms": 50.0,
-            "replica": "r1",
-        }
+        request(
+            f"a{i}",
+            start + dt.timedelta(seconds=second),
+            tenant="acme",
+            status=_status(second, i),
+            operation=None,
+        )
         for i, second in enumerate(range(0, 86400, 5))
     ]
     globex = [
-        {
-            "request_id": f"g{i}",
-            "ts": start + dt.timedelta(seconds=second),
-            "tenant_id": "globex",
-            "service": "api",
-            "operation": None,
-            "status_code": 200,
-            "latency_ms": 50.0,
-            "replica": "r1",
-        }
+        request(f"g{i}", start + dt.timedelta(seconds=second), tenant="globex", operation=None)
         for i, second in enumerate(range(0, 86400, 60))
     ]
     for tenant, rows in (("acme", acme), ("globex", globex)):
@@ -291,13 +280,32 @@ class Workspace:
         return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def make_workspace(factory: Any, tmp_path: Path) -> Workspace:
+def make_workspace(factory: Any, tmp_path: Path, notifications_yaml: str = "") -> Workspace:
+    """A private copy of the template, configured with `notifications_yaml` when given."""
     import shutil
 
     root = template_root(factory)
     shutil.copytree(root / "data", tmp_path / "data")
     shutil.copytree(root / "warehouse", tmp_path / "warehouse")
-    return Workspace(tmp_path / "data", tmp_path / "warehouse")
+    workspace = Workspace(tmp_path / "data", tmp_path / "warehouse")
+    if notifications_yaml:
+        workspace.configure(notifications_yaml)
+    return workspace
+
+
+def webhook_routes(match: str, retry: str = "") -> str:
+    """A `notifications:` block: what `match` selects goes to one HMAC-signed webhook
+    ($HOOK_URL, key $HOOK_KEY); `retry` is the retry settings' flow mapping body."""
+    retry_line = f"  retry: {{{retry}}}\n" if retry else ""
+    return (
+        "\nnotifications:\n"
+        f"{retry_line}"
+        "  channels:\n"
+        "    hook: {type: webhook, url_env: HOOK_URL, hmac_key_env: HOOK_KEY}\n"
+        "  routes:\n"
+        "    - channel: hook\n"
+        f"      match: {{{match}}}\n"
+    )
 
 
 def rewrite(workspace: Workspace, table: str, frame: Any) -> None:

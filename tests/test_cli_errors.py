@@ -4,19 +4,10 @@ and no output written."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli_helpers import run_args, run_cli
 from tests.conftest import SMALL_MANIFEST
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli.commands", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -27,10 +18,6 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
     assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in lines[0]
-
-
-def run_args(data: Path, manifest: Path, warehouse: Path) -> list[str]:
-    return ["run", "--data", str(data), "--manifest", str(manifest), "--warehouse", str(warehouse)]
 
 
 def test_missing_data_folder(tmp_path: Path) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_helpers import run_args, run_cli
 from test_corruption import (
     DAYS,
     SCHEMA,
@@ -27,8 +26,6 @@ from pipelines.warehouse import lake
 from schemas.contracts import load_overrides, request_column, request_columns, ts_window
 from schemas.errors import BurnwatchInputError
 from schemas.tables import column_names
-
-BURNWATCH = [sys.executable, "-c", "from pipelines.cli.commands import main; main()"]
 
 
 def test_the_contract_is_derived_from_the_request_log_model() -> None:
@@ -155,16 +152,10 @@ def test_latency_in_seconds_is_reported_but_not_quarantined(tmp_path: Path) -> N
     assert lake.read_table(resource.warehouse_path, "quarantine").is_empty()
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*BURNWATCH, *args], capture_output=True, text=True, timeout=600, check=False
-    )
-
-
 def test_validate_passes_on_good_input_and_prints_json(tmp_path: Path) -> None:
     data = tmp_path / "data"
     build_clean(data)
-    done = _cli("validate", "--manifest", str(data / "slos.yaml"), "--data", str(data), "--json")
+    done = run_cli("validate", "--manifest", str(data / "slos.yaml"), "--data", str(data), "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["valid"]
@@ -181,7 +172,7 @@ def test_validate_fails_on_a_drifted_partition_naming_the_file(tmp_path: Path) -
     build_clean(data)
     broken = folder_file = data / "requests" / "tenant=bad" / f"date={DAYS[1]}" / "part-9.parquet"
     folder_file.write_bytes(b"not parquet at all")
-    done = _cli("validate", "--manifest", str(data / "slos.yaml"), "--data", str(data))
+    done = run_cli("validate", "--manifest", str(data / "slos.yaml"), "--data", str(data))
     assert done.returncode == 1
     assert f"{broken} (tenant bad, partition {DAYS[1]}): would be quarantined" in done.stdout
     assert "FAIL partitions" in done.stdout
@@ -191,7 +182,7 @@ def test_validate_fails_on_a_bad_contracts_file(tmp_path: Path) -> None:
     data = tmp_path / "data"
     build_clean(data)
     (data / "contracts.yaml").write_text("services: [1, 2]\n")
-    done = _cli("validate", "--manifest", str(data / "slos.yaml"))
+    done = run_cli("validate", "--manifest", str(data / "slos.yaml"))
     assert done.returncode == 1
     assert "FAIL contracts" in done.stdout and "contracts.yaml" in done.stdout
 
@@ -203,15 +194,7 @@ def test_run_with_a_broken_file_completes_warns_and_exits_3(tmp_path: Path) -> N
     broken = data / "requests" / "tenant=bad" / f"date={DAYS[1]}" / "part-9.parquet"
     broken.write_bytes(b"")
     warehouse = tmp_path / "wh"
-    done = _cli(
-        "run",
-        "--data",
-        str(data),
-        "--manifest",
-        str(data / "slos.yaml"),
-        "--warehouse",
-        str(warehouse),
-    )
+    done = run_cli(*run_args(data, data / "slos.yaml", warehouse))
     assert done.returncode == 3, done.stderr
     warnings = [line for line in done.stderr.splitlines() if "warning" in line]
     assert warnings == [
@@ -228,15 +211,7 @@ def test_run_without_a_data_folder_is_a_one_line_error(tmp_path: Path) -> None:
     manifest = tmp_path / "slos.yaml"
     build_clean(tmp_path / "data")
     (tmp_path / "data" / "slos.yaml").rename(manifest)
-    done = _cli(
-        "run",
-        "--data",
-        str(tmp_path / "missing"),
-        "--manifest",
-        str(manifest),
-        "--warehouse",
-        str(tmp_path / "wh"),
-    )
+    done = run_cli(*run_args(tmp_path / "missing", manifest, tmp_path / "wh"))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"burnwatch: error: {tmp_path / 'missing'}: data folder not found"

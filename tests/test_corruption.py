@@ -25,6 +25,7 @@ from pipelines.models import build
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
 from schemas.tables import arrow_schema
+from tests.conftest import request
 
 DAYS = [dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 3)]
 MANIFEST = """\
@@ -49,16 +50,14 @@ def request_rows(tenant: str, day: dt.date, count: int, prefix: str = "") -> lis
     """`count` good rows of one tenant, spread over the middle of the day."""
     start = dt.datetime.combine(day, dt.time(1), tzinfo=dt.UTC)
     return [
-        {
-            "request_id": f"{prefix}{tenant}-{day}-{i}",
-            "ts": start + dt.timedelta(seconds=60 * i),
-            "tenant_id": tenant,
-            "service": "api",
-            "operation": None,
-            "status_code": 500 if i % 50 == 0 else 200,
-            "latency_ms": 10.0 + i,
-            "replica": "r1",
-        }
+        request(
+            f"{prefix}{tenant}-{day}-{i}",
+            start + dt.timedelta(seconds=60 * i),
+            tenant=tenant,
+            status=500 if i % 50 == 0 else 200,
+            latency=10.0 + i,
+            operation=None,
+        )
         for i in range(count)
     ]
 

@@ -10,33 +10,22 @@ import hashlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
+from cli_helpers import BURNWATCH, run_args
 from test_corruption import DAYS, build_clean, request_rows, write_rows
 
 from schemas.tables import TABLES
 
 pytestmark = pytest.mark.slow
 
-BURNWATCH = [sys.executable, "-c", "from pipelines.cli.commands import main; main()"]
-
 
 def _start(data: Path, warehouse: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [
-            *BURNWATCH,
-            "run",
-            "--data",
-            str(data),
-            "--manifest",
-            str(data / "slos.yaml"),
-            "--warehouse",
-            str(warehouse),
-        ],
+        [*BURNWATCH, *run_args(data, data / "slos.yaml", warehouse)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -75,19 +64,23 @@ def data(tmp_path: Path) -> Path:
     return folder
 
 
-def test_rerunning_gives_the_same_lake(data: Path, tmp_path: Path) -> None:
-    warehouse = tmp_path / "wh"
-    _run(data, warehouse)
+@pytest.fixture
+def warehouse(data: Path, tmp_path: Path) -> Path:
+    """A warehouse after one complete run on `data`."""
+    folder = tmp_path / "wh"
+    _run(data, folder)
+    return folder
+
+
+def test_rerunning_gives_the_same_lake(data: Path, warehouse: Path) -> None:
     first = lake_hash(warehouse)
     _run(data, warehouse)
     assert lake_hash(warehouse) == first
 
 
 def test_a_killed_run_leaves_old_or_new_partitions_and_the_next_run_completes(
-    data: Path, tmp_path: Path
+    data: Path, warehouse: Path, tmp_path: Path
 ) -> None:
-    warehouse = tmp_path / "wh"
-    _run(data, warehouse)
     old = lake_files(warehouse)
     # New input: more traffic on every day, so every partition's bytes change.
     for day in DAYS:
@@ -115,21 +108,19 @@ def test_a_killed_run_leaves_old_or_new_partitions_and_the_next_run_completes(
 
 
 def test_two_runs_at_once_wait_for_each_other_and_match_a_single_run(
-    data: Path, tmp_path: Path
+    data: Path, warehouse: Path, tmp_path: Path
 ) -> None:
-    single = tmp_path / "single"
-    _run(data, single)
-    warehouse = tmp_path / "wh"
-    first, second = _start(data, warehouse), _start(data, warehouse)
+    shared = tmp_path / "shared"
+    first, second = _start(data, shared), _start(data, shared)
     outputs = [process.communicate(timeout=900) for process in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], outputs
     assert any("waiting for the burnwatch run" in stderr for _, stderr in outputs)
-    assert lake_hash(warehouse) == lake_hash(single)
+    assert lake_hash(shared) == lake_hash(warehouse)  # the fixture's single run
 
 
-def test_a_reader_holding_the_catalog_open_does_not_block_a_run(data: Path, tmp_path: Path) -> None:
-    warehouse = tmp_path / "wh"
-    _run(data, warehouse)
+def test_a_reader_holding_the_catalog_open_does_not_block_a_run(
+    data: Path, warehouse: Path
+) -> None:
     reader = duckdb.connect(str(warehouse / "burnwatch.duckdb"), read_only=True)
     try:
         before = reader.execute("select count(*) from stg_requests").fetchall()

@@ -11,22 +11,14 @@ from click.testing import CliRunner
 
 from pipelines.cli.commands import cli
 from pipelines.warehouse import lake
-from tests.notify_fixtures import DAY, Workspace, make_workspace
+from tests.notify_fixtures import DAY, Workspace, make_workspace, webhook_routes
 
-ROUTES = """
-notifications:
-  channels:
-    hook: {type: webhook, url_env: HOOK_URL, hmac_key_env: HOOK_KEY}
-  routes:
-    - channel: hook
-      match: {severities: [page]}
-"""
+ROUTES = webhook_routes("severities: [page]")
 
 
 @pytest.fixture
 def workspace(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Workspace:
-    workspace = make_workspace(tmp_path_factory, tmp_path)
-    workspace.configure(ROUTES)
+    workspace = make_workspace(tmp_path_factory, tmp_path, ROUTES)
     workspace.run(dry_run=True)
     return workspace
 

@@ -23,7 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.notify_fixtures import HttpReceiver, Workspace, http_receiver, make_workspace
+from tests.notify_fixtures import (
+    HttpReceiver,
+    Workspace,
+    http_receiver,
+    make_workspace,
+    webhook_routes,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,22 +52,15 @@ def before_send(key):
 run_notifications(warehouse, data, data / "slos.yaml", before_send=before_send if stop_at else None)
 """
 
-ROUTES = """
-notifications:
-  retry: {attempts: 3, initial_seconds: 0.01, max_seconds: 0.05, timeout_seconds: 60}
-  channels:
-    hook: {type: webhook, url_env: HOOK_URL, hmac_key_env: HOOK_KEY}
-  routes:
-    - channel: hook
-      match: {severities: [page]}
-"""
+ROUTES = webhook_routes(
+    "severities: [page]",
+    retry="attempts: 3, initial_seconds: 0.01, max_seconds: 0.05, timeout_seconds: 60",
+)
 
 
 @pytest.fixture
 def workspace(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Workspace:
-    workspace = make_workspace(tmp_path_factory, tmp_path)
-    workspace.configure(ROUTES)
-    return workspace
+    return make_workspace(tmp_path_factory, tmp_path, ROUTES)
 
 
 @pytest.fixture

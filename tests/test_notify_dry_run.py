@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli.commands import cli
+from tests.cli_helpers import run_args
 from tests.notify_fixtures import (
     HttpReceiver,
     SmtpSink,
@@ -111,19 +112,7 @@ def test_dry_run_through_the_cli_queues_everything_and_sends_nothing(
     warehouse = tmp_path / "warehouse"
     monkeypatch.delenv("DAGSTER_HOME", raising=False)  # an ephemeral Dagster instance
     caplog.set_level(logging.INFO)
-    result = CliRunner().invoke(
-        cli,
-        [
-            "run",
-            "--data",
-            str(data),
-            "--manifest",
-            str(data / "slos.yaml"),
-            "--warehouse",
-            str(warehouse),
-            "--dry-run",
-        ],
-    )
+    result = CliRunner().invoke(cli, [*run_args(data, data / "slos.yaml", warehouse), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert receiver.requests == [] and smtp[0].messages == []
     with duckdb.connect(str(warehouse / "burnwatch.duckdb"), read_only=True) as catalog:

@@ -13,17 +13,24 @@ from tests.notify_fixtures import (
     Workspace,
     http_receiver,
     make_workspace,
+    webhook_routes,
 )
 
-WEBHOOK = """
-notifications:
-  retry: {{attempts: 4, initial_seconds: 0.01, max_seconds: 0.05, timeout_seconds: 5}}
-  channels:
-    hook: {{type: webhook, url_env: HOOK_URL, hmac_key_env: HOOK_KEY}}
-  routes:
-    - channel: hook
-      match: {{transitions: [{transitions}]}}
-"""
+RETRY = "attempts: 4, initial_seconds: 0.01, max_seconds: 0.05, timeout_seconds: 5"
+
+
+def route_to(
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    transitions: str,
+    extra: str = "",
+) -> None:
+    """Send the `transitions` notifications to the webhook at `url` (retried per RETRY);
+    `extra` is appended to the `notifications:` block."""
+    monkeypatch.setenv("HOOK_URL", url)
+    monkeypatch.setenv("HOOK_KEY", "k" * 32)
+    workspace.configure(webhook_routes(f"transitions: [{transitions}]", retry=RETRY) + extra)
 
 
 @pytest.fixture
@@ -44,9 +51,7 @@ def receiver() -> Iterator[HttpReceiver]:
 def test_500_twice_then_200_delivers_once_after_three_recorded_attempts(
     workspace: Workspace, flaky: HttpReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOOK_URL", flaky.url + "/hook")
-    monkeypatch.setenv("HOOK_KEY", "k" * 32)
-    workspace.configure(WEBHOOK.format(transitions="escalated"))
+    route_to(workspace, monkeypatch, flaky.url + "/hook", "escalated")
 
     summary = workspace.run()
     workspace.run()  # a second run finds nothing to do
@@ -74,10 +79,8 @@ def test_500_twice_then_200_delivers_once_after_three_recorded_attempts(
 def test_a_receiver_down_for_a_whole_run_gets_the_message_on_the_next_run(
     workspace: Workspace, receiver: HttpReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    workspace.configure(WEBHOOK.format(transitions="resolved"))
-    monkeypatch.setenv("HOOK_KEY", "k" * 32)
+    route_to(workspace, monkeypatch, receiver.url, "resolved")
     receiver.statuses = [503] * 100
-    monkeypatch.setenv("HOOK_URL", receiver.url)
     first = workspace.run()
     assert first.delivered == 0 and first.failed == first.new_messages > 0
     assert set(workspace.table("notifications")["status"]) == {"failed"}
@@ -91,10 +94,8 @@ def test_a_receiver_down_for_a_whole_run_gets_the_message_on_the_next_run(
 def test_a_final_4xx_is_rejected_and_never_retried(
     workspace: Workspace, receiver: HttpReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    workspace.configure(WEBHOOK.format(transitions="resolved"))
-    monkeypatch.setenv("HOOK_KEY", "k" * 32)
+    route_to(workspace, monkeypatch, receiver.url, "resolved")
     receiver.statuses = [400] * 100
-    monkeypatch.setenv("HOOK_URL", receiver.url)
     first = workspace.run()
     workspace.run()
     assert len(receiver.requests) == first.new_messages  # one attempt each, in two runs
@@ -104,9 +105,7 @@ def test_a_final_4xx_is_rejected_and_never_retried(
 def test_transitions_older_than_max_age_are_recorded_but_never_sent(
     workspace: Workspace, receiver: HttpReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HOOK_URL", receiver.url)
-    monkeypatch.setenv("HOOK_KEY", "k" * 32)
-    workspace.configure(WEBHOOK.format(transitions="opened") + "  max_age_hours: 1\n")
+    route_to(workspace, monkeypatch, receiver.url, "opened", extra="  max_age_hours: 1\n")
     workspace.run()
     assert receiver.requests == []
     assert set(workspace.table("notifications")["status"]) == {"suppressed"}

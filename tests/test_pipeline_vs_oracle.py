@@ -526,14 +526,30 @@ def _one_request(rid: str, ts: datetime, replica: str, status: int = 200) -> Req
     return Request(rid, ts, "t1", "api", None, status, 10.0, replica)
 
 
-def _run_small(
-    tmp_path: Path, placed: list[tuple[date, Request]], days: list[date]
-) -> tuple[Path, Path, Path]:
+def _write_small(tmp_path: Path, placed: list[tuple[date, Request]]) -> tuple[Path, Path, Path]:
+    """SMALL_MANIFEST and `placed`, one file a folder: (data dir, manifest, warehouse)."""
     data_dir, warehouse = tmp_path / "data", tmp_path / "warehouse"
     manifest = write_manifest(tmp_path / "slos.yaml", SMALL_MANIFEST)
     write_requests(data_dir, placed, files_per_folder=1, seed=0)
+    return data_dir, manifest, warehouse
+
+
+def _run_small(
+    tmp_path: Path, placed: list[tuple[date, Request]], days: list[date]
+) -> tuple[Path, Path, Path]:
+    data_dir, manifest, warehouse = _write_small(tmp_path, placed)
     run(data_dir, manifest, warehouse, days)
     return data_dir, manifest, warehouse
+
+
+def _assert_staged_as_the_oracle(
+    data_dir: Path, manifest: Path, warehouse: Path, days: list[date]
+) -> None:
+    """stg_requests equals the oracle's over `days` (no alert rules needed)."""
+    expected = run_all(load_requests(data_dir), load_manifest(manifest).resolved_slos(), [], days)
+    assert_same_rows(
+        "stg_requests", pipeline_rows(warehouse, "stg_requests"), expected["stg_requests"]
+    )
 
 
 FAR_APART_COPIES = [
@@ -547,12 +563,7 @@ def test_copies_of_a_request_far_apart_across_midnight_count_once_in_one_run(
 ) -> None:
     # Days computed in one run are deduplicated together, however far apart the copies.
     data_dir, manifest, warehouse = _run_small(tmp_path, FAR_APART_COPIES, TWO_DAYS)
-    expected = run_all(
-        load_requests(data_dir), load_manifest(manifest).resolved_slos(), [], TWO_DAYS
-    )
-    assert_same_rows(
-        "stg_requests", pipeline_rows(warehouse, "stg_requests"), expected["stg_requests"]
-    )
+    _assert_staged_as_the_oracle(data_dir, manifest, warehouse, TWO_DAYS)
 
 
 @pytest.mark.xfail(
@@ -566,17 +577,10 @@ def test_copies_of_a_request_far_apart_across_midnight_count_once_in_one_run(
 def test_copies_far_apart_across_midnight_count_once_when_days_run_separately(
     tmp_path: Path,
 ) -> None:
-    data_dir, warehouse = tmp_path / "data", tmp_path / "warehouse"
-    manifest = write_manifest(tmp_path / "slos.yaml", SMALL_MANIFEST)
-    write_requests(data_dir, FAR_APART_COPIES, files_per_folder=1, seed=0)
+    data_dir, manifest, warehouse = _write_small(tmp_path, FAR_APART_COPIES)
     for day in TWO_DAYS:
         run(data_dir, manifest, warehouse, [day])
-    expected = run_all(
-        load_requests(data_dir), load_manifest(manifest).resolved_slos(), [], TWO_DAYS
-    )
-    assert_same_rows(
-        "stg_requests", pipeline_rows(warehouse, "stg_requests"), expected["stg_requests"]
-    )
+    _assert_staged_as_the_oracle(data_dir, manifest, warehouse, TWO_DAYS)
 
 
 @pytest.mark.xfail(
@@ -593,10 +597,7 @@ def test_a_row_found_two_day_folders_late_still_counts(tmp_path: Path) -> None:
         (days[2], _one_request("late", datetime(2024, 5, 6, 13), "r1", 500)),
     ]
     data_dir, manifest, warehouse = _run_small(tmp_path, placed, days)
-    expected = run_all(load_requests(data_dir), load_manifest(manifest).resolved_slos(), [], days)
-    assert_same_rows(
-        "stg_requests", pipeline_rows(warehouse, "stg_requests"), expected["stg_requests"]
-    )
+    _assert_staged_as_the_oracle(data_dir, manifest, warehouse, days)
 
 
 def test_windows_at_the_first_computed_day_see_the_days_before_it(tmp_path: Path) -> None:

@@ -57,6 +57,17 @@ def _rules(tmp_path: Path, text: str = BASE) -> dict[tuple[str, str], dict]:
     return {(row["tenant_id"], row["rule_name"]): row for row in frame.to_dicts()}
 
 
+def _percent_rule(window: WindowLabel, percent: float) -> PolicyRule:
+    """A page rule on `window` (short window 5m) set by the budget percent it consumes."""
+    return PolicyRule(
+        name="r",
+        severity="page",
+        long_window=window,
+        short_window="5m",
+        budget_consumed_percent=percent,
+    )
+
+
 @pytest.mark.parametrize(
     ("percent", "period_days", "window", "burn"),
     [
@@ -71,13 +82,7 @@ def _rules(tmp_path: Path, text: str = BASE) -> dict[tuple[str, str], dict]:
 def test_budget_percent_converts_to_burn_rate(
     percent: float, period_days: int, window: WindowLabel, burn: float
 ) -> None:
-    rule = PolicyRule(
-        name="r",
-        severity="page",
-        long_window=window,
-        short_window="5m",
-        budget_consumed_percent=percent,
-    )
+    rule = _percent_rule(window, percent)
     assert rule.burn_threshold(period_days) == pytest.approx(burn, rel=1e-12)
 
 
@@ -89,13 +94,7 @@ def test_budget_percent_converts_to_burn_rate(
 def test_percent_and_burn_rate_forms_are_inverse(
     percent: float, period_days: int, window: WindowLabel
 ) -> None:
-    burn = PolicyRule(
-        name="r",
-        severity="page",
-        long_window=window,
-        short_window="5m",
-        budget_consumed_percent=percent,
-    ).burn_threshold(period_days)
+    burn = _percent_rule(window, percent).burn_threshold(period_days)
     # burn b over window w spends b * w / period of the budget
     spent = burn * WINDOW_MINUTES[window] / (period_days * 1440) * 100
     assert math.isclose(spent, percent, rel_tol=1e-12)

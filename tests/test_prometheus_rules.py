@@ -8,9 +8,7 @@ compared with values computed here from the manifest text, independently of
 from __future__ import annotations
 
 import math
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from pipelines.interop.prometheus_rules import (
     write_rules,
 )
 from schemas.manifest import Manifest, PolicyRule, load_manifest, workbook_policy
+from tests.cli_helpers import promtool
 
 MANIFEST = """\
 version: 1
@@ -94,19 +93,6 @@ ALERT_CONDITION = re.compile(
     r"max\(slo:sli_error:ratio_rate(?P<window>\w+)\{(?P<selector>[^}]*)\} / "
     r"(?P<budget>[0-9.e+-]+) > (?P<burn>[0-9.e+-]+)\) without \(sloth_window\)"
 )
-
-
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found:
-        return found
-    message = (
-        "promtool not found: install Debian's `prometheus` package "
-        "(make system-deps / scripts/install-system-deps.sh)"
-    )
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture

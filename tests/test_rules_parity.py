@@ -22,8 +22,6 @@ fire here, as they do in `fires`: suppressing them is Alertmanager's inhibition.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 import subprocess
 from collections import defaultdict
 from dataclasses import dataclass
@@ -46,6 +44,7 @@ from pipelines.interop.prometheus_rules import (
 )
 from schemas.manifest import WINDOW_MINUTES, Manifest, load_manifest
 from schemas.tables import arrow_schema
+from tests.cli_helpers import promtool
 
 pytestmark = pytest.mark.slow
 
@@ -320,19 +319,6 @@ def promtool_test_file(
             }
         ],
     }
-
-
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found:
-        return found
-    message = (
-        "promtool not found: install Debian's `prometheus` package "
-        "(make system-deps / scripts/install-system-deps.sh)"
-    )
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def _rows(warehouse: Path, table: str) -> list[dict[str, Any]]:
