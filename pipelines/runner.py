@@ -212,7 +212,14 @@ def run_pipeline(
         started = ledger.now_ns()
         days: tuple[dt.date, dt.date] | None
         if cycle:
-            plan = ledger.plan_cycle(data_dir, warehouse, files)
+            previous = lake.read_table(warehouse, "int_tenant_horizons")
+            plan = ledger.plan_cycle(
+                data_dir,
+                warehouse,
+                files,
+                dict(zip(previous["tenant_id"], previous["evaluated_until"], strict=True)),
+                horizon_moves_all=loaded.evaluation_delay_minutes > 0 or as_of is not None,
+            )
             days = (plan.days[0], plan.days[-1]) if plan.days else None
             say(
                 f"cycle: {len(plan.new)} new and {len(plan.changed)} changed request file(s); "

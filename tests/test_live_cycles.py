@@ -37,6 +37,9 @@ pytestmark = pytest.mark.slow
 # stark's latency regression (10-06 04:18 .. 06:18).
 CUTS = [
     dt.datetime(2026, 10, 4, 10, 20),
+    # At midnight: the next slice brings only the next day's logs, and the steps of
+    # this day after the horizon must still be evaluated then.
+    dt.datetime(2026, 10, 5, 0, 0),
     dt.datetime(2026, 10, 5, 12, 0),
     dt.datetime(2026, 10, 6, 5, 0),
     dt.datetime(2026, 10, 6, 18, 0),
@@ -45,7 +48,7 @@ CUTS = [
 # of acme's requests (a tenant without incidents) and replica copies of tyrell's outage.
 LATE_FROM, LATE_TO = dt.datetime(2026, 10, 4, 6, 0), dt.datetime(2026, 10, 4, 8, 0)
 LATE_TENANT = "acme"
-LATE_SLICE = 3  # delivered with the fourth slice
+LATE_SLICE = 4  # delivered with the fifth slice
 
 
 def _mask(table: pa.Table, low: dt.datetime | None, high: dt.datetime | None) -> Any:

@@ -25,6 +25,7 @@ from oracle import (
     bucket_start,
     day_steps,
     dedup,
+    last_evaluable_steps,
     load_requests,
     slo_counts,
     window_buckets,
@@ -128,10 +129,13 @@ def oracle_evaluations(data: Path, manifest: Manifest) -> list[dict[str, Any]]:
     requests = list(dedup(load_requests(data)).values())
     slos = manifest.resolved_slos()
     counts = slo_counts(requests, slos)
+    # A tenant's steps end at the bucket of its newest request (the evaluation horizon).
+    last_step = last_evaluable_steps(requests)
     rows: list[dict[str, Any]] = []
     for rule in manifest.resolved_rules():
         buckets = counts[(rule.tenant_id, rule.slo_name)]
-        for step in day_steps(DAYS):
+        until = last_step.get(rule.tenant_id, -1)
+        for step in (step for step in day_steps(DAYS) if step <= until):
             long_total, long_bad = buckets.window(step, window_buckets(rule.long_window))
             short_total, short_bad = buckets.window(step, window_buckets(rule.short_window))
             long_burn, short_burn = (

@@ -102,8 +102,11 @@ def build_lake(root: Path, days: list[dt.date]) -> Path:
     )
     build.build_slo_specs(resource)
     build.build_alert_policy(resource)
+    # As a batch run does: every day staged, then the horizons over them, then the rest.
     for day in days:
         staging.build_stg_requests(resource, day)
+    build.build_int_tenant_horizons(resource, (days[0], days[-1]))
+    for day in days:
         build.build_int_sli_buckets(resource, day)
         build.build_fct_burn_rates(resource, day)
         build.build_fct_alert_evaluations(resource, day)

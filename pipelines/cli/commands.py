@@ -135,9 +135,7 @@ def run(
         as_of=as_of,
     )
     episodes = read_table(warehouse, "fct_alert_episodes")
-    computed = (
-        f"{outcome.first_day} .. {outcome.last_day}" if outcome.first_day else "no new logs"
-    )
+    computed = f"{outcome.first_day} .. {outcome.last_day}" if outcome.first_day else "no new logs"
     click.echo(f"\n{episodes.height} alert episode(s), {computed}:")
     # The closing table is the status (fct_slo_status): what is happening now, per SLO.
     status = read_status(warehouse)

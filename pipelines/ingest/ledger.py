@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,9 +135,20 @@ def _ts_days(file: RequestFile) -> set[dt.date]:
     return {day for day in window if low <= day <= high} or {file.day}
 
 
-def plan_cycle(data_dir: Path, warehouse: Path, files: Sequence[RequestFile]) -> CyclePlan:
+def plan_cycle(
+    data_dir: Path,
+    warehouse: Path,
+    files: Sequence[RequestFile],
+    evaluated_until: Mapping[str, dt.datetime | None] | None = None,
+    horizon_moves_all: bool = False,
+) -> CyclePlan:
     """Compare the data folder with the ledger: new and changed files, and the days from
     the earliest day their rows touch through the newest day with logs.
+
+    `evaluated_until` is each tenant's last evaluated step after the previous run: a
+    tenant that brings logs extends its evaluation from there, so that day is
+    recomputed too (its later steps were beyond the horizon then). With
+    `horizon_moves_all` (an evaluation delay, or --as-of), every tenant's is.
 
     Raises BurnwatchInputError naming a counted file that has disappeared.
     """
@@ -160,6 +171,10 @@ def plan_cycle(data_dir: Path, warehouse: Path, files: Sequence[RequestFile]) ->
     touched = {day for file in (*new, *changed) for day in _ts_days(file)}
     if not touched:
         return CyclePlan(new, changed, ())
+    bringing = {file.tenant for file in (*new, *changed)}
+    for tenant, until in (evaluated_until or {}).items():
+        if until is not None and (horizon_moves_all or tenant in bringing):
+            touched.add(until.date())
     newest = max(file.day for file in files)
     first = min(touched)
     days = tuple(first + dt.timedelta(days=i) for i in range((newest - first).days + 1))
