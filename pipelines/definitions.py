@@ -6,7 +6,12 @@ import dagster as dg
 
 from pipelines import assets
 from pipelines.resources import resource_from_env
-from pipelines.schedules import build_new_day_folder_sensor, build_newest_days_schedule
+from pipelines.schedules import (
+    build_cycle_schedule,
+    build_ledger_sensor,
+    build_new_day_folder_sensor,
+    build_newest_days_schedule,
+)
 
 all_assets = dg.load_assets_from_package_module(assets)
 all_asset_checks = dg.load_asset_checks_from_package_module(assets)
@@ -23,7 +28,7 @@ defs = dg.Definitions(
     assets=all_assets,
     asset_checks=all_asset_checks,
     jobs=[burnwatch_job],
-    schedules=[build_newest_days_schedule(burnwatch_job)],
-    sensors=[build_new_day_folder_sensor(burnwatch_job)],
+    schedules=[build_cycle_schedule(burnwatch_job), build_newest_days_schedule(burnwatch_job)],
+    sensors=[build_new_day_folder_sensor(burnwatch_job), build_ledger_sensor(burnwatch_job)],
     resources={"burnwatch": resource_from_env()},
 )

@@ -1,4 +1,5 @@
-"""When the pipeline runs by itself: a schedule for the newest days, a sensor for new folders."""
+"""When the pipeline runs by itself: the live cycle (every 5 minutes), an hourly schedule for
+the newest days, a sensor for new day folders, and the sensor that keeps the ingest ledger."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.ingest.files import requests_root
+from pipelines.ingest import ledger
+from pipelines.ingest.files import discover_request_files, files_for_days, requests_root
 from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG
-from pipelines.resources import ENV_DATA_DIR
+from pipelines.resources import ENV_DATA_DIR, ENV_WAREHOUSE
+from pipelines.warehouse import lake
 
 
 def day_range_tags(first: dt.date, last: dt.date) -> dict[str, str]:
@@ -75,3 +78,92 @@ def build_new_day_folder_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.Sens
         )
 
     return new_day_folder
+
+
+# The live cycle's cron (UTC); every 5 minutes, a step, by default.
+ENV_CYCLE_CRON = "BURNWATCH_CYCLE_CRON"
+DEFAULT_CYCLE_CRON = "*/5 * * * *"
+
+
+def _paths_from_env() -> tuple[Path, Path] | None:
+    data, warehouse = os.environ.get(ENV_DATA_DIR), os.environ.get(ENV_WAREHOUSE)
+    return (Path(data), Path(warehouse)) if data and warehouse else None
+
+
+def cycle_run_request(data_dir: Path, warehouse: Path) -> dg.RunRequest | dg.SkipReason:
+    """The run a live cycle needs now: the days that new or changed request files touch
+    (pipelines/ingest/ledger.py), every day on a warehouse without a ledger, or, when
+    nothing is new, only the unpartitioned tail (horizons, episodes, status, messages)."""
+    files = discover_request_files(data_dir)
+    if not ledger.ledger_path(warehouse).is_file():
+        return dg.RunRequest(tags=day_range_tags(files[0].day, files[-1].day))
+    previous = lake.read_table(warehouse, "int_tenant_horizons")
+    plan = ledger.plan_cycle(
+        data_dir,
+        warehouse,
+        files,
+        dict(zip(previous["tenant_id"], previous["evaluated_until"], strict=True)),
+    )
+    if plan.days:
+        return dg.RunRequest(tags=day_range_tags(plan.days[0], plan.days[-1]))
+    return dg.RunRequest(asset_selection=tail_asset_keys())
+
+
+def tail_asset_keys() -> list[dg.AssetKey]:
+    """The unpartitioned assets: what a cycle without new logs still refreshes."""
+    from pipelines.definitions import all_assets
+
+    return [
+        key
+        for asset in all_assets
+        if isinstance(asset, dg.AssetsDefinition) and asset.partitions_def is None
+        for key in asset.keys
+    ]
+
+
+def build_cycle_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    """Every 5 minutes (BURNWATCH_CYCLE_CRON), one live cycle: the same plan as
+    `burnwatch run` without --start/--end. Off by default; the `ingest_ledger` sensor
+    records what each successful run counted."""
+
+    @dg.schedule(
+        job=job,
+        cron_schedule=os.environ.get(ENV_CYCLE_CRON, DEFAULT_CYCLE_CRON),
+        execution_timezone="UTC",
+        name="burnwatch_cycle",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
+    def burnwatch_cycle(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        paths = _paths_from_env()
+        if paths is None:
+            return dg.SkipReason(f"{ENV_DATA_DIR} and {ENV_WAREHOUSE} must be set")
+        return cycle_run_request(*paths)
+
+    return burnwatch_cycle
+
+
+def build_ledger_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.RunStatusSensorDefinition:
+    """After a run of the job succeeds, record the request files of its days (and their
+    neighbours, which staging read) in the ingest ledger, as `burnwatch run` does."""
+
+    @dg.run_status_sensor(
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[job],
+        name="ingest_ledger",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def ingest_ledger(context: dg.RunStatusSensorContext) -> dg.SkipReason | None:
+        paths = _paths_from_env()
+        run = context.dagster_run
+        if paths is None or RANGE_START_TAG not in run.tags:
+            return dg.SkipReason("no data folder, or a run without days")
+        first = dt.date.fromisoformat(run.tags[RANGE_START_TAG]) - dt.timedelta(days=1)
+        last = dt.date.fromisoformat(run.tags[RANGE_END_TAG]) + dt.timedelta(days=1)
+        stats = context.instance.get_run_stats(run.run_id)
+        started = int((stats.start_time or 0) * 1_000_000_000)
+        data_dir, warehouse = paths
+        read = files_for_days(discover_request_files(data_dir), first, last)
+        ledger.commit(data_dir, warehouse, read, run.run_id, started)
+        return None
+
+    return ingest_ledger
