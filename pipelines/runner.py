@@ -212,13 +212,8 @@ def run_pipeline(
         started = ledger.now_ns()
         days: tuple[dt.date, dt.date] | None
         if cycle:
-            previous = lake.read_table(warehouse, "int_tenant_horizons")
-            plan = ledger.plan_cycle(
-                data_dir,
-                warehouse,
-                files,
-                dict(zip(previous["tenant_id"], previous["evaluated_until"], strict=True)),
-                horizon_moves_all=loaded.evaluation_delay_minutes > 0 or as_of is not None,
+            plan = ledger.plan_next_cycle(
+                data_dir, warehouse, files, loaded.evaluation_delay_minutes, as_of
             )
             days = (plan.days[0], plan.days[-1]) if plan.days else None
             say(

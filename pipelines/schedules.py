@@ -12,8 +12,8 @@ import dagster as dg
 from pipelines.ingest import ledger
 from pipelines.ingest.files import discover_request_files, files_for_days, requests_root
 from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG
-from pipelines.resources import ENV_DATA_DIR, ENV_WAREHOUSE
-from pipelines.warehouse import lake
+from pipelines.resources import ENV_DATA_DIR, ENV_MANIFEST, ENV_WAREHOUSE
+from schemas.manifest import load_manifest
 
 
 def day_range_tags(first: dt.date, last: dt.date) -> dict[str, str]:
@@ -90,20 +90,16 @@ def _paths_from_env() -> tuple[Path, Path] | None:
     return (Path(data), Path(warehouse)) if data and warehouse else None
 
 
-def cycle_run_request(data_dir: Path, warehouse: Path) -> dg.RunRequest | dg.SkipReason:
+def cycle_run_request(
+    data_dir: Path, warehouse: Path, evaluation_delay_minutes: int = 0
+) -> dg.RunRequest | dg.SkipReason:
     """The run a live cycle needs now: the days that new or changed request files touch
     (pipelines/ingest/ledger.py), every day on a warehouse without a ledger, or, when
     nothing is new, only the unpartitioned tail (horizons, episodes, status, messages)."""
     files = discover_request_files(data_dir)
     if not ledger.ledger_path(warehouse).is_file():
         return dg.RunRequest(tags=day_range_tags(files[0].day, files[-1].day))
-    previous = lake.read_table(warehouse, "int_tenant_horizons")
-    plan = ledger.plan_cycle(
-        data_dir,
-        warehouse,
-        files,
-        dict(zip(previous["tenant_id"], previous["evaluated_until"], strict=True)),
-    )
+    plan = ledger.plan_next_cycle(data_dir, warehouse, files, evaluation_delay_minutes)
     if plan.days:
         return dg.RunRequest(tags=day_range_tags(plan.days[0], plan.days[-1]))
     return dg.RunRequest(asset_selection=tail_asset_keys())
@@ -135,9 +131,10 @@ def build_cycle_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDef
     )
     def burnwatch_cycle(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         paths = _paths_from_env()
-        if paths is None:
-            return dg.SkipReason(f"{ENV_DATA_DIR} and {ENV_WAREHOUSE} must be set")
-        return cycle_run_request(*paths)
+        manifest = os.environ.get(ENV_MANIFEST)
+        if paths is None or not manifest:
+            return dg.SkipReason(f"{ENV_DATA_DIR}, {ENV_MANIFEST} and {ENV_WAREHOUSE} must be set")
+        return cycle_run_request(*paths, load_manifest(manifest).evaluation_delay_minutes)
 
     return burnwatch_cycle
 

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.assets.facts import fct_alert_episodes, fct_alert_evaluations, fct_error_budget
+from pipelines.assets.intermediate import int_tenant_horizons
 from pipelines.notify.dispatch import run_notifications
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
@@ -12,14 +13,16 @@ from pipelines.warehouse import lake
     kinds={"duckdb", "parquet"},
     group_name="notifications",
     owners=["team:sre"],
-    deps=[fct_alert_episodes, fct_alert_evaluations, fct_error_budget],
+    deps=[fct_alert_episodes, fct_alert_evaluations, fct_error_budget, int_tenant_horizons],
     pool="duckdb",
 )
 def notifications(
     context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
 ) -> dg.MaterializeResult:
-    """Each episode's transitions (opened, escalated, resolved), one message per route,
-    through the outbox (state/outbox.duckdb) and into the audit log (audit/audit.jsonl)."""
+    """Each episode's transitions (opened, escalated, resolved) and each silent tenant's
+    no_data / data_resumed, one message per route, through the outbox
+    (state/outbox.duckdb) and into the audit log (audit/audit.jsonl); alerts still
+    firing are re-sent to Alertmanager every run (docs/notifications.md)."""
     summary = run_notifications(
         burnwatch.warehouse_path,
         burnwatch.data_path,
@@ -34,6 +37,8 @@ def notifications(
     return dg.MaterializeResult(
         metadata={
             "transitions": dg.MetadataValue.int(summary.transitions),
+            "silences": dg.MetadataValue.int(summary.silences),
+            "alertmanager_refreshes": dg.MetadataValue.int(summary.refreshed),
             "new_messages": dg.MetadataValue.int(summary.new_messages),
             "delivered": dg.MetadataValue.int(summary.delivered),
             "not_delivered": dg.MetadataValue.int(summary.failed),

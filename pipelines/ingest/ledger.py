@@ -36,6 +36,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from pipelines.ingest.files import RequestFile
+from pipelines.warehouse import lake
 from pipelines.warehouse.atomic import atomic_path
 from schemas.errors import BurnwatchInputError
 
@@ -179,6 +180,25 @@ def plan_cycle(
     first = min(touched)
     days = tuple(first + dt.timedelta(days=i) for i in range((newest - first).days + 1))
     return CyclePlan(new, changed, days)
+
+
+def plan_next_cycle(
+    data_dir: Path,
+    warehouse: Path,
+    files: Sequence[RequestFile],
+    evaluation_delay_minutes: int,
+    as_of: dt.datetime | None = None,
+) -> CyclePlan:
+    """`plan_cycle` against the warehouse's last horizons: what `burnwatch run` and the
+    UI's cycle schedule both do next. A delay or --as-of moves every tenant's horizon."""
+    previous = lake.read_table(warehouse, "int_tenant_horizons")
+    return plan_cycle(
+        data_dir,
+        warehouse,
+        files,
+        dict(zip(previous["tenant_id"], previous["evaluated_until"], strict=True)),
+        horizon_moves_all=evaluation_delay_minutes > 0 or as_of is not None,
+    )
 
 
 def commit(

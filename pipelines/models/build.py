@@ -71,26 +71,20 @@ def write_frame(
     return lake.write_query(connection, query, warehouse, table, day)
 
 
-def build_slo_specs(resource: BurnwatchResource) -> int:
-    manifest = load_manifest(resource.manifest_path)
+def _build_from_manifest(
+    resource: BurnwatchResource, table: str, frame: Callable[[Manifest], pl.DataFrame]
+) -> int:
     with resource.connect() as connection:
-        return write_frame(
-            connection,
-            slo_specs_frame(manifest),
-            resource.warehouse_path,
-            "slo_specs",
-        )
+        rows = frame(load_manifest(resource.manifest_path))
+        return write_frame(connection, rows, resource.warehouse_path, table)
+
+
+def build_slo_specs(resource: BurnwatchResource) -> int:
+    return _build_from_manifest(resource, "slo_specs", slo_specs_frame)
 
 
 def build_alert_policy(resource: BurnwatchResource) -> int:
-    manifest = load_manifest(resource.manifest_path)
-    with resource.connect() as connection:
-        return write_frame(
-            connection,
-            alert_policy_frame(manifest),
-            resource.warehouse_path,
-            "alert_policy",
-        )
+    return _build_from_manifest(resource, "alert_policy", alert_policy_frame)
 
 
 DayProgress = Callable[[dt.date, int], None]
