@@ -14,7 +14,7 @@ import pytest
 INGEST = Path(__file__).resolve().parent.parent / "pipelines" / "ingest"
 MODULES = sorted(path.stem for path in INGEST.glob("*.py") if path.stem != "__init__")
 # Lowest first: a module may import only the ingest modules before it.
-LAYERS = ["files", "footers", "rules", "scan", "quarantine", "latency_units", "staging"]
+LAYERS = ["files", "ledger", "footers", "rules", "scan", "quarantine", "latency_units", "staging"]
 
 
 def _ingest_imports(module: str) -> set[str]:

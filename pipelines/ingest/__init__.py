@@ -3,6 +3,7 @@
 One module per job, each importing only those above it:
 
 - `files`: discovering request files under `<data>/requests/tenant=<id>/date=<day>/`;
+- `ledger`: which files the warehouse has counted, and what a live cycle must read;
 - `footers`: each file's Parquet footer against the contract -> `FileVerdict` (cached);
 - `rules`: the contract's row rules as SQL predicates, and the overrides a run uses;
 - `scan`: the SQL that reads request files (good rows, checked rows, probes), `bind_raw_requests`;
