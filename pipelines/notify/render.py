@@ -168,9 +168,30 @@ def alertmanager_payload(values: dict[str, Any], title: str, body: str) -> list[
     return [alert]
 
 
-def pagerduty_payload(values: dict[str, Any], title: str, dedup_key: str) -> dict[str, Any]:
-    """An Events API v2 event without its routing key (added at send time)."""
-    if values["kind"] == "resolved":
+# The fields of a PagerDuty event's custom_details, for an episode and for a silence.
+_PAGERDUTY_EPISODE_DETAILS = (
+    "kind",
+    "rule",
+    "cohort",
+    "long_window",
+    "short_window",
+    "threshold",
+    "long_burn",
+    "short_burn",
+    "budget_remaining",
+    "hours_to_exhaustion",
+    "escalated_from",
+    "events",
+)
+_PAGERDUTY_SILENCE_DETAILS = ("kind", "cohort", "data_until", "horizon", "max_silence_minutes")
+
+
+def _pagerduty_event(
+    values: dict[str, Any], title: str, dedup_key: str, ends: str, details: tuple[str, ...]
+) -> dict[str, Any]:
+    """An Events API v2 event without its routing key (added at send time): `resolve` for
+    the transition kind `ends`, else `trigger` with `details` as custom_details."""
+    if values["kind"] == ends:
         return {"event_action": "resolve", "dedup_key": dedup_key}
     return {
         "event_action": "trigger",
@@ -183,27 +204,16 @@ def pagerduty_payload(values: dict[str, Any], title: str, dedup_key: str) -> dic
             "component": values["service"],
             "group": values["tenant"],
             "class": values["slo"],
-            "custom_details": {
-                key: values[key]
-                for key in (
-                    "kind",
-                    "rule",
-                    "cohort",
-                    "long_window",
-                    "short_window",
-                    "threshold",
-                    "long_burn",
-                    "short_burn",
-                    "budget_remaining",
-                    "hours_to_exhaustion",
-                    "escalated_from",
-                    "events",
-                )
-            },
+            "custom_details": {key: values[key] for key in details},
         },
         "links": [{"href": values["runbook_url"], "text": "Runbook"}],
         "client": "Burnwatch",
     }
+
+
+def pagerduty_payload(values: dict[str, Any], title: str, dedup_key: str) -> dict[str, Any]:
+    """An episode's event: trigger, or resolve once it resolved."""
+    return _pagerduty_event(values, title, dedup_key, "resolved", _PAGERDUTY_EPISODE_DETAILS)
 
 
 def slack_payload(values: dict[str, Any], title: str, body: str) -> dict[str, Any]:
@@ -373,27 +383,8 @@ def silence_alertmanager_payload(
 
 
 def silence_pagerduty_payload(values: dict[str, Any], title: str, dedup_key: str) -> dict[str, Any]:
-    if values["kind"] == "data_resumed":
-        return {"event_action": "resolve", "dedup_key": dedup_key}
-    return {
-        "event_action": "trigger",
-        "dedup_key": dedup_key,
-        "payload": {
-            "summary": title[:1024],
-            "source": f"burnwatch/{values['tenant']}",
-            "severity": PAGERDUTY_SEVERITY[values["severity"]],
-            "timestamp": values["at"],
-            "component": values["service"],
-            "group": values["tenant"],
-            "class": values["slo"],
-            "custom_details": {
-                key: values[key]
-                for key in ("kind", "cohort", "data_until", "horizon", "max_silence_minutes")
-            },
-        },
-        "links": [{"href": values["runbook_url"], "text": "Runbook"}],
-        "client": "Burnwatch",
-    }
+    """A silence's event: trigger on no_data, resolve on data_resumed."""
+    return _pagerduty_event(values, title, dedup_key, "data_resumed", _PAGERDUTY_SILENCE_DETAILS)
 
 
 def silence_webhook_payload(
