@@ -8,6 +8,7 @@ from pipelines import assets
 from pipelines.resources import resource_from_env
 from pipelines.schedules import (
     build_cycle_schedule,
+    build_history_schedule,
     build_ledger_sensor,
     build_new_day_folder_sensor,
     build_newest_days_schedule,
@@ -28,7 +29,11 @@ defs = dg.Definitions(
     assets=all_assets,
     asset_checks=all_asset_checks,
     jobs=[burnwatch_job],
-    schedules=[build_cycle_schedule(burnwatch_job), build_newest_days_schedule(burnwatch_job)],
+    schedules=[
+        build_cycle_schedule(burnwatch_job),
+        build_history_schedule(burnwatch_job),
+        build_newest_days_schedule(burnwatch_job),
+    ],
     sensors=[build_new_day_folder_sensor(burnwatch_job), build_ledger_sensor(burnwatch_job)],
     resources={"burnwatch": resource_from_env()},
 )

@@ -27,7 +27,7 @@ from pipelines.ingest.quarantine import quarantine_warnings
 from pipelines.ingest.rules import load_run_overrides
 from pipelines.models.registry import history_days_needed, longest_period_days
 from pipelines.resources import ENV_CONTRACTS, BurnwatchResource, limits_from_env
-from pipelines.schedules import day_range_tags
+from pipelines.schedules import OFF_CYCLE_ASSETS, day_range_tags
 from pipelines.warehouse import lake
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import Manifest, load_manifest
@@ -141,16 +141,19 @@ def _check_as_of(as_of: dt.datetime | None, warehouse: Path, full: bool) -> None
 
 
 def _materialize(
-    resource: BurnwatchResource, days: tuple[dt.date, dt.date] | None
+    resource: BurnwatchResource, days: tuple[dt.date, dt.date] | None, cycle: bool = False
 ) -> dg.ExecuteInJobResult:
     """One Dagster run: every asset for the days, or without days only the unpartitioned
-    ones (horizons, episodes, status, notifications, reports)."""
+    ones (horizons, episodes, status, notifications, summary). A cycle leaves out the
+    assets that read all history (the replay, the report): they run on their own schedule."""
     if days is None:
         selected = [a for a in all_assets if getattr(a, "partitions_def", None) is None]
         tags: dict[str, str] = {}
     else:
         selected = [*all_assets, *all_asset_checks]
         tags = day_range_tags(*days)
+    if cycle:
+        selected = [a for a in selected if not _is_off_cycle(a)]
     return dg.materialize(
         selected,  # type: ignore[arg-type]
         resources={"burnwatch": resource},
@@ -159,6 +162,11 @@ def _materialize(
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
+
+
+def _is_off_cycle(definition: object) -> bool:
+    keys: set[dg.AssetKey] = set(getattr(definition, "keys", set()))
+    return bool({key.to_user_string() for key in keys} & OFF_CYCLE_ASSETS)
 
 
 def run_pipeline(
@@ -236,7 +244,7 @@ def run_pipeline(
                     )
             days = (first, last)
             say(f"computing {first} .. {last} ({(last - first).days + 1} days) into {warehouse}")
-        result = _materialize(resource, days)
+        result = _materialize(resource, days, cycle)
         if not result.success:
             raise BurnwatchInputError(_failure_message(result))
         if days is not None:

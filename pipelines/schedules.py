@@ -80,6 +80,11 @@ def build_new_day_folder_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.Sens
     return new_day_folder
 
 
+# Assets that read all history: a cycle leaves them to their own (daily) schedule.
+OFF_CYCLE_ASSETS = frozenset({"policy_replay", "report"})
+ENV_HISTORY_CRON = "BURNWATCH_HISTORY_CRON"
+DEFAULT_HISTORY_CRON = "17 3 * * *"
+
 # The live cycle's cron (UTC); every 5 minutes, a step, by default.
 ENV_CYCLE_CRON = "BURNWATCH_CYCLE_CRON"
 DEFAULT_CYCLE_CRON = "*/5 * * * *"
@@ -101,8 +106,23 @@ def cycle_run_request(
         return dg.RunRequest(tags=day_range_tags(files[0].day, files[-1].day))
     plan = ledger.plan_next_cycle(data_dir, warehouse, files, evaluation_delay_minutes)
     if plan.days:
-        return dg.RunRequest(tags=day_range_tags(plan.days[0], plan.days[-1]))
+        return dg.RunRequest(
+            tags=day_range_tags(plan.days[0], plan.days[-1]), asset_selection=cycle_asset_keys()
+        )
     return dg.RunRequest(asset_selection=tail_asset_keys())
+
+
+def cycle_asset_keys() -> list[dg.AssetKey]:
+    """Every asset but those that read all history (OFF_CYCLE_ASSETS)."""
+    from pipelines.definitions import all_assets
+
+    return [
+        key
+        for asset in all_assets
+        if isinstance(asset, dg.AssetsDefinition)
+        for key in asset.keys
+        if key.to_user_string() not in OFF_CYCLE_ASSETS
+    ]
 
 
 def tail_asset_keys() -> list[dg.AssetKey]:
@@ -114,6 +134,7 @@ def tail_asset_keys() -> list[dg.AssetKey]:
         for asset in all_assets
         if isinstance(asset, dg.AssetsDefinition) and asset.partitions_def is None
         for key in asset.keys
+        if key.to_user_string() not in OFF_CYCLE_ASSETS
     ]
 
 
@@ -164,3 +185,22 @@ def build_ledger_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.RunStatusSen
         return None
 
     return ingest_ledger
+
+
+def build_history_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    """Once a day (BURNWATCH_HISTORY_CRON, 03:17 UTC): the assets that read all history and
+    that live cycles leave out, the policy replay and the report."""
+
+    @dg.schedule(
+        job=job,
+        cron_schedule=os.environ.get(ENV_HISTORY_CRON, DEFAULT_HISTORY_CRON),
+        execution_timezone="UTC",
+        name="burnwatch_history",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
+    def burnwatch_history(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        return dg.RunRequest(
+            asset_selection=[dg.AssetKey(name) for name in sorted(OFF_CYCLE_ASSETS)]
+        )
+
+    return burnwatch_history
