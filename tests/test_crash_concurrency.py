@@ -104,7 +104,14 @@ def test_a_killed_run_leaves_old_or_new_partitions_and_the_next_run_completes(
         assert content in (old.get(name), new.get(name)), name
 
     _run(data, warehouse)
-    assert lake_files(warehouse) == new
+    # The rerun is a live cycle (the warehouse has an ingest ledger), which leaves the
+    # replay to its own schedule (docs/live.md): every other table is the reference's.
+    after = lake_files(warehouse)
+    replay = {name for name in new if name.startswith("replay_")}
+    assert {k: v for k, v in after.items() if k not in replay} == {
+        k: v for k, v in new.items() if k not in replay
+    }
+    assert {name: after[name] for name in replay} == {name: old[name] for name in replay}
 
 
 def test_two_runs_at_once_wait_for_each_other_and_match_a_single_run(
