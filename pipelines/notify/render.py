@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -296,19 +297,44 @@ def render(
 ) -> Message:
     """The message for one transition on one channel."""
     values = context(transition, evidence, runbook_template)
-    title = _text("title.txt.j2", values)
-    body = _text("body.txt.j2", values)
+    payloads = _Payloads(alertmanager_payload, pagerduty_payload, webhook_payload)
+    return _message(
+        transition, episode_dedup_key(transition), channel_name, channel, values, "", payloads
+    )
+
+
+@dataclass(frozen=True)
+class _Payloads:
+    """The payload builders that differ between episodes and silences."""
+
+    alertmanager: Callable[[dict[str, Any], str, str], list[dict[str, Any]]]
+    pagerduty: Callable[[dict[str, Any], str, str], dict[str, Any]]
+    webhook: Callable[[dict[str, Any], str, str, str], dict[str, Any]]
+
+
+def _message(
+    transition: AnyTransition,
+    dedup_key: str,
+    channel_name: str,
+    channel: Channel,
+    values: dict[str, Any],
+    template_prefix: str,
+    payloads: _Payloads,
+) -> Message:
+    """Render the title and body (`<prefix>title.txt.j2`, `<prefix>body.txt.j2`) and the
+    channel's payload: the one message of a transition on a channel."""
+    title = _text(f"{template_prefix}title.txt.j2", values)
+    body = _text(f"{template_prefix}body.txt.j2", values)
     key = f"{transition.key}|{channel_name}"
-    dedup_key = episode_dedup_key(transition)
     payload: dict[str, Any]
     if channel.type == "alertmanager":
-        payload = {"alerts": alertmanager_payload(values, title, body)}
+        payload = {"alerts": payloads.alertmanager(values, title, body)}
     elif channel.type == "pagerduty":
-        payload = pagerduty_payload(values, title, dedup_key)
+        payload = payloads.pagerduty(values, title, dedup_key)
     elif channel.type == "slack":
         payload = slack_payload(values, title, body)
     elif channel.type == "webhook":
-        payload = webhook_payload(values, title, key, dedup_key)
+        payload = payloads.webhook(values, title, key, dedup_key)
     else:
         payload = {
             "subject": title,
@@ -421,28 +447,18 @@ def render_silence(
 ) -> Message:
     """The message for one no_data / data_resumed transition on one channel."""
     values = silence_context(transition, runbook_template)
-    title = _text("silence_title.txt.j2", values)
-    body = _text("silence_body.txt.j2", values)
-    key = f"{transition.key}|{channel_name}"
-    dedup_key = silence_dedup_key(transition)
-    payload: dict[str, Any]
-    if channel.type == "alertmanager":
-        payload = {"alerts": silence_alertmanager_payload(values, title, body)}
-    elif channel.type == "pagerduty":
-        payload = silence_pagerduty_payload(values, title, dedup_key)
-    elif channel.type == "slack":
-        payload = slack_payload(values, title, body)
-    elif channel.type == "webhook":
-        payload = silence_webhook_payload(values, title, key, dedup_key)
-    else:
-        payload = {
-            "subject": title,
-            "text": body,
-            "from": channel.sender,
-            "to": list(channel.to),
-            "message_id": f"<{message_id(key)}@burnwatch>",
-        }
-    return Message(key, transition, channel_name, channel.type, dedup_key, payload)
+    payloads = _Payloads(
+        silence_alertmanager_payload, silence_pagerduty_payload, silence_webhook_payload
+    )
+    return _message(
+        transition,
+        silence_dedup_key(transition),
+        channel_name,
+        channel,
+        values,
+        "silence_",
+        payloads,
+    )
 
 
 def refreshed(alert: dict[str, Any], ends_at: dt.datetime) -> dict[str, Any]:
