@@ -119,6 +119,16 @@ class AuditWriter:
         return True
 
 
+def decided_keys(log: AuditLog) -> set[str]:
+    """The transition keys the log holds a decision record of (ids `decision:<key>-><channels>`)."""
+    prefix = "decision:"
+    return {
+        record_id[len(prefix) :].rsplit("->", 1)[0]
+        for record_id in log.ids
+        if record_id.startswith(prefix)
+    }
+
+
 def evidence_ref(transition: Transition) -> EvidenceRef:
     return EvidenceRef(
         transition.tenant_id,

@@ -43,7 +43,7 @@ import httpx
 import polars as pl
 import tenacity
 
-from pipelines.notify import audit, events
+from pipelines.notify import audit, corrections, events
 from pipelines.notify.channels import DeliveryError, deliver, secret_env_names
 from pipelines.notify.evidence import load_evidence
 from pipelines.notify.outbox import Outbox, OutboxRow, open_outbox, utcnow
@@ -332,15 +332,29 @@ def run_notifications(
     slo_specs = lake.read_table(warehouse, "slo_specs")
     transitions = compute_transitions(lake.read_table(warehouse, "fct_alert_episodes"), slo_specs)
     lookback = config.events.lookback_minutes
-    evidence = load_evidence(
-        warehouse, [audit.evidence_ref(t) for t in transitions], change_events, lookback
-    )
     summary = NotifySummary(transitions=len(transitions), dry_run=dry_run)
     now = now or utcnow()
     horizons = lake.read_table(warehouse, "int_tenant_horizons")
     log_file = audit.AuditLog(audit.audit_path(warehouse))
     with open_outbox(warehouse) as outbox:
         outbox.close_interrupted_attempts()
+        # Late rows may have moved an episode whose messages are already out: they keep
+        # the identity that was sent (pipelines/notify/corrections.py).
+        transitions, found_corrections = corrections.reconcile(
+            transitions,
+            corrections.sent_episodes(outbox.decided_messages()),
+            dict(zip(horizons["tenant_id"], horizons["evaluated_until"], strict=True)),
+            corrections.rule_settings(lake.read_table(warehouse, "alert_policy"), slo_specs),
+        )
+        # Only transitions not decided yet need their evidence (and a decision): reading
+        # it for every episode ever would make each cycle cost in proportion to history.
+        # A decision is recorded after its messages are enqueued on every channel, so a
+        # crash in between leaves it undecided and the next run completes it.
+        decided = audit.decided_keys(log_file)
+        undecided = [t for t in transitions if t.key not in decided]
+        evidence = load_evidence(
+            warehouse, [audit.evidence_ref(t) for t in undecided], change_events, lookback
+        )
         silences = compute_silences(
             horizons,
             slo_specs,
@@ -350,7 +364,9 @@ def run_notifications(
         summary.silences = len(silences)
         summary.transitions += len(silences)
         with log_file.writer() as writer:
-            for transition in transitions:
+            for correction in found_corrections:
+                writer.append(correction.record())
+            for transition in undecided:
                 found = evidence[audit.evidence_ref(transition)]
                 channels = config.channels_for(
                     transition.cohort, transition.tenant_id, transition.severity, transition.kind

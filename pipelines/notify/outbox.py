@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from pipelines.notify.render import Message
 from pipelines.notify.transitions import OpenSilence, SilenceTransition
@@ -241,6 +242,19 @@ class Outbox:
             [keys],
         ).fetchall()
         return {str(key): json.loads(payload) for key, payload in rows}
+
+    def decided_messages(self) -> pl.DataFrame:
+        """One row per transition the outbox holds (whatever its channels and delivery
+        status): what `corrections.sent_episodes` compares recomputed episodes with."""
+        return self.connection.sql(
+            """
+            select distinct
+                tenant_id, slo_name, rule_name, severity, transition,
+                episode_started_at, transition_at
+            from outbox
+            order by all
+            """
+        ).pl()
 
     def status_counts(self) -> dict[str, int]:
         rows = self.connection.execute(
