@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
+import pyarrow.parquet as pq
 
+from pipelines.models import freshness
 from pipelines.models.build import bind_inputs, write_model
 from pipelines.models.registry import model
 from pipelines.resources import BurnwatchResource
@@ -43,27 +44,19 @@ def history_range(effective_from: dt.date, history_days: int) -> tuple[dt.date, 
     )
 
 
-def _bind_params(
-    connection: duckdb.DuckDBPyConnection,
-    effective_from: dt.date,
-    settings: CohortThresholdSettings,
-) -> None:
+def _params(effective_from: dt.date, settings: CohortThresholdSettings) -> dict[str, object]:
     first, last = history_range(effective_from, settings.history_days)
-    bind_params(
-        connection,
-        "cohort_threshold_params",
-        {
-            "effective_from": effective_from,
-            "history_start": first,
-            "history_end": last,
-            "history_days": settings.history_days,
-            "outlier_k": settings.outlier_k,
-            "quantile": settings.quantile,
-            "safety_margin": settings.safety_margin,
-            "min_threshold": settings.min_threshold,
-            "min_samples": settings.min_samples,
-        },
-    )
+    return {
+        "effective_from": effective_from,
+        "history_start": first,
+        "history_end": last,
+        "history_days": settings.history_days,
+        "outlier_k": settings.outlier_k,
+        "quantile": settings.quantile,
+        "safety_margin": settings.safety_margin,
+        "min_threshold": settings.min_threshold,
+        "min_samples": settings.min_samples,
+    }
 
 
 def build_cohort_thresholds(resource: BurnwatchResource, effective_from: dt.date) -> int:
@@ -71,10 +64,19 @@ def build_cohort_thresholds(resource: BurnwatchResource, effective_from: dt.date
 
     Reads `fct_burn_rates` of the `history_days` days before it, `slo_specs` and
     `alert_policy` (the rules and their default thresholds), then refreshes the CSV export.
+    A version whose inputs have not changed since it was written is kept as it is
+    (pipelines/models/freshness.py): a live cycle of the newest day does not recompute it.
     """
     settings = load_manifest(resource.manifest_path).policy.cohort
     warehouse = resource.warehouse_path
     entry = model(TABLE)
+    params = _params(effective_from, settings)
+    inputs = freshness.fingerprint(
+        warehouse, entry, effective_from, params, history_days=settings.history_days
+    )
+    if freshness.is_unchanged(warehouse, entry, effective_from, inputs):
+        kept = lake.partition_path(warehouse, TABLE, effective_from)
+        return int(pq.ParquetFile(kept).metadata.num_rows)
     with resource.connect() as connection:
         bind_inputs(
             connection,
@@ -84,8 +86,9 @@ def build_cohort_thresholds(resource: BurnwatchResource, effective_from: dt.date
             effective_from,
             history_days=settings.history_days,
         )
-        _bind_params(connection, effective_from, settings)
+        bind_params(connection, "cohort_threshold_params", params)
         rows = write_model(connection, warehouse, entry, effective_from)
+    freshness.remember(warehouse, entry, effective_from, inputs)
     export_csv(warehouse)
     return rows
 

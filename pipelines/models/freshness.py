@@ -1,0 +1,87 @@
+"""Whether a day partition's inputs have changed since it was written.
+
+A cycle recomputes the days that its new logs touch. A model whose partition of
+day D reads only earlier days (the cohort thresholds: the history days *before*
+D) would then be recomputed from unchanged inputs on every cycle of D, at a cost
+that grows with its history. So each write of such a partition records a
+fingerprint of what it read, and a later build of that partition with the same
+fingerprint keeps the partition as it is.
+
+The fingerprint covers, per lake input of the model's entry in the registry:
+
+- for partitioned inputs, every partition file its lookback reaches from D, by
+  path, size and modification time (a recomputed partition is a new file);
+- for whole tables (small, and rewritten every run), their content;
+
+plus the parameters the model is bound with. The records live in
+`<warehouse>/state/fingerprints/<table>/<day>.sha256`, outside the lake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from pipelines.models.registry import Model, Reach
+from pipelines.warehouse import lake
+from pipelines.warehouse.atomic import atomic_path
+
+FINGERPRINT_DIR = Path("state") / "fingerprints"
+
+
+def _record_path(warehouse: Path, table: str, day: dt.date) -> Path:
+    return Path(warehouse) / FINGERPRINT_DIR / table / f"{day.isoformat()}.sha256"
+
+
+def fingerprint(
+    warehouse: Path,
+    entry: Model,
+    day: dt.date,
+    params: Mapping[str, object],
+    history_days: int = 0,
+    longest_period_days: int = 0,
+) -> str:
+    """A digest of everything the partition `day` of `entry` reads (see the module doc)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(params, sort_keys=True, default=str).encode())
+    for source in sorted(entry.lake_inputs(), key=lambda s: s.table):
+        digest.update(f"\0{source.table}\0".encode())
+        if source.lookback.reach is Reach.WHOLE:
+            whole = lake.partition_path(warehouse, source.table, None)
+            files = [str(whole)] if whole.is_file() else []
+            files += lake.existing_partition_files(
+                warehouse, source.table, dt.date.min, dt.date.max
+            )
+            for name in files:
+                digest.update(name.encode())
+                digest.update(Path(name).read_bytes())
+            continue
+        first = source.lookback.first_day(day, longest_period_days, history_days)
+        for name in lake.existing_partition_files(
+            warehouse, source.table, first, source.lookback.last_day(day)
+        ):
+            stat = Path(name).stat()
+            digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def is_unchanged(warehouse: Path, entry: Model, day: dt.date, current: str) -> bool:
+    """Whether the partition exists and was written from inputs with this fingerprint."""
+    record = _record_path(warehouse, entry.name, day)
+    return (
+        lake.partition_path(warehouse, entry.name, day).is_file()
+        and record.is_file()
+        and record.read_text(encoding="ascii").strip() == current
+    )
+
+
+def remember(warehouse: Path, entry: Model, day: dt.date, current: str) -> None:
+    """Record the fingerprint of the partition just written (after the write: a crash in
+    between leaves no record, so the next build recomputes)."""
+    record = _record_path(warehouse, entry.name, day)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(record) as temporary:
+        Path(temporary).write_text(current + "\n", encoding="ascii")
