@@ -9,6 +9,9 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
+from pipelines.models.build import write_episodes
+from pipelines.models.registry import model
+from pipelines.resources import BurnwatchResource
 from pipelines.runner import run_pipeline
 from pipelines.warehouse.lake import partition_path
 from tests.conftest import request, write_requests
@@ -61,3 +64,31 @@ def test_late_rows_on_an_earlier_day_recompute_the_thresholds_that_read_it(
     assert _digest(_version(live, DAY_2)) == _digest(_version(batch, DAY_2))
     # The late rows are in DAY_2's history, so its version was computed again.
     assert _version(live, DAY_2).stat().st_mtime_ns != before
+
+
+def test_episodes_extended_from_any_step_equal_the_whole_model(
+    small_dataset: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Keeping the episodes that resolved before a time and recomputing the rest from the
+    evaluations gives the whole model's file, byte for byte, wherever the time falls:
+    before, inside and after the outage's episodes."""
+    data, manifest = small_dataset
+    warehouse = tmp_path / "warehouse"
+    run_pipeline(data, manifest, warehouse, say=lambda _: None)
+    target = partition_path(warehouse, "fct_alert_episodes", None)
+    whole = _digest(target)
+    resource = BurnwatchResource(
+        data_dir=str(data), manifest=str(manifest), warehouse=str(warehouse)
+    )
+    day_2 = dt.datetime.combine(DAY_2, dt.time())
+    for since in (
+        dt.datetime.combine(DAY_1, dt.time()),
+        day_2,
+        day_2 + dt.timedelta(hours=10),
+        day_2 + dt.timedelta(hours=10, minutes=10),
+        day_2 + dt.timedelta(hours=10, minutes=40),
+        day_2 + dt.timedelta(hours=20),
+        day_2 + dt.timedelta(days=1),
+    ):
+        write_episodes(resource, model("fct_alert_episodes"), target, since)
+        assert _digest(target) == whole, since

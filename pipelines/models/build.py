@@ -17,7 +17,9 @@ from pathlib import Path
 import duckdb
 import pandera.polars as pa
 import polars as pl
+import pyarrow.parquet as pq
 
+from pipelines.models import freshness
 from pipelines.models.registry import (
     MODELS,
     STEP,
@@ -349,7 +351,114 @@ def bind_cohort_policy(
 
 
 def build_fct_alert_episodes(resource: BurnwatchResource) -> int:
-    return build_model(resource, "fct_alert_episodes")
+    """The alert episodes, extended from the first day of `fct_alert_evaluations` that
+    changed since they were last written, so that a cycle reads the evaluations of
+    its own days, not of all history.
+
+    Per tenant SLO and rule, the episodes that resolved before that day are kept
+    as they are: every step they span, and the quiet step that resolved them, is
+    unchanged. The rule's other episodes (open, or resolved on or after that day)
+    are recomputed from the evaluations from the earliest of their starts and that
+    day on. Episodes of one rule never overlap, so the kept ones all come first,
+    and the result equals the whole model run over every evaluation
+    (tests/test_freshness.py checks it byte for byte, from any step).
+    """
+    entry = model("fct_alert_episodes")
+    warehouse = resource.warehouse_path
+    source = "fct_alert_evaluations"
+    stamps = freshness.partition_stamps(warehouse, source)
+    target = lake.partition_path(warehouse, entry.name, None)
+    changed = freshness.first_changed_day(warehouse, entry.name, source, stamps)
+    if resource.full or not target.is_file():
+        changed = dt.date.min
+    if changed is None:
+        rows = pq.ParquetFile(target).metadata.num_rows
+    elif changed == dt.date.min:
+        rows = write_episodes(resource, entry)
+    else:
+        rows = write_episodes(resource, entry, target, dt.datetime.combine(changed, dt.time()))
+    freshness.remember_stamps(warehouse, entry.name, source, stamps)
+    return int(rows)
+
+
+def write_episodes(
+    resource: BurnwatchResource,
+    entry: Model,
+    previous: Path | None = None,
+    changed_from: dt.datetime | None = None,
+) -> int:
+    """Write `fct_alert_episodes`: the whole model, or with `previous` (the episodes file
+    as last written) and `changed_from`, its kept episodes plus the model over the
+    evaluations from each rule's restart (see `build_fct_alert_episodes`)."""
+    warehouse = resource.warehouse_path
+    with resource.connect() as connection:
+        if previous is None or changed_from is None:
+            bind_inputs(connection, warehouse, entry)
+            query = model_sql(entry.name)
+        else:
+            query = _bind_episode_restarts(connection, warehouse, entry, previous, changed_from)
+        # Through a table, whichever the path: DuckDB marks a Parquet column required
+        # when the statistics of what it writes exclude nulls. A table's statistics come
+        # from its rows; a query's from its plan, which differs between the two paths.
+        connection.execute(f"create temp table episodes_result as {query}")
+        return lake.write_query(
+            connection,
+            f"select * from episodes_result order by {entry.order_sql}",
+            warehouse,
+            entry.name,
+        )
+
+
+def _bind_episode_restarts(
+    connection: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    entry: Model,
+    previous: Path,
+    changed_from: dt.datetime,
+) -> str:
+    """Bind the evaluations from each rule's restart and the kept episodes; return the
+    query of the episodes (the model over those evaluations, plus the kept ones)."""
+    since = f"timestamp '{changed_from:%Y-%m-%d %H:%M:%S}'"
+    keys = "tenant_id, slo_name, rule_name"
+    bind(
+        connection,
+        "previous_episodes",
+        "select * from " + lake.scan_sql(warehouse, entry.name, [str(previous)]),
+    )
+    connection.execute(
+        f"""
+        create temp table episode_restarts as
+        select {keys}, least(min(started_at), {since}) as restart_at
+        from previous_episodes
+        where resolved_at is null or resolved_at >= {since}
+        group by all
+        """
+    )
+    row = connection.execute(
+        f"select least(min(restart_at), {since}) from episode_restarts"
+    ).fetchone()
+    first_day = (row[0] if row and row[0] else changed_from).date()
+    evaluations = lake.scan_sql(
+        warehouse,
+        "fct_alert_evaluations",
+        lake.existing_partition_files(warehouse, "fct_alert_evaluations", first_day, dt.date.max),
+    )
+    bind(
+        connection,
+        "fct_alert_evaluations",
+        f"""
+        select evaluations.* from {evaluations} as evaluations
+        left join episode_restarts
+            on evaluations.tenant_id = episode_restarts.tenant_id
+            and evaluations.slo_name = episode_restarts.slo_name
+            and evaluations.rule_name = episode_restarts.rule_name
+        where evaluations.eval_ts >= coalesce(episode_restarts.restart_at, {since})
+        """,
+    )
+    bind(
+        connection, "kept_episodes", f"select * from previous_episodes where resolved_at < {since}"
+    )
+    return f"select * from ({model_sql(entry.name)}) union all by name select * from kept_episodes"
 
 
 def build_fct_slo_status(resource: BurnwatchResource) -> int:

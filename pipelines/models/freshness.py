@@ -15,6 +15,11 @@ The fingerprint covers, per lake input of the model's entry in the registry:
 
 plus the parameters the model is bound with. The records live in
 `<warehouse>/state/fingerprints/<table>/<day>.sha256`, outside the lake.
+
+A whole table that is extended rather than recomputed (`fct_alert_episodes`)
+records instead the stamp (size and modification time) of each partition it
+read, so that its next build knows the first day that changed
+(`first_changed_day`).
 """
 
 from __future__ import annotations
@@ -85,3 +90,38 @@ def remember(warehouse: Path, entry: Model, day: dt.date, current: str) -> None:
     record.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(record) as temporary:
         Path(temporary).write_text(current + "\n", encoding="ascii")
+
+
+def partition_stamps(warehouse: Path, table: str) -> dict[str, str]:
+    """Each partition of a daily table by day, stamped with its size and modification time."""
+    stamps = {}
+    for day in lake.partition_days(warehouse, table):
+        stat = lake.partition_path(warehouse, table, day).stat()
+        stamps[day.isoformat()] = f"{stat.st_size}:{stat.st_mtime_ns}"
+    return stamps
+
+
+def _stamps_path(warehouse: Path, table: str, source: str) -> Path:
+    return Path(warehouse) / FINGERPRINT_DIR / table / f"{source}.json"
+
+
+def first_changed_day(
+    warehouse: Path, table: str, source: str, current: Mapping[str, str]
+) -> dt.date | None:
+    """The first day whose partition of `source` differs from (or was added to, or removed
+    from) what `table` was last built from; `dt.date.min` when there is no record (build
+    everything), None when nothing changed."""
+    path = _stamps_path(warehouse, table, source)
+    if not path.is_file():
+        return dt.date.min
+    previous: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    changed = [day for day in set(previous) | set(current) if previous.get(day) != current.get(day)]
+    return dt.date.fromisoformat(min(changed)) if changed else None
+
+
+def remember_stamps(warehouse: Path, table: str, source: str, current: Mapping[str, str]) -> None:
+    """Record the stamps of `source`'s partitions that `table` was just built from."""
+    path = _stamps_path(warehouse, table, source)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temporary:
+        Path(temporary).write_text(json.dumps(dict(current), sort_keys=True), encoding="utf-8")
