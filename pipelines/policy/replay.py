@@ -30,6 +30,7 @@ from pipelines.warehouse import lake, session
 from pipelines.warehouse.params import bind_params, bind_run_params, day_start
 from pipelines.warehouse.session import bind
 from schemas.errors import BurnwatchInputError
+from schemas.yaml_documents import load_yaml
 from schemas.manifest import Manifest, Policy, load_manifest, workbook_policy
 from schemas.tables import ReplayIncidents, sql_columns
 
@@ -108,10 +109,7 @@ def resolve_policy(spec: str, manifest: Manifest) -> ReplayPolicy:
             f"policy {spec!r}: no such file, and not a built-in policy "
             f"({', '.join(BUILTIN_POLICIES)})"
         )
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise BurnwatchInputError(f"{path}: not valid YAML: {error}") from None
+    document, _ = load_yaml(path)
     if isinstance(document, dict) and isinstance(document.get("policy"), dict):
         document = document["policy"]
     if not isinstance(document, dict) or "rules" not in document:
