@@ -265,8 +265,8 @@ def conservation(
                 off,
                 lambda row: (
                     f"tenant {row['tenant_id']}, day {row['folder_day']}: "
-                    f"{row['unaccounted_rows']} of {row['input_rows']} input row(s) neither counted "
-                    "nor quarantined"
+                    f"{row['unaccounted_rows']} of {row['input_rows']} input row(s) neither"
+                    " counted nor quarantined"
                 ),
             ),
             "tenant_days": frame.height,

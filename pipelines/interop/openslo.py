@@ -26,8 +26,8 @@ import yaml
 from pydantic import ValidationError
 
 from schemas.errors import BurnwatchInputError
-from schemas.yaml_documents import load_yaml_documents
 from schemas.manifest import WINDOW_MINUTES, Manifest
+from schemas.yaml_documents import load_yaml_documents
 
 API_VERSION = "openslo/v1"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdwMQY])\s*$")

@@ -21,7 +21,6 @@ from typing import Literal
 
 import duckdb
 import polars as pl
-import yaml
 from pydantic import ValidationError
 
 from pipelines.models.build import alert_policy_frame, bind_cohort_policy, bind_inputs
@@ -30,9 +29,9 @@ from pipelines.warehouse import lake, session
 from pipelines.warehouse.params import bind_params, bind_run_params, day_start
 from pipelines.warehouse.session import bind
 from schemas.errors import BurnwatchInputError
-from schemas.yaml_documents import load_yaml
 from schemas.manifest import Manifest, Policy, load_manifest, workbook_policy
 from schemas.tables import ReplayIncidents, sql_columns
+from schemas.yaml_documents import load_yaml
 
 DEFAULT_POLICIES: tuple[str, ...] = ("workbook", "cohort", "single-window")
 BUILTIN_POLICIES: dict[str, str] = {
