@@ -27,7 +27,7 @@ from pipelines.ingest.files import RequestFile, discover_request_files, files_fo
 from pipelines.ingest.quarantine import quarantine_warnings
 from pipelines.ingest.rules import load_run_overrides
 from pipelines.models.registry import history_days_needed, longest_period_days
-from pipelines.notify import audit
+from pipelines.notify import audit, outbox
 from pipelines.resources import ENV_CONTRACTS, BurnwatchResource, checked_limits
 from pipelines.schedules import OFF_CYCLE_ASSETS, day_range_tags
 from pipelines.warehouse import lake
@@ -205,6 +205,7 @@ def run_pipeline(
     limits = checked_limits(threads, memory_limit)
     settings.check_warehouse(warehouse)
     audit.check_log(warehouse)
+    outbox.check_not_held(warehouse)
     _check_as_of(as_of, warehouse, full)
     resource = BurnwatchResource(
         data_dir=str(data_dir.resolve()),
