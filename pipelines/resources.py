@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from pipelines import settings
 from pipelines.warehouse import session
 
 ENV_DATA_DIR = "BURNWATCH_DATA_DIR"
@@ -84,19 +85,49 @@ def resource_from_env() -> BurnwatchResource:
         data_dir=dg.EnvVar(ENV_DATA_DIR),
         manifest=dg.EnvVar(ENV_MANIFEST),
         warehouse=dg.EnvVar(ENV_WAREHOUSE),
-        threads=int(os.environ.get(ENV_THREADS, "0") or 0),
-        memory_limit=os.environ.get(ENV_MEMORY_LIMIT, ""),
-        dry_run=os.environ.get(ENV_DRY_RUN, "").lower() in {"1", "true", "yes"},
+        threads=threads_from_env() or 0,
+        memory_limit=memory_limit_from_env() or "",
+        dry_run=settings.boolean(settings.env(ENV_DRY_RUN), ENV_DRY_RUN),
         contracts=os.environ.get(ENV_CONTRACTS, ""),
         **limits_from_env(),
     )
 
 
+def threads_from_env() -> int | None:
+    """BURNWATCH_THREADS (unset, empty or 0: all cores); BurnwatchInputError if not a count."""
+    text = settings.env(ENV_THREADS)
+    return settings.whole_number(text, ENV_THREADS, 0) or None if text.strip() else None
+
+
+def memory_limit_from_env() -> str | None:
+    """BURNWATCH_MEMORY_LIMIT, checked the way DuckDB parses it (unset: DuckDB's default)."""
+    text = settings.env(ENV_MEMORY_LIMIT).strip()
+    return settings.memory_limit(text, f"{ENV_MEMORY_LIMIT}={text}") if text else None
+
+
+def checked_limits(threads: int | None, memory_limit: str | None) -> dict[str, Any]:
+    """The resource's DuckDB settings and limits: `--threads`/`--memory-limit` if given,
+    else the environment's; BurnwatchInputError naming the setting if one is invalid."""
+    return {
+        "threads": (settings.threads(threads) if threads is not None else threads_from_env()) or 0,
+        "memory_limit": (settings.memory_limit(memory_limit) or "")
+        if memory_limit
+        else (memory_limit_from_env() or ""),
+        **limits_from_env(),
+    }
+
+
 def limits_from_env() -> dict[str, Any]:
-    """The data-quality and memory limits set in the environment (unset: the defaults)."""
+    """The data-quality and memory limits set in the environment (unset: the defaults).
+
+    Raises BurnwatchInputError naming the variable when one is not a valid value."""
     limits: dict[str, Any] = {}
-    if os.environ.get(ENV_MAX_QUARANTINED_SHARE):
-        limits["max_quarantined_share"] = float(os.environ[ENV_MAX_QUARANTINED_SHARE])
-    if os.environ.get(ENV_MAX_ROWS_PER_SCAN):
-        limits["max_rows_per_scan"] = int(os.environ[ENV_MAX_ROWS_PER_SCAN])
+    if settings.env(ENV_MAX_QUARANTINED_SHARE).strip():
+        limits["max_quarantined_share"] = settings.share(
+            settings.env(ENV_MAX_QUARANTINED_SHARE), ENV_MAX_QUARANTINED_SHARE
+        )
+    if settings.env(ENV_MAX_ROWS_PER_SCAN).strip():
+        limits["max_rows_per_scan"] = settings.whole_number(
+            settings.env(ENV_MAX_ROWS_PER_SCAN), ENV_MAX_ROWS_PER_SCAN, 1
+        )
     return limits

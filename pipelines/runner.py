@@ -20,15 +20,18 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipelines import run_failures, settings
 from pipelines.definitions import all_asset_checks, all_assets
 from pipelines.ingest import ledger
 from pipelines.ingest.files import RequestFile, discover_request_files, files_for_days
 from pipelines.ingest.quarantine import quarantine_warnings
 from pipelines.ingest.rules import load_run_overrides
 from pipelines.models.registry import history_days_needed, longest_period_days
-from pipelines.resources import ENV_CONTRACTS, BurnwatchResource, limits_from_env
+from pipelines.notify import audit, outbox
+from pipelines.resources import ENV_CONTRACTS, BurnwatchResource, checked_limits
 from pipelines.schedules import OFF_CYCLE_ASSETS, day_range_tags
 from pipelines.warehouse import lake
+from pipelines.warehouse.atomic import remove_stale_temporaries
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import Manifest, load_manifest
 
@@ -100,6 +103,16 @@ def warehouse_lock(warehouse: Path, say: Callable[[str], None]) -> Iterator[None
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def clean_after_killed_runs(warehouse: Path, say: Callable[[str], None]) -> None:
+    """Remove what killed runs left: temporary files (never renamed into place) and a
+    stale write-ahead log beside the catalog. Runs under the warehouse lock."""
+    removed = remove_stale_temporaries(warehouse)
+    if lake.remove_stale_wal(warehouse / lake.CATALOG_FILE):
+        removed.append(lake.wal_path(warehouse / lake.CATALOG_FILE))
+    if removed:
+        say(f"removed {len(removed)} file(s) that killed runs left in {warehouse}")
+
+
 def _instance() -> dg.DagsterInstance:
     """An ephemeral Dagster instance for this run.
 
@@ -109,21 +122,6 @@ def _instance() -> dg.DagsterInstance:
     would wait forever. Runs launched from the UI use the DAGSTER_HOME instance.
     """
     return dg.DagsterInstance.ephemeral()
-
-
-def _failure_message(result: dg.ExecuteInJobResult) -> str:
-    """The first failed step's error, unwrapped to the user's error where there is one."""
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error
-        while error is not None:
-            if error.cls_name == "BurnwatchInputError":
-                return error.message.split(": ", 1)[-1].strip()
-            if error.cause is None:
-                break
-            error = error.cause
-        if error is not None:
-            return f"step {event.step_key} failed: {error.message.strip()}"
-    return "the Dagster run failed"
 
 
 def _check_as_of(as_of: dt.datetime | None, warehouse: Path, full: bool) -> None:
@@ -160,7 +158,9 @@ def _materialize(
         instance=_instance(),
         tags=tags,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        # Dagster prints each failed step with its trace; a failure is told in one line
+        # and its traces go to <warehouse>/logs/ (pipelines/run_failures.py).
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
     )
 
 
@@ -202,21 +202,26 @@ def run_pipeline(
     files = discover_request_files(data_dir)
     contracts = os.environ.get(ENV_CONTRACTS, "")
     load_run_overrides(data_dir, manifest, contracts)
+    limits = checked_limits(threads, memory_limit)
+    settings.check_warehouse(warehouse)
+    audit.check_log(warehouse)
+    outbox.check_not_held(warehouse)
     _check_as_of(as_of, warehouse, full)
     resource = BurnwatchResource(
         data_dir=str(data_dir.resolve()),
         manifest=str(manifest.resolve()),
         warehouse=str(warehouse.resolve()),
-        threads=threads or 0,
-        memory_limit=memory_limit or "",
         dry_run=dry_run,
         contracts=str(Path(contracts).resolve()) if contracts else "",
         as_of=as_of.isoformat() if as_of else "",
         full=full,
-        **limits_from_env(),
+        **limits,
     )
     cycle = start is None and end is None and not full and ledger.ledger_path(warehouse).is_file()
     with warehouse_lock(warehouse, say):
+        clean_after_killed_runs(warehouse, say)
+        for line in loaded.policy_warnings():
+            say(f"burnwatch: warning: alert policy: {line}")
         started = ledger.now_ns()
         days: tuple[dt.date, dt.date] | None
         if cycle:
@@ -246,7 +251,7 @@ def run_pipeline(
             say(f"computing {first} .. {last} ({(last - first).days + 1} days) into {warehouse}")
         result = _materialize(resource, days, cycle)
         if not result.success:
-            raise BurnwatchInputError(_failure_message(result))
+            raise run_failures.failure(warehouse, result, loaded)
         if days is not None:
             # The folders the run's staging read: its days and their neighbours.
             read = files_for_days(

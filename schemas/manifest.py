@@ -9,9 +9,17 @@ from __future__ import annotations
 import re
 import zoneinfo
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from schemas.errors import BurnwatchInputError
 from schemas.predicates import PredicateError, bad_predicate, check_predicate
@@ -47,8 +55,23 @@ WindowLabel = Literal["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+def _takes_bool(annotation: Any) -> bool:
+    return annotation is bool or bool in get_args(annotation)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # `.inf` and `.nan` are valid YAML floats but no threshold, objective or rate.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads `true` as 1 for a number (lax mode): `objective: true` would be
+        # a 1 % objective and `period_days: yes` one day. A boolean is only a boolean.
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and not _takes_bool(field.annotation):
+            raise ValueError(f"{str(value).lower()} is a boolean; a number or text is expected")
+        return value
 
 
 class PolicyRule(_Strict):
@@ -234,6 +257,13 @@ def active_rules(rules: list[PolicyRule]) -> list[PolicyRule]:
 def _check_objective(value: float | None) -> float | None:
     if value is not None and not 0 < value < 100:
         raise ValueError(f"objective is a percentage strictly between 0 and 100, got {value}")
+    if value is not None and value <= 1:
+        # Refused, not warned: 0.999 read as a percentage is a 0.999 % objective, a
+        # budget of 99 % bad requests, so no alert would ever fire, silently.
+        hint = f"; write {value * 100:g} for {value * 100:g} %" if value < 1 else ""
+        raise ValueError(
+            f"objective is a percentage like 99.9, got {value:g} (a {value:g} % objective){hint}"
+        )
     return value
 
 

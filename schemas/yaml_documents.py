@@ -2,6 +2,11 @@
 
 Every error names the file, the line (where the YAML has one), the key path and
 the problem, on one line: `slos.yaml:13: tenants[0].slos[1].objective: ...`.
+
+YAML is read strictly: a key given twice in one mapping is an error naming both
+lines (PyYAML would silently keep the last, so a second `tenants:` block would
+replace the first), and a file that is not UTF-8 is refused with the place of
+its first bad byte.
 """
 
 from __future__ import annotations
@@ -60,6 +65,92 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return text or "(top level)"
 
 
+def read_text(path: Path) -> str:
+    """The file's text; BurnwatchInputError naming line and column of a byte that is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise BurnwatchInputError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[error.start]:02x} at column {column}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+def _duplicate_key(node: yaml.Node, path: str, seen: set[int]) -> tuple[str, int, int] | None:
+    """The first key given twice in one mapping under `node`: (key path, line, first line).
+
+    Walks the composed node tree, where every key keeps its line; merge keys (`<<`)
+    are left to PyYAML, whose rule is that explicit keys override merged ones."""
+    if id(node) in seen:  # an alias of a node already walked (or a recursive document)
+        return None
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first_lines: dict[object, int] = {}
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                name = key.value
+                line = key.start_mark.line + 1
+                where = f"{path}.{name}" if path else str(name)
+                if name in first_lines:
+                    return where, line, first_lines[name]
+                first_lines[name] = line
+                found = _duplicate_key(value, where, seen)
+            else:
+                found = _duplicate_key(value, path, seen)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found = _duplicate_key(item, f"{path}[{index}]", seen)
+            if found:
+                return found
+    return None
+
+
+def _yaml_error(path: Path, error: yaml.YAMLError) -> BurnwatchInputError:
+    mark = getattr(error, "problem_mark", None)
+    where = f":{mark.line + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None) or str(error)
+    return BurnwatchInputError(f"{path}{where}: not valid YAML: {problem}")
+
+
+def check_no_duplicate_keys(path: Path, root: yaml.Node | None) -> None:
+    """Raise `file:line: key: duplicate key (first at line N)` for a key given twice."""
+    found = _duplicate_key(root, "", set()) if root is not None else None
+    if found:
+        key, line, first = found
+        raise BurnwatchInputError(f"{path}:{line}: {key}: duplicate key (first at line {first})")
+
+
+def load_yaml(path: str | Path) -> tuple[Any, yaml.Node | None]:
+    """Parse one YAML file strictly (UTF-8, no duplicate keys): the data and its node tree.
+
+    Raises BurnwatchInputError naming file, line and problem."""
+    path = Path(path)
+    text = read_text(path)
+    try:
+        root = yaml.compose(text)
+        check_no_duplicate_keys(path, root)
+        return yaml.safe_load(text), root
+    except yaml.YAMLError as error:
+        raise _yaml_error(path, error) from None
+
+
+def load_yaml_documents(path: str | Path) -> list[Any]:
+    """Every document of a multi-document YAML file, read as strictly as `load_yaml`."""
+    path = Path(path)
+    text = read_text(path)
+    try:
+        for root in yaml.compose_all(text):
+            check_no_duplicate_keys(path, root)
+        return list(yaml.safe_load_all(text))
+    except yaml.YAMLError as error:
+        raise _yaml_error(path, error) from None
+
+
 def load_document(path: str | Path, model: type[Model], noun: str) -> Model | None:
     """Validate the YAML file at `path` as `model`; None when the file is empty.
 
@@ -69,15 +160,7 @@ def load_document(path: str | Path, model: type[Model], noun: str) -> Model | No
     path = Path(path)
     if not path.is_file():
         raise BurnwatchInputError(f"{path}: {noun.removesuffix(' file')} file not found")
-    text = path.read_text(encoding="utf-8")
-    try:
-        document = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise BurnwatchInputError(f"{path}{where}: not valid YAML: {problem}") from None
+    document, root = load_yaml(path)
     if document is None:
         return None
     if not isinstance(document, dict):
@@ -95,6 +178,8 @@ def load_document(path: str | Path, model: type[Model], noun: str) -> Model | No
         where = f"{path}:{line}" if line else str(path)
         if first["type"] == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}"
+        elif first["type"] == "finite_number":
+            message = f"must be a finite number, got {first['input']}"
         count = error.error_count()
         more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
         raise BurnwatchInputError(f"{where}: {_format_loc(loc)}: {message}{more}") from None

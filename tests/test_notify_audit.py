@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -83,3 +84,156 @@ def test_verify_reports_an_edited_audit_line(workspace: Workspace) -> None:
     code, output = verify(workspace)
     assert code == 1
     assert "audit.jsonl:3: record_hash does not match" in output
+
+
+# --- A log a verifier can trust: truncation, re-chained edits, bad bytes, the key ------
+
+AUDIT_KEY = "a-long-audit-key-for-the-tests"
+
+
+def audit_file(workspace: Workspace) -> Path:
+    return workspace.warehouse / "audit" / "audit.jsonl"
+
+
+def rechain(lines: list[str], key: bytes | None = None) -> list[str]:
+    """The records chained again from the start (what a forger without the key can do)."""
+    from pipelines.notify.audit import GENESIS, MAC, record_hash
+    from pipelines.notify.evidence import canonical_json
+
+    out, previous = [], GENESIS
+    for seq, line in enumerate(lines, start=1):
+        record = json.loads(line)
+        record.pop("mac", None)
+        record.update(seq=seq, prev_hash=previous)
+        if key is not None:
+            record["mac"] = MAC
+        record["record_hash"] = record_hash(record, key)
+        previous = record["record_hash"]
+        out.append(canonical_json(record))
+    return out
+
+
+def edit_and_rechain(lines: list[str], key: bytes | None = None) -> list[str]:
+    record = json.loads(lines[2])
+    record["decision"]["action"] = "no_route"
+    return rechain([*lines[:2], json.dumps(record), *lines[3:]], key)
+
+
+def write_lines(path: Path, lines: list[str]) -> None:
+    path.write_text("".join(f"{line}\n" for line in lines))
+
+
+TAMPERING = [
+    ("last lines removed", lambda lines: lines[:-3], "truncated: the log holds"),
+    ("first 5 kept", lambda lines: lines[:5], "record(s) 6 to"),
+    ("emptied", lambda lines: [], "truncated: the log is empty"),
+    ("edited and re-chained", edit_and_rechain, "audit.jsonl:3: differs from record 3"),
+    ("a line removed", lambda lines: lines[:4] + lines[5:], "audit.jsonl:5: seq 6 where 5"),
+]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [(tamper, expected) for _, tamper, expected in TAMPERING],
+    ids=[case for case, _, _ in TAMPERING],
+)
+def test_verify_fails_on_a_tampered_log_with_a_one_line_reason(
+    workspace: Workspace, tamper: Callable[[list[str]], list[str]], expected: str
+) -> None:
+    path = audit_file(workspace)
+    write_lines(path, tamper(path.read_text().splitlines()))
+    code, output = verify(workspace)
+    assert code == 1, output
+    problems = [line for line in output.splitlines() if "audit.jsonl" in line]
+    assert problems and expected in problems[0], output
+
+
+def test_verify_fails_on_a_deleted_log_whose_lake_copy_remains(workspace: Workspace) -> None:
+    audit_file(workspace).unlink()
+    code, output = verify(workspace)
+    assert code == 1
+    assert "truncated: the log is empty" in output
+
+
+def test_verify_fails_on_bytes_that_are_not_utf8(workspace: Workspace) -> None:
+    path = audit_file(workspace)
+    data = path.read_bytes().split(b"\n")
+    data[1] = data[1].replace(b'"kind"', b'"k\xffnd"', 1)
+    path.write_bytes(b"\n".join(data))
+    code, output = verify(workspace)
+    assert code == 1
+    assert "audit.jsonl:2: not UTF-8 (byte 0xff at column" in output
+    assert "Traceback" not in output
+
+
+def test_a_run_refuses_to_append_to_a_damaged_log(workspace: Workspace) -> None:
+    from schemas.errors import BurnwatchInputError
+
+    path = audit_file(workspace)
+    path.write_bytes(path.read_bytes().replace(b"}\n", b"}\xff\n", 1))
+    with pytest.raises(BurnwatchInputError, match=r"audit.jsonl:1: not UTF-8 .*damaged"):
+        workspace.run(dry_run=True)
+
+
+@pytest.fixture
+def keyed(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Workspace:
+    """A workspace whose audit log is keyed with BURNWATCH_AUDIT_KEY from its first record."""
+    from pipelines.notify.audit import ENV_AUDIT_KEY
+
+    monkeypatch.setenv(ENV_AUDIT_KEY, AUDIT_KEY)
+    workspace = make_workspace(tmp_path_factory, tmp_path, ROUTES)
+    workspace.run(dry_run=True)
+    return workspace
+
+
+def test_a_keyed_log_verifies_with_its_key(keyed: Workspace) -> None:
+    assert all(record["mac"] == "hmac-sha256" for record in keyed.audit())
+    code, output = verify(keyed)
+    assert code == 0, output
+
+
+def test_a_keyed_log_edited_and_rechained_in_both_places_without_the_key_fails(
+    keyed: Workspace,
+) -> None:
+    from pipelines.notify.audit import audit_frame
+    from pipelines.notify.dispatch import write_lake_frame
+
+    path = audit_file(keyed)
+    write_lines(path, edit_and_rechain(path.read_text().splitlines()))
+    write_lake_frame(keyed.warehouse, "audit_log", audit_frame(path))  # the lake copy too
+    code, output = verify(keyed)
+    assert code == 1
+    assert "no record is keyed, although BURNWATCH_AUDIT_KEY is set" in output
+
+
+def test_a_keyed_log_rechained_under_another_key_fails(keyed: Workspace) -> None:
+    path = audit_file(keyed)
+    write_lines(path, edit_and_rechain(path.read_text().splitlines(), b"another key"))
+    code, output = verify(keyed)
+    assert code == 1
+    assert "no record_hash matches (another BURNWATCH_AUDIT_KEY" in output
+
+
+def test_a_keyed_log_needs_its_key(keyed: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.notify.audit import ENV_AUDIT_KEY
+    from schemas.errors import BurnwatchInputError
+
+    monkeypatch.delenv(ENV_AUDIT_KEY)
+    code, output = verify(keyed)
+    assert code == 1
+    assert "keyed with HMAC-SHA256: set BURNWATCH_AUDIT_KEY to verify them" in output
+    with pytest.raises(BurnwatchInputError, match=r"keyed .*set BURNWATCH_AUDIT_KEY"):
+        keyed.run(dry_run=True)
+
+
+def test_an_unkeyed_log_is_not_continued_with_a_key(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.notify.audit import ENV_AUDIT_KEY
+    from schemas.errors import BurnwatchInputError
+
+    monkeypatch.setenv(ENV_AUDIT_KEY, AUDIT_KEY)
+    with pytest.raises(BurnwatchInputError, match="begun without a key"):
+        workspace.run(dry_run=True)

@@ -7,7 +7,9 @@ which tenant-days are "no data": blocking where downstream must not run on bad d
 
 import datetime as dt
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -36,6 +38,15 @@ def _read_days(warehouse: Path, table: str, days: list[dt.date]) -> pl.DataFrame
     with duckdb.connect() as connection:
         connection.execute("set TimeZone = 'UTC'")
         return connection.sql(f"select * from {lake.scan_sql(warehouse, table, files)}").pl()
+
+
+def _failure(off: pl.DataFrame, describe: Callable[[dict[str, Any]], str]) -> dict[str, str]:
+    """The `failure` metadata of a failed check: its first offending row on one line, which
+    `burnwatch run` prints instead of a trace (pipelines/run_failures.py)."""
+    if off.is_empty():
+        return {}
+    more = f" (and {off.height - 1} more)" if off.height > 1 else ""
+    return {"failure": describe(off.row(0, named=True)) + more}
 
 
 def _check_days(context: dg.AssetCheckExecutionContext) -> list[dt.date]:
@@ -140,6 +151,13 @@ def unique_request_keys(
     return dg.AssetCheckResult(
         passed=dupes.is_empty(),
         metadata={
+            **_failure(
+                dupes,
+                lambda row: (
+                    f"tenant {row['tenant_id']}, request {row['request_id']}: kept "
+                    f"{row['copies']} times in {row['partition']}"
+                ),
+            ),
             "duplicated_keys": dg.MetadataValue.md(markdown_table(dupes, limit=20)),
             "keys_kept_in_more_than_one_day": int(across),
         },
@@ -172,7 +190,16 @@ def rows_meet_contract(
         ).pl()
     return dg.AssetCheckResult(
         passed=broken.is_empty(),
-        metadata={"broken_rules": dg.MetadataValue.md(markdown_table(broken))},
+        metadata={
+            **_failure(
+                broken,
+                lambda row: (
+                    f"{row['requests']} kept request(s) break rule {row['reason']} "
+                    f"on {days[0]} .. {days[-1]}"
+                ),
+            ),
+            "broken_rules": dg.MetadataValue.md(markdown_table(broken)),
+        },
     )
 
 
@@ -234,6 +261,14 @@ def conservation(
     return dg.AssetCheckResult(
         passed=off.is_empty(),
         metadata={
+            **_failure(
+                off,
+                lambda row: (
+                    f"tenant {row['tenant_id']}, day {row['folder_day']}: "
+                    f"{row['unaccounted_rows']} of {row['input_rows']} input row(s) neither"
+                    " counted nor quarantined"
+                ),
+            ),
             "tenant_days": frame.height,
             "input_rows": int(frame["input_rows"].sum()) if frame.height else 0,
             "unaccounted": dg.MetadataValue.md(markdown_table(off, limit=50)),

@@ -18,15 +18,18 @@ def audit() -> None:
 @audit.command("verify")
 @warehouse_option("The warehouse folder.")
 def verify(warehouse: Path) -> None:
-    """Check the hash chain and recompute every decision's input hash from the lake.
+    """Check the hash chain (an HMAC under $BURNWATCH_AUDIT_KEY if set), hold the log
+    against its copy in lake/audit_log (count, head, every record), and recompute
+    every decision's input hash from the lake.
 
-    Exits 0 when every record matches, 1 (listing each mismatch) otherwise.
+    Exits 0 when every record matches, 1 (one line per problem) otherwise.
     """
-    from pipelines.notify.audit import audit_path
+    from pipelines.notify.audit import LAKE_TABLE, audit_path
     from pipelines.notify.audit import verify as verify_log
+    from pipelines.warehouse.lake import lake_dir
 
     path = audit_path(warehouse)
-    if not path.is_file():
+    if not path.is_file() and not lake_dir(warehouse, LAKE_TABLE).is_dir():
         click.echo(
             f"burnwatch: error: no audit log at {path} (run `burnwatch run` first)", err=True
         )

@@ -21,6 +21,7 @@ from pipelines.cli.options import data_option, manifest_option, warehouse_option
 from pipelines.cli.replay import replay_command
 from pipelines.cli.rules import rules_command
 from pipelines.cli.validate import EXIT_QUARANTINED, validate_command
+from pipelines.run_failures import RunInterrupted
 from schemas.errors import BurnwatchInputError
 
 
@@ -85,8 +86,14 @@ def sample_data(out_dir: Path, tenants: int, days: int, seed: int, scale: float)
 @warehouse_option("Folder for the Parquet lake and burnwatch.duckdb.")
 @click.option("--start", type=DATE, help="First day to compute (default: the first folder).")
 @click.option("--end", type=DATE, help="Last day to compute (default: the last folder).")
-@click.option("--threads", type=int, help="DuckDB threads (default: all cores).")
-@click.option("--memory-limit", help="DuckDB memory limit, e.g. 4GB; beyond it, work spills.")
+@click.option(
+    "--threads", type=int, help="DuckDB threads (default: $BURNWATCH_THREADS, else all cores)."
+)
+@click.option(
+    "--memory-limit",
+    help="DuckDB memory limit, e.g. 4GB; beyond it, work spills (default: "
+    "$BURNWATCH_MEMORY_LIMIT, else DuckDB's).",
+)
 @click.option("--dry-run", is_flag=True, help="Write notifications to the outbox, send none.")
 @click.option(
     "--full",
@@ -164,8 +171,18 @@ def main() -> None:
     try:
         cli(standalone_mode=False)
     except click.exceptions.Abort:
-        _say("burnwatch: aborted")
+        # Click turns Ctrl-C (KeyboardInterrupt) into Abort; 130 = 128 + SIGINT, as a
+        # shell reports a command that Ctrl-C stopped.
+        _say("burnwatch: interrupted")
         sys.exit(130)
+    except RunInterrupted as error:
+        _say(f"burnwatch: {error}")
+        sys.exit(130)
+    except click.UsageError as error:
+        # One line like every other input error (click's own is usage, hint and error).
+        command = error.ctx.command_path if error.ctx else "burnwatch"
+        _say(f"burnwatch: error: {error.format_message()} (see `{command} --help`)")
+        sys.exit(error.exit_code)
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import WINDOW_MINUTES, Manifest
+from schemas.yaml_documents import load_yaml_documents
 
 API_VERSION = "openslo/v1"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdwMQY])\s*$")
@@ -605,14 +606,7 @@ def read_documents(path: Path) -> list[dict[str, Any]]:
     """Every YAML document of an OpenSLO file; raises BurnwatchInputError naming the file."""
     if not path.is_file():
         raise BurnwatchInputError(f"{path}: file not found")
-    try:
-        documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise BurnwatchInputError(
-            f"{path}{where}: not valid YAML: {getattr(error, 'problem', None) or error}"
-        ) from None
+    documents = [d for d in load_yaml_documents(path) if d]
     for index, document in enumerate(documents):
         if not isinstance(document, dict):
             raise BurnwatchInputError(f"{path}: document {index + 1} is not a mapping")

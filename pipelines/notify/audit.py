@@ -18,7 +18,19 @@ One JSON object a line, of two kinds:
 
 Every record carries `seq`, `prev_hash` (the previous record's hash) and
 `record_hash` (SHA-256 of its own canonical JSON without `record_hash`), so
-removing, reordering or editing a line breaks the chain. A decision holds no
+removing, reordering or editing a line breaks the chain.
+
+A chain alone cannot see its own end being cut off (keep the first 300 lines and
+the chain is intact), nor an edit whose author re-hashed every record after it.
+So `verify` also holds the log against its copy in the lake: the last record's
+`seq` is the log's count and its `record_hash` the log's head, and
+`lake/audit_log` holds the same records (re-exported whole after each append),
+hence the same count and head; a log shorter than the lake's copy, or a line
+that differs from it, is reported. With `BURNWATCH_AUDIT_KEY` set, `record_hash`
+is an HMAC-SHA256 under that key (the record says so: `"mac": "hmac-sha256"`),
+so no one without the key can re-chain an edited log, even in both places. A log
+is keyed from its first record or not at all: a run refuses to append unkeyed
+records to a keyed log, or keyed ones to an unkeyed log. A decision holds no
 wall-clock time: it is a function of the lake and the manifest, so the same
 inputs give the same records and the same bytes in `lake/audit_log` (the
 attempts carry the times at which messages were actually sent). Records are written
@@ -30,9 +42,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,19 +64,107 @@ from pipelines.notify.evidence import (
 )
 from pipelines.notify.transitions import SilenceTransition, Transition
 from pipelines.warehouse import lake
+from schemas.errors import BurnwatchInputError
 
 AUDIT_DIR = "audit"
 AUDIT_FILE = "audit.jsonl"
 GENESIS = "0" * 64
 LAKE_TABLE = "audit_log"
+# The secret that keys the chain (HMAC-SHA256); unset: plain SHA-256.
+ENV_AUDIT_KEY = "BURNWATCH_AUDIT_KEY"
+MAC = "hmac-sha256"
 
 
 def audit_path(warehouse: Path) -> Path:
     return Path(warehouse) / AUDIT_DIR / AUDIT_FILE
 
 
-def record_hash(record: dict[str, Any]) -> str:
-    return content_hash({key: value for key, value in record.items() if key != "record_hash"})
+def audit_key() -> bytes | None:
+    """The chain's HMAC key from BURNWATCH_AUDIT_KEY, or None when it is unset or empty."""
+    value = os.environ.get(ENV_AUDIT_KEY, "")
+    return value.encode("utf-8") if value else None
+
+
+def record_hash(record: dict[str, Any], key: bytes | None = None) -> str:
+    """SHA-256 of the record's canonical JSON without `record_hash`; an HMAC under `key`
+    when the record is keyed (`"mac": "hmac-sha256"`)."""
+    body = {name: value for name, value in record.items() if name != "record_hash"}
+    if record.get("mac") != MAC:
+        return content_hash(body)
+    if key is None:
+        raise ValueError("a keyed record needs the key")
+    return hmac.new(key, canonical_json(body).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the audit file: its number, the record (None if it is not one), the
+    text, and why it is not a record."""
+
+    number: int
+    record: dict[str, Any] | None
+    text: str
+    problem: str = ""
+
+
+def read_lines(path: Path) -> list[Line]:
+    """Every complete line of the audit file (a last line without its newline is a torn
+    write that the next run removes, never a record)."""
+    if not path.is_file():
+        return []
+    data = path.read_bytes()
+    chunks = data.split(b"\n")
+    chunks.pop()  # after the last newline: empty, or a torn tail
+    out: list[Line] = []
+    for number, chunk in enumerate(chunks, start=1):
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError as error:
+            out.append(
+                Line(
+                    number,
+                    None,
+                    chunk.decode("utf-8", "replace"),
+                    f"not UTF-8 (byte 0x{chunk[error.start]:02x} at column {error.start + 1})",
+                )
+            )
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError:
+            out.append(Line(number, None, text, "not a JSON record"))
+            continue
+        if not isinstance(record, dict):
+            out.append(Line(number, None, text, "not a JSON record"))
+            continue
+        out.append(Line(number, record, text))
+    return out
+
+
+def check_log(warehouse: Path) -> None:
+    """Refuse, before a run writes anything, an audit log it could not append to: a line
+    that is not a record, or a keyed log without the key (or an unkeyed one with it)."""
+    path = audit_path(warehouse)
+    lines = read_lines(path)
+    for line in lines:
+        if line.record is None:
+            raise BurnwatchInputError(
+                f"{path}:{line.number}: {line.problem}: the audit log is damaged "
+                "(`burnwatch audit verify` lists what is wrong; move the file aside to start "
+                "a new log)"
+            )
+    if not lines:
+        return
+    keyed = (lines[0].record or {}).get("mac") == MAC
+    if keyed and audit_key() is None:
+        raise BurnwatchInputError(
+            f"{path}: the audit log is keyed (HMAC-SHA256): set {ENV_AUDIT_KEY} to append to it"
+        )
+    if not keyed and audit_key() is not None:
+        raise BurnwatchInputError(
+            f"{path}: the audit log was begun without a key, and {ENV_AUDIT_KEY} is set: "
+            "unset it, or move the log aside to start a keyed one"
+        )
 
 
 class AuditLog:
@@ -72,15 +175,16 @@ class AuditLog:
         self.ids: set[str] = set()
         self.seq = 0
         self.last_hash = GENESIS
+        self.key = audit_key()
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_file():
+            check_log(path.parent.parent)
             self._repair_torn_tail()
-            with open(path, encoding="utf-8") as handle:
-                for line in handle:
-                    record = json.loads(line)
-                    self.ids.add(record["id"])
-                    self.seq = int(record["seq"])
-                    self.last_hash = str(record["record_hash"])
+            for line in read_lines(path):
+                record = line.record or {}
+                self.ids.add(record["id"])
+                self.seq = int(record["seq"])
+                self.last_hash = str(record["record_hash"])
 
     def _repair_torn_tail(self) -> None:
         """Drop a last line that a crash left half-written (it was never complete)."""
@@ -111,7 +215,9 @@ class AuditWriter:
             "seq": self.log.seq + 1,
             "prev_hash": self.log.last_hash,
         }
-        full["record_hash"] = record_hash(full)
+        if self.log.key is not None:
+            full["mac"] = MAC
+        full["record_hash"] = record_hash(full, self.log.key)
         self.handle.write(canonical_json(full) + "\n")
         self.log.ids.add(record["id"])
         self.log.seq += 1
@@ -284,54 +390,27 @@ def attempt_record(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_records(path: Path) -> list[tuple[int, dict[str, Any] | None, str]]:
-    """(line number, parsed record or None, raw line) for every line of the audit file."""
-    if not path.is_file():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    out: list[tuple[int, dict[str, Any] | None, str]] = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            out.append((number, json.loads(line), line))
-        except json.JSONDecodeError:
-            out.append((number, None, line))
-    return out
-
-
 def verify(warehouse: Path) -> tuple[int, list[str]]:
-    """Check the chain and recompute every decision's input hash from the lake.
+    """Check the chain, hold the log against its copy in the lake, and recompute every
+    decision's input hash from the lake.
 
-    Returns (records checked, problems); no problems means the log is intact
-    and every decision still rests on the rows the lake holds now.
+    Returns (records checked, problems), one line each; no problems means the log is
+    whole (not cut short, not edited, keyed as configured) and every decision still
+    rests on the rows the lake holds now.
     """
     warehouse = Path(warehouse)
     path = audit_path(warehouse)
-    records = read_records(path)
-    problems: list[str] = []
-    previous = GENESIS
-    decisions: list[tuple[int, dict[str, Any]]] = []
-    for index, (number, record, _) in enumerate(records, start=1):
-        where = f"{path}:{number}"
-        if record is None:
-            problems.append(f"{where}: not a JSON record")
-            previous = "?"
-            continue
-        if record.get("seq") != index:
-            problems.append(
-                f"{where}: seq {record.get('seq')} where {index} was expected "
-                "(a record was removed or reordered)"
-            )
-        if record.get("prev_hash") != previous:
-            problems.append(f"{where}: prev_hash does not match the record before it")
-        if record.get("record_hash") != record_hash(record):
-            problems.append(f"{where}: record_hash does not match its content (edited)")
-        previous = str(record.get("record_hash"))
-        if record.get("kind") == "decision" and "row" in (record.get("inputs") or {}):
-            inputs = record["inputs"]
-            if content_hash(inputs["row"]) != inputs.get("sha256"):
-                problems.append(f"{where}: inputs.sha256 does not match its horizon row")
-        elif record.get("kind") == "decision":
-            decisions.append((number, record))
+    lines = read_lines(path)
+    key = audit_key()
+    problems = _chain_problems(path, lines, key)
+    problems += _lake_copy_problems(warehouse, path, lines)
+    decisions = [
+        (line.number, line.record)
+        for line in lines
+        if line.record is not None
+        and line.record.get("kind") == "decision"
+        and "row" not in (line.record.get("inputs") or {})
+    ]
     change_events = _lake_events(warehouse)
     by_lookback: dict[int, list[tuple[int, dict[str, Any]]]] = {}
     for number, record in decisions:
@@ -350,7 +429,93 @@ def verify(warehouse: Path) -> tuple[int, list[str]]:
                     f"{record['slo_name']}/{record['rule_name']} at {record['at']}: inputs "
                     f"changed (recorded sha256 {recorded[:12]}, lake now {now[:12]})"
                 )
-    return len(records), problems
+    return len(lines), problems
+
+
+def _chain_problems(path: Path, lines: list[Line], key: bytes | None) -> list[str]:
+    problems: list[str] = []
+    previous = GENESIS
+    unkeyed = keyed_without_key = mismatched = 0
+    for index, line in enumerate(lines, start=1):
+        where = f"{path}:{line.number}"
+        record = line.record
+        if record is None:
+            problems.append(f"{where}: {line.problem}")
+            previous = "?"
+            continue
+        if record.get("seq") != index:
+            problems.append(
+                f"{where}: seq {record.get('seq')} where {index} was expected "
+                "(a record was removed or reordered)"
+            )
+        if record.get("prev_hash") != previous:
+            problems.append(f"{where}: prev_hash does not match the record before it")
+        previous = str(record.get("record_hash"))
+        if record.get("kind") == "decision" and "row" in (record.get("inputs") or {}):
+            inputs = record["inputs"]
+            if content_hash(inputs["row"]) != inputs.get("sha256"):
+                problems.append(f"{where}: inputs.sha256 does not match its horizon row")
+        is_keyed = record.get("mac") == MAC
+        if is_keyed and key is None:
+            keyed_without_key += 1
+            continue
+        if key is not None and not is_keyed:
+            unkeyed += 1
+            problems.append(
+                f"{where}: not keyed, although {ENV_AUDIT_KEY} is set (written, or re-chained, "
+                "without the key)"
+            )
+            continue
+        if record.get("record_hash") != record_hash(record, key):
+            mismatched += 1
+            problems.append(f"{where}: record_hash does not match its content (edited)")
+    count = len(lines)
+    # One line for the whole log rather than one per record, where every record says the same.
+    if keyed_without_key:
+        problems.append(
+            f"{path}: {keyed_without_key} record(s) keyed with HMAC-SHA256: set {ENV_AUDIT_KEY} "
+            "to verify them"
+        )
+    if count > 1 and unkeyed == count:
+        problems = [p for p in problems if "not keyed" not in p] + [
+            f"{path}: no record is keyed, although {ENV_AUDIT_KEY} is set (an unkeyed log)"
+        ]
+    if count > 1 and mismatched == count:
+        problems = [p for p in problems if "record_hash does not match" not in p] + [
+            f"{path}: no record_hash matches (another {ENV_AUDIT_KEY}, or every record edited)"
+        ]
+    return problems
+
+
+def _lake_copy_problems(warehouse: Path, path: Path, lines: list[Line]) -> list[str]:
+    """The log against `lake/audit_log`: the same count, head and records."""
+    table = lake.lake_dir(warehouse, LAKE_TABLE) / lake.DATA_FILE
+    if not table.is_file():
+        return [f"{path}: lake/{LAKE_TABLE} is missing: truncation cannot be ruled out"] * bool(
+            lines
+        )
+    copy = pl.read_parquet(table, columns=["seq", "record_hash", "record"]).sort("seq")
+    kept = copy["record"].to_list()
+    if len(lines) < len(kept):
+        have = f"holds {len(lines)} record(s)" if lines else "is empty"
+        head = copy["record_hash"][-1]
+        return [
+            f"{path}: truncated: the log {have}, lake/{LAKE_TABLE} {len(kept)} (count "
+            f"{len(kept)}, head {str(head)[:12]}): record(s) {len(lines) + 1} to {len(kept)} "
+            "were removed"
+        ]
+    problems = []
+    for line, text in zip(lines, kept, strict=False):
+        if line.text != text:
+            problems.append(
+                f"{path}:{line.number}: differs from record {line.number} of lake/{LAKE_TABLE} "
+                "(edited)"
+            )
+    return problems[:1] + (
+        [f"{path}: {len(problems) - 1} more line(s) differ from lake/{LAKE_TABLE}"]
+        if len(problems) > 1
+        else []
+    )
 
 
 def _lake_events(warehouse: Path) -> list[events_module.ChangeEvent]:
@@ -363,7 +528,8 @@ def _lake_events(warehouse: Path) -> list[events_module.ChangeEvent]:
 def audit_frame(path: Path) -> pl.DataFrame:
     """The audit file as rows of the lake table `audit_log` (the record kept whole as JSON)."""
     rows = []
-    for _, record, line in read_records(path):
+    for entry in read_lines(path):
+        record, line = entry.record, entry.text
         if record is None:
             continue
         rows.append(

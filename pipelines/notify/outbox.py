@@ -33,6 +33,7 @@ import polars as pl
 
 from pipelines.notify.render import Message
 from pipelines.notify.transitions import OpenSilence, SilenceTransition
+from schemas.errors import BurnwatchInputError
 
 STATE_DIR = "state"
 OUTBOX_FILE = "outbox.duckdb"
@@ -267,6 +268,28 @@ def outbox_path(warehouse: Path) -> Path:
     return Path(warehouse) / STATE_DIR / OUTBOX_FILE
 
 
+def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The outbox database; BurnwatchInputError when another process holds it open (a
+    `duckdb` shell on it, say): its lock is DuckDB's, not ours, and nothing can wait it out."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        holder = str(error).split("Conflicting lock is held in ", 1)[-1].split(". See", 1)[0]
+        raise BurnwatchInputError(
+            f"{path}: held open by another process ({holder}); close it and run again "
+            "(read the lake's `notifications` table instead)"
+        ) from None
+
+
+def check_not_held(warehouse: Path) -> None:
+    """Refuse, before a run writes anything, an outbox another process holds open."""
+    path = outbox_path(warehouse)
+    if path.is_file():
+        _connect(path, read_only=True).close()
+
+
 @contextlib.contextmanager
 def open_outbox(warehouse: Path) -> Iterator[Outbox]:
     """Open the outbox (creating it) under an exclusive lock; close it after the dispatch."""
@@ -275,7 +298,7 @@ def open_outbox(warehouse: Path) -> Iterator[Outbox]:
     with open(state / LOCK_FILE, "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            connection = duckdb.connect(str(state / OUTBOX_FILE))
+            connection = _connect(state / OUTBOX_FILE)
             try:
                 connection.execute("set TimeZone = 'UTC'")
                 connection.execute(_SCHEMA)

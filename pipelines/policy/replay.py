@@ -21,7 +21,6 @@ from typing import Literal
 
 import duckdb
 import polars as pl
-import yaml
 from pydantic import ValidationError
 
 from pipelines.models.build import alert_policy_frame, bind_cohort_policy, bind_inputs
@@ -32,6 +31,7 @@ from pipelines.warehouse.session import bind
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import Manifest, Policy, load_manifest, workbook_policy
 from schemas.tables import ReplayIncidents, sql_columns
+from schemas.yaml_documents import load_yaml
 
 DEFAULT_POLICIES: tuple[str, ...] = ("workbook", "cohort", "single-window")
 BUILTIN_POLICIES: dict[str, str] = {
@@ -108,10 +108,7 @@ def resolve_policy(spec: str, manifest: Manifest) -> ReplayPolicy:
             f"policy {spec!r}: no such file, and not a built-in policy "
             f"({', '.join(BUILTIN_POLICIES)})"
         )
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise BurnwatchInputError(f"{path}: not valid YAML: {error}") from None
+    document, _ = load_yaml(path)
     if isinstance(document, dict) and isinstance(document.get("policy"), dict):
         document = document["policy"]
     if not isinstance(document, dict) or "rules" not in document:

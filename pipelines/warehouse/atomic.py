@@ -3,7 +3,8 @@
 A file is written to a temporary name in its target's folder, flushed to disk
 (fsync) and renamed over the target, which POSIX makes atomic within one file
 system. The temporary name carries the process id, so two writers never share
-one; a failed write removes its temporary file. Lake partitions, the catalog,
+one; a failed write removes its temporary file, and the next run removes the ones a
+killed writer left (`remove_stale_temporaries`). Lake partitions, the catalog,
 exports, reports, summaries and rule files all go through `atomic_path`.
 """
 
@@ -44,3 +45,37 @@ def write_bytes_atomic(path: Path, data: bytes) -> Path:
 def write_text_atomic(path: Path, text: str, encoding: str = "utf-8") -> Path:
     """Write `text` to `path` atomically, encoded as `encoding`; return `path`."""
     return write_bytes_atomic(path, text.encode(encoding))
+
+
+def _writer_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # a process of another user: alive
+    return True
+
+
+def remove_stale_temporaries(root: Path) -> list[Path]:
+    """Remove the temporary files that killed writers left under `root`; return them.
+
+    A temporary name carries its writer's process id (`.<name>.<pid>.tmp`, and
+    DuckDB's `.<name>.<pid>.tmp.wal` beside a catalog being built), so a file
+    whose writer is still alive (another process writing this warehouse now,
+    e.g. a run launched from the UI) is left alone.
+    """
+    removed: list[Path] = []
+    root = Path(root)
+    if not root.is_dir():
+        return removed
+    for path in root.rglob(".*.tmp*"):
+        name = path.name.removesuffix(".wal")
+        if not name.endswith(".tmp") or not path.is_file():
+            continue
+        pid = name.removesuffix(".tmp").rsplit(".", 1)[-1]
+        if pid.isdigit() and not _writer_alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return sorted(removed)

@@ -22,6 +22,7 @@ import polars as pl
 
 from pipelines.warehouse.atomic import atomic_path
 from pipelines.warehouse.session import bind
+from schemas.errors import BurnwatchInputError
 from schemas.tables import TABLES, sql_columns
 
 CATALOG_FILE = "burnwatch.duckdb"
@@ -178,7 +179,47 @@ def refresh_catalog(warehouse: Path) -> Path:
     """
     warehouse = Path(warehouse).resolve()
     target = warehouse / CATALOG_FILE
-    with atomic_path(target) as temporary, duckdb.connect(str(temporary)) as connection:
+    with atomic_path(target) as temporary:
+        _build_catalog(warehouse, temporary)
+        # A write-ahead log beside the old catalog (left by a read-write session that was
+        # killed) belongs to that file: DuckDB would replay it into the new one and refuse
+        # to open it ever after ("WAL does not match database file"). The views are
+        # rebuilt from the lake on every run, so the old catalog's log holds nothing to keep.
+        remove_stale_wal(target)
+    remove_stale_wal(target)  # one a session of the old file wrote during the rename
+    check_catalog(target)
+    return target
+
+
+def wal_path(catalog: Path) -> Path:
+    return catalog.with_name(catalog.name + ".wal")
+
+
+def remove_stale_wal(catalog: Path) -> bool:
+    """Remove the catalog's write-ahead log if there is one; True if there was."""
+    try:
+        wal_path(catalog).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def check_catalog(catalog: Path) -> None:
+    """Open the catalog as a user would; a run must not succeed with a catalog no one
+    can open."""
+    try:
+        with duckdb.connect(str(catalog), read_only=True) as connection:
+            connection.execute("select count(*) from duckdb_views()").fetchall()
+    except duckdb.Error as error:
+        if "lock" in str(error).lower():
+            return  # a user opened it read-write since the rename: it opens
+        raise BurnwatchInputError(
+            f"{catalog}: the catalog just written does not open: {error}"
+        ) from None
+
+
+def _build_catalog(warehouse: Path, temporary: Path) -> None:
+    with duckdb.connect(str(temporary)) as connection:
         for table in TABLES:
             base = lake_dir(warehouse, table)
             if (base / DATA_FILE).is_file():
@@ -194,7 +235,6 @@ def refresh_catalog(warehouse: Path) -> Path:
                 f"create or replace view {extra} as select * from "
                 f"read_parquet('{lake_dir(warehouse, extra)}/**/*.parquet')"
             )
-    return target
 
 
 def _extra_tables(warehouse: Path) -> Iterator[str]:
