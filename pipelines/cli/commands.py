@@ -151,7 +151,10 @@ def run(
     click.echo(f"\n{episodes.height} alert episode(s), {computed}:")
     # The closing table is the status (fct_slo_status): what is happening now, per SLO.
     status = read_status(warehouse)
-    click.echo(f"status of {status.height} tenant SLO(s), lowest budget first:")
+    click.echo(
+        f"status of {status.height} tenant SLO(s), most urgent first "
+        "(paging, ticketing, no data, then least budget left):"
+    )
     click.echo(markdown_table(status, limit=100))
     catalog = warehouse / "burnwatch.duckdb"
     # The command as the user typed it (`.venv/bin/burnwatch` after `make demo`).
