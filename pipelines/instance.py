@@ -38,7 +38,10 @@ def run_instance() -> dg.DagsterInstance:
     if not config.is_file():
         # Without one Dagster warns and turns telemetry on: start from the project's settings.
         config.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PROJECT_CONFIG, config)
+        if PROJECT_CONFIG.is_file():
+            shutil.copyfile(PROJECT_CONFIG, config)
+        else:  # installed without the source tree
+            config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     return dg.DagsterInstance.get()
 
 

@@ -21,6 +21,8 @@ import pytest
 
 from pipelines.definitions import defs
 
+# A demo run, then Dagster processes on a machine that may be busy: more than the default.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 ROOT = Path(__file__).parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"<!-- after-demo(?::(?P<subs>[^>]*))? -->\s*```sh\n(?P<body>.*?)```", re.S)

@@ -26,6 +26,8 @@ from notify_fixtures import free_port
 
 from schemas.tables import TABLES
 
+# A demo run, then Dagster processes on a machine that may be busy: more than the default.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 ROOT = Path(__file__).parent.parent
 BURNWATCH = [sys.executable, "-c", "from pipelines.cli.commands import main; main()"]
 
