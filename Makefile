@@ -42,9 +42,13 @@ lint: install
 
 ui: install
 	@test -d $(DEMO)/warehouse || $(MAKE) demo
+	# Started from $(DAGSTER_HOME): from the project folder, dagster dev would warn that the
+	# dagster.yaml it finds there "will not be used" (the copy in $(DAGSTER_HOME) is).
+	cd $(DAGSTER_HOME) && \
 	BURNWATCH_DATA_DIR=$(CURDIR)/$(DEMO)/data BURNWATCH_MANIFEST=$(CURDIR)/$(DEMO)/data/slos.yaml \
 	BURNWATCH_WAREHOUSE=$(CURDIR)/$(DEMO)/warehouse \
-	$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 -m pipelines.definitions
+	$(CURDIR)/$(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000 --working-directory $(CURDIR) \
+	    -m pipelines.definitions
 
 bench: install
 	$(VENV)/bin/python -m pipelines.bench --out bench-data

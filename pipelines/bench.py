@@ -64,7 +64,13 @@ def _ensure_data(out: Path, scale: float, tenants: int, days: int) -> Path:
         return data
     shutil.rmtree(data, ignore_errors=True)
     print(f"generating sample traffic (scale {scale}) into {data} ...", flush=True)
-    generate_sample(data, tenants=tenants, days=days, scale=scale)
+    generate_sample(
+        data,
+        tenants=tenants,
+        days=days,
+        scale=scale,
+        progress=lambda line: print(f"  {line}", flush=True),
+    )
     marker.write_text(json.dumps(params))
     return data
 

@@ -36,4 +36,8 @@ defs = dg.Definitions(
     ],
     sensors=[build_new_day_folder_sensor(burnwatch_job), build_ledger_sensor(burnwatch_job)],
     resources={"burnwatch": resource_from_env()},
+    # Steps that write the lake take the one "duckdb" pool slot, so they run one at a time
+    # anyway: a process per step (the default) would only add a Python start-up and an
+    # import of this code location to every step of a UI or `dagster asset materialize` run.
+    executor=dg.in_process_executor,
 )

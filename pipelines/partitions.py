@@ -5,16 +5,61 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import dagster as dg
 
-# The first day the UI offers; a backfill may start anywhere after it.
-PARTITION_START = os.environ.get("BURNWATCH_PARTITION_START", "2024-01-01")
+from schemas.errors import BurnwatchInputError
+
+ENV_PARTITION_START = "BURNWATCH_PARTITION_START"
+# Without a data folder or a set start (tests, a bare `dagster dev`): a fixed early day.
+FALLBACK_PARTITION_START = "2024-01-01"
+
+
+def first_data_day(data_dir: Path) -> dt.date | None:
+    """The oldest `date=` folder under `<data>/requests/tenant=*/`, None without any."""
+    days = [
+        day_dir.name.removeprefix("date=")
+        for day_dir in (Path(data_dir) / "requests").glob("tenant=*/date=*")
+        if day_dir.is_dir()
+    ]
+    valid = []
+    for day in days:
+        try:
+            valid.append(dt.date.fromisoformat(day))
+        except ValueError:
+            continue  # not a day folder; discovery reports it when a run reads the logs
+    return min(valid) if valid else None
+
+
+def partition_start() -> str:
+    """The first day the UI offers: BURNWATCH_PARTITION_START, else the first day of data in
+    BURNWATCH_DATA_DIR (so 14 days of logs are 14 partitions, not years of empty ones), else
+    FALLBACK_PARTITION_START."""
+    if os.environ.get(ENV_PARTITION_START):
+        return os.environ[ENV_PARTITION_START]
+    data_dir = os.environ.get("BURNWATCH_DATA_DIR")
+    first = first_data_day(Path(data_dir)) if data_dir else None
+    return first.isoformat() if first else FALLBACK_PARTITION_START
+
+
+PARTITION_START = partition_start()
 
 # end_offset=1 includes today, so the schedule can evaluate the newest steps.
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=PARTITION_START, timezone="UTC", end_offset=1
 )
+
+
+def check_partitioned(first: dt.date) -> None:
+    """Refuse a run whose first day the daily partitions do not hold (they start at the
+    first day of BURNWATCH_DATA_DIR's logs, which may be another folder than the run's)."""
+    start = dt.date.fromisoformat(PARTITION_START[:10])
+    if first < start:
+        raise BurnwatchInputError(
+            f"day {first} is before the first daily partition {start} (the first day of "
+            f"BURNWATCH_DATA_DIR, or {ENV_PARTITION_START}); set {ENV_PARTITION_START}={first}"
+        )
 
 
 def run_days(context: dg.AssetExecutionContext) -> list[dt.date]:

@@ -26,8 +26,11 @@ from pipelines.ingest import ledger
 from pipelines.ingest.files import RequestFile, discover_request_files, files_for_days
 from pipelines.ingest.quarantine import quarantine_warnings
 from pipelines.ingest.rules import load_run_overrides
+from pipelines.instance import free_stale_slots, run_instance, run_tags
 from pipelines.models.registry import history_days_needed, longest_period_days
 from pipelines.notify import audit, outbox
+from pipelines.partitions import check_partitioned
+from pipelines.progress import progress_logger, quiet
 from pipelines.resources import ENV_CONTRACTS, BurnwatchResource, checked_limits
 from pipelines.schedules import OFF_CYCLE_ASSETS, day_range_tags
 from pipelines.warehouse import lake
@@ -36,6 +39,8 @@ from schemas.errors import BurnwatchInputError
 from schemas.manifest import Manifest, load_manifest
 
 LOCK_FILE = ".burnwatch.lock"
+# The job name `burnwatch run`'s runs have in the Dagster UI.
+CLI_JOB = "burnwatch_run"
 
 
 @dataclass(frozen=True)
@@ -113,17 +118,6 @@ def clean_after_killed_runs(warehouse: Path, say: Callable[[str], None]) -> None
         say(f"removed {len(removed)} file(s) that killed runs left in {warehouse}")
 
 
-def _instance() -> dg.DagsterInstance:
-    """An ephemeral Dagster instance for this run.
-
-    `burnwatch run` serializes runs on a warehouse with its own file lock, and a
-    lock dies with its process. A persistent instance (DAGSTER_HOME) would add
-    concurrency-pool slots that a killed run never gives back, so the next run
-    would wait forever. Runs launched from the UI use the DAGSTER_HOME instance.
-    """
-    return dg.DagsterInstance.ephemeral()
-
-
 def _check_as_of(as_of: dt.datetime | None, warehouse: Path, full: bool) -> None:
     """An --as-of before the warehouse's last horizon would un-evaluate steps that were
     evaluated, and maybe sent: refuse it, unless the run recomputes everything (--full)."""
@@ -139,29 +133,53 @@ def _check_as_of(as_of: dt.datetime | None, warehouse: Path, full: bool) -> None
 
 
 def _materialize(
-    resource: BurnwatchResource, days: tuple[dt.date, dt.date] | None, cycle: bool = False
+    resource: BurnwatchResource,
+    days: tuple[dt.date, dt.date] | None,
+    cycle: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dg.ExecuteInJobResult:
     """One Dagster run: every asset for the days, or without days only the unpartitioned
     ones (horizons, episodes, status, notifications, summary). A cycle leaves out the
-    assets that read all history (the replay, the report): they run on their own schedule."""
+    assets that read all history (the replay, the report): they run on their own schedule.
+
+    The run is recorded in the instance at $DAGSTER_HOME when it is set (so the UI shows
+    it), after freeing the pool slots of runs that died (pipelines/instance.py); progress
+    lines, one per step and per day, go to `progress` (None: none)."""
     if days is None:
         selected = [a for a in all_assets if getattr(a, "partitions_def", None) is None]
         tags: dict[str, str] = {}
     else:
+        check_partitioned(days[0])
         selected = [*all_assets, *all_asset_checks]
         tags = day_range_tags(*days)
     if cycle:
         selected = [a for a in selected if not _is_off_cycle(a)]
-    return dg.materialize(
-        selected,  # type: ignore[arg-type]
+    loggers = {
+        "burnwatch_progress": progress_logger(progress or quiet),
+        "console": dg.colored_console_logger,
+    }
+    job_defs = dg.Definitions(
+        jobs=[dg.define_asset_job(CLI_JOB)],
+        assets=selected,
         resources={"burnwatch": resource},
-        instance=_instance(),
-        tags=tags,
-        raise_on_error=False,
-        # Dagster prints each failed step with its trace; a failure is told in one line
-        # and its traces go to <warehouse>/logs/ (pipelines/run_failures.py).
-        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        loggers=loggers,
     )
+    with run_instance() as instance:
+        free_stale_slots(instance, resource.warehouse_path)
+        return job_defs.resolve_job_def(CLI_JOB).execute_in_process(
+            instance=instance,
+            tags={**tags, **run_tags(resource.warehouse_path)},
+            raise_on_error=False,
+            # Dagster prints each failed step with its trace; a failure is told in one line
+            # and its traces go to <warehouse>/logs/ (pipelines/run_failures.py). The
+            # progress lines say the rest.
+            run_config={
+                "loggers": {
+                    "console": {"config": {"log_level": "CRITICAL"}},
+                    "burnwatch_progress": {},
+                }
+            },
+        )
 
 
 def _is_off_cycle(definition: object) -> bool:
@@ -181,6 +199,7 @@ def run_pipeline(
     say: Callable[[str], None] | None = None,
     full: bool = False,
     as_of: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Materialize every asset for the days that need it, through Dagster, as one run.
 
@@ -194,6 +213,7 @@ def run_pipeline(
     anything is written; bad input there raises BurnwatchInputError. A request
     file or row that breaks the contract is quarantined and the run goes on
     for everything else; `RunOutcome.quarantined` lists the files concerned.
+    `progress` gets one line per step and per day (rows, seconds); None: no lines.
     Re-running replaces partitions whole, so a run is idempotent.
     """
     say = say or (lambda message: print(message, file=sys.stderr))
@@ -249,7 +269,7 @@ def run_pipeline(
                     )
             days = (first, last)
             say(f"computing {first} .. {last} ({(last - first).days + 1} days) into {warehouse}")
-        result = _materialize(resource, days, cycle)
+        result = _materialize(resource, days, cycle, progress)
         if not result.success:
             raise run_failures.failure(warehouse, result, loaded)
         if days is not None:

@@ -1050,8 +1050,8 @@ class ReportParams(_Table):
 
 
 class ReportOverview(_Table):
-    """Per tenant SLO: its status (fct_slo_status), spec and episode counts, lowest budget
-    first."""
+    """Per tenant SLO: its status (fct_slo_status), spec and episode counts, most urgent
+    first (paging, ticketing, no data, then least budget left)."""
 
     tenant_id: pl.String = pa.Field(description="The tenant.")
     slo_name: pl.String = pa.Field(description="The tenant's SLO.")

@@ -436,3 +436,73 @@ def test_report_renders_in_chromium_and_its_charts_match_the_lake(
             if not url.startswith(("file:", "data:", "blob:", "about:"))
         ]
         assert external == []
+
+
+URGENCY_RANK = {"page": 0, "ticket": 1, "no_data": 2}
+
+
+def test_the_overview_table_leads_with_what_is_burning_now(rendered: Path, tmp_path: Path) -> None:
+    """Rows: paging, then ticketing, then no data, then least budget left (from the lake's
+    fct_slo_status); the time to exhaustion reads as minutes, hours or days and agrees with
+    the lake's hours."""
+    status = lake.read_table(rendered, "fct_slo_status")
+    specs = lake.read_table(rendered, "slo_specs").select("tenant_id", "slo_name", "period_days")
+    expected = (
+        status.join(specs, on=["tenant_id", "slo_name"], how="left")
+        .with_columns(
+            pl.col("state")
+            .replace_strict(URGENCY_RANK, default=3, return_dtype=pl.Int32)
+            .alias("rank")
+        )
+        .sort(["rank", "budget_remaining_percent", "tenant_id", "slo_name"], nulls_last=True)
+    )
+    with chromium_page(tmp_path / "chromium-profile") as page:
+        open_report(page, rendered / "reports" / "report.html")
+        rows = page.evaluate(
+            "Array.from(document.querySelectorAll('#overview-table tbody tr')).map(r => ({"
+            " key: r.dataset.key, state: r.children[2].textContent,"
+            " exhaustion: r.querySelector('td.exhaustion').textContent}))"
+        )
+    assert [row["key"] for row in rows] == [
+        f"{t}/{s}" for t, s in zip(expected["tenant_id"], expected["slo_name"], strict=True)
+    ]
+    assert [row["state"] for row in rows] == expected["state"].to_list()
+    for row, hours, period in zip(
+        rows, expected["time_to_exhaustion_hours"], expected["period_days"], strict=True
+    ):
+        text = row["exhaustion"]
+        if hours is None:
+            assert text == ""
+        elif hours <= 0:
+            assert text == "spent"
+        elif hours > 24 * period:
+            assert text == "not within the period"
+        else:
+            number, unit = text.removeprefix("≈ ").split()
+            scale = {"min": 1 / 60, "h": 1.0, "d": 24.0}[unit]
+            assert abs(float(number) * scale - hours) <= scale / 2 + 1e-9, (text, hours)
+
+
+def test_the_replay_comparison_is_in_view_without_scrolling_sideways(
+    rendered: Path, tmp_path: Path
+) -> None:
+    """One column per policy (the lake's, in policy order), and the whole table within the
+    viewport's width: no horizontal scrollbar hides precision or recall."""
+    comparison = pl.read_parquet(lake.lake_dir(rendered, "replay_comparison") / "data.parquet")
+    policies = comparison.sort("policy_order")["policy_name"].to_list()
+    with chromium_page(tmp_path / "chromium-profile") as page:
+        open_report(page, rendered / "reports" / "report.html")
+        table = page.evaluate(
+            "(() => { const t = document.getElementById('replay-comparison-table');"
+            " const box = t.getBoundingClientRect();"
+            " const rows = Array.from(t.querySelectorAll('tbody th')).map(h => h.textContent);"
+            " return {left: box.left, right: box.right, scroll: t.scrollWidth,"
+            " client: t.clientWidth, page: document.documentElement.clientWidth,"
+            " pageScroll: document.documentElement.scrollWidth, rows: rows,"
+            " heads: Array.from(t.querySelectorAll('thead th')).map(h => h.textContent)}; })()"
+        )
+    assert table["heads"][1:] == policies
+    assert {"precision", "recall", "pages_per_tenant_week"} <= set(table["rows"])
+    assert table["left"] >= 0 and table["right"] <= table["page"]
+    assert table["scroll"] <= table["client"]
+    assert table["pageScroll"] <= table["page"]

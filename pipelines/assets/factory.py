@@ -10,6 +10,7 @@ import dagster as dg
 from pipelines.assets.metadata import definition_metadata, materialization_metadata
 from pipelines.models.registry import MODELS, Input, Kind, Model, Reach, Source, model
 from pipelines.partitions import daily_partitions, run_day_range, run_days
+from pipelines.progress import Stopwatch
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
 
@@ -106,6 +107,12 @@ def model_asset(
     return _asset
 
 
+def day_line(table: str, day: dt.date, rows: int, seconds: float, index: int, total: int) -> str:
+    """The progress line of one day of a step (a step that computes its days together
+    writes them one by one: the first day's seconds then include the shared compute)."""
+    return f"{table} {day}: {rows:,} rows in {seconds:.1f} s ({index}/{total} days)"
+
+
 def materialize_days(
     context: dg.AssetExecutionContext,
     burnwatch: BurnwatchResource,
@@ -115,9 +122,10 @@ def materialize_days(
     """Build `table` for each day of the run in order, logging progress, and refresh the catalog."""
     days = run_days(context)
     rows_by_day: dict[dt.date, int] = {}
+    watch = Stopwatch()
     for index, day in enumerate(days, start=1):
         rows_by_day[day] = build(burnwatch, day)
-        context.log.info(f"{table} {day}: {rows_by_day[day]} rows ({index}/{len(days)} days)")
+        context.log.info(day_line(table, day, rows_by_day[day], watch.lap(), index, len(days)))
     lake.refresh_catalog(burnwatch.warehouse_path)
     return dg.MaterializeResult(
         metadata=materialization_metadata(burnwatch.warehouse_path, table, rows_by_day)
@@ -136,10 +144,11 @@ def materialize_day_blocks(
     days together), logging each day as it is written, and refresh the catalog."""
     days = run_days(context)
     done: list[dt.date] = []
+    watch = Stopwatch()
 
     def log_day(day: dt.date, rows: int) -> None:
         done.append(day)
-        context.log.info(f"{table} {day}: {rows} rows ({len(done)}/{len(days)} days)")
+        context.log.info(day_line(table, day, rows, watch.lap(), len(done), len(days)))
 
     rows_by_day = build_days(burnwatch, days, log_day)
     lake.refresh_catalog(burnwatch.warehouse_path)

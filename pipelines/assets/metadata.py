@@ -68,6 +68,10 @@ def materialization_metadata(
         "preview": dg.MetadataValue.md(markdown_table(preview)),
         "path": dg.MetadataValue.path(str(Path(files[-1]).parent) if files else ""),
     }
+    if table in TABLES:
+        # On the materialization too, so the run's event and the asset's latest
+        # materialization show the columns with their descriptions, not only the definition.
+        metadata["dagster/column_schema"] = column_schema(table)
     if rows_by_day and len(rows_by_day) > 1:
         metadata["rows_by_day"] = dg.MetadataValue.md(
             "| day | rows |\n|---|---|\n"

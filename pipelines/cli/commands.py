@@ -17,9 +17,10 @@ import click
 
 from pipelines.cli.audit import audit as audit_group
 from pipelines.cli.openslo import import_openslo_command
-from pipelines.cli.options import data_option, manifest_option, warehouse_option
+from pipelines.cli.options import data_option, manifest_option, quiet_option, warehouse_option
 from pipelines.cli.replay import replay_command
 from pipelines.cli.rules import rules_command
+from pipelines.cli.sql import sql_command
 from pipelines.cli.validate import EXIT_QUARANTINED, validate_command
 from pipelines.run_failures import RunInterrupted
 from schemas.errors import BurnwatchInputError
@@ -65,12 +66,20 @@ def cli() -> None:
 @click.option("--days", default=14, show_default=True, help="Number of days of traffic.")
 @click.option("--seed", default=7, show_default=True, help="Random seed; same seed, same bytes.")
 @click.option("--scale", default=1.0, show_default=True, help="Traffic volume multiplier.")
-def sample_data(out_dir: Path, tenants: int, days: int, seed: int, scale: float) -> None:
+@quiet_option()
+def sample_data(
+    out_dir: Path, tenants: int, days: int, seed: int, scale: float, quiet: bool
+) -> None:
     """Generate deterministic sample traffic with known incidents."""
     from pipelines.sample.generator import generate_sample
 
     summary = generate_sample(
-        out_dir, tenants=tenants, days=days, seed=seed, scale=scale, progress=_say
+        out_dir,
+        tenants=tenants,
+        days=days,
+        seed=seed,
+        scale=scale,
+        progress=None if quiet else _say,
     )
     click.echo(
         f"wrote {summary.rows_written:,} rows ({summary.duplicate_rows:,} replica duplicates, "
@@ -107,6 +116,7 @@ def sample_data(out_dir: Path, tenants: int, days: int, seed: int, scale: float)
     type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
     help="Evaluate no step after this UTC time (default: the data's horizon).",
 )
+@quiet_option()
 def run(
     data: Path,
     manifest: Path,
@@ -118,6 +128,7 @@ def run(
     dry_run: bool,
     full: bool,
     as_of: dt.datetime | None,
+    quiet: bool,
 ) -> None:
     """Compute every table for the days that need it, through Dagster, idempotently.
 
@@ -140,16 +151,22 @@ def run(
         say=_say,
         full=full,
         as_of=as_of,
+        progress=None if quiet else _say,
     )
     episodes = read_table(warehouse, "fct_alert_episodes")
     computed = f"{outcome.first_day} .. {outcome.last_day}" if outcome.first_day else "no new logs"
     click.echo(f"\n{episodes.height} alert episode(s), {computed}:")
     # The closing table is the status (fct_slo_status): what is happening now, per SLO.
     status = read_status(warehouse)
-    click.echo(f"status of {status.height} tenant SLO(s), lowest budget first:")
+    click.echo(
+        f"status of {status.height} tenant SLO(s), most urgent first "
+        "(paging, ticketing, no data, then least budget left):"
+    )
     click.echo(markdown_table(status, limit=100))
     catalog = warehouse / "burnwatch.duckdb"
-    click.echo(f"\nwarehouse: {catalog}  (query it: duckdb {catalog})")
+    # The command as the user typed it (`.venv/bin/burnwatch` after `make demo`).
+    command = sys.argv[0] if Path(sys.argv[0]).name == "burnwatch" else "burnwatch"
+    click.echo(f"\nwarehouse: {catalog}  (query it: {command} sql --warehouse {warehouse})")
     click.echo(f"report:    {warehouse / 'reports' / 'report.html'}")
     click.echo(f"summary:   {warehouse / 'reports' / 'summary.md'}")
     for line in outcome.quarantined:
@@ -163,6 +180,7 @@ cli.add_command(replay_command)
 cli.add_command(validate_command)
 cli.add_command(audit_group)
 cli.add_command(import_openslo_command)
+cli.add_command(sql_command)
 
 
 def main() -> None:

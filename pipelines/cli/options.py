@@ -40,3 +40,10 @@ def warehouse_option(help_text: str) -> Callable[[_F], _F]:
 
 def data_option(help_text: str, required: bool = True) -> Callable[[_F], _F]:
     return path_option("data", ENV_DATA_DIR, help_text, required)
+
+
+def quiet_option() -> Callable[[_F], _F]:
+    """`--quiet`: no progress lines (the result is still printed)."""
+    return click.option(
+        "--quiet", "-q", is_flag=True, help="Print no progress lines, only the result."
+    )

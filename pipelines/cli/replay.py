@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.cli.options import manifest_option, warehouse_option
+from pipelines.cli.options import manifest_option, quiet_option, warehouse_option
 from pipelines.policy.replay import DEFAULT_POLICIES, comparison_text, replay
 from pipelines.warehouse import lake
 
@@ -42,6 +42,7 @@ from pipelines.warehouse import lake
     type=click.DateTime(["%Y-%m-%d"]),
     help="Last day to replay (default: the last computed day).",
 )
+@quiet_option()
 def replay_command(
     warehouse: Path,
     manifest: Path,
@@ -49,6 +50,7 @@ def replay_command(
     incidents: Path | None,
     first: dt.datetime | None,
     last: dt.datetime | None,
+    quiet: bool,
 ) -> None:
     """Replay alert policies over history and compare precision, recall, detection and reset."""
     result = replay(
@@ -58,6 +60,7 @@ def replay_command(
         incidents,
         first.date() if first else None,
         last.date() if last else None,
+        progress=None if quiet else lambda line: click.echo(line, err=True),
     )
     click.echo(
         f"replayed {result.first_day} .. {result.last_day}: {result.episodes} episode(s), "

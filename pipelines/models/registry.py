@@ -465,8 +465,13 @@ _ENTRIES = (
             lake("slo_specs", Reach.WHOLE),
             lake("fct_alert_episodes", Reach.WHOLE),
         ),
-        order_by=("remaining nulls last", "tenant_id", "slo_name"),
-        description="Per tenant SLO: its status, spec and episode counts.",
+        order_by=(
+            "case state when 'page' then 0 when 'ticket' then 1 when 'no_data' then 2 else 3 end",
+            "remaining nulls last",
+            "tenant_id",
+            "slo_name",
+        ),
+        description="Per tenant SLO: its status, spec and episode counts, most urgent first.",
     ),
     Model(
         "report_burndown",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from pipelines.models.build import alert_policy_frame, bind_cohort_policy, bind_inputs
 from pipelines.models.registry import model, model_sql
+from pipelines.progress import Stopwatch
 from pipelines.warehouse import lake, session
 from pipelines.warehouse.params import bind_params, bind_run_params, day_start
 from pipelines.warehouse.session import bind
@@ -192,10 +193,13 @@ def _episode_runs(
     warehouse: Path,
     policy: ReplayPolicy,
     days: list[dt.date],
+    progress: Callable[[str], None] | None = None,
 ) -> None:
-    """Append `policy`'s episodes over `days` to the temp table replay_episode_runs_all."""
+    """Append `policy`'s episodes over `days` to the temp table replay_episode_runs_all,
+    saying each day's evaluations (rows, seconds) to `progress`."""
     connection.register("replay_policy_frame", policy.alert_policy.to_arrow())
     evaluations_model = model("fct_alert_evaluations")
+    watch = Stopwatch()
     for index, day in enumerate(days):
         # The burn rates the pipeline's evaluations read (the registry's lookback).
         bind_inputs(
@@ -211,6 +215,13 @@ def _episode_runs(
             if index == 0
             else f"insert into replay_evaluations {evaluations}"
         )
+        if progress is not None:
+            counted = connection.execute("select count(*) from replay_evaluations").fetchone()
+            rows = int(counted[0]) if counted else 0
+            progress(
+                f"  {policy.name} {day}: {rows:,} evaluations so far in {watch.lap():.1f} s "
+                f"({index + 1}/{len(days)} days)"
+            )
     bind(connection, "fct_alert_evaluations", "select * from replay_evaluations")
     columns = [name for name in sql_columns("replay_episode_runs") if name != "policy_name"]
     names = ", ".join(f'"{name}"' for name in columns)
@@ -230,10 +241,12 @@ def replay(
     first: dt.date | None = None,
     last: dt.date | None = None,
     threads: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ReplayResult:
     """Replay each policy over the days [first, last] of the lake's `fct_burn_rates`
     (default: every day computed), score it against `incidents`, and write the
-    replay tables. Raise BurnwatchInputError for bad policies, incidents or range."""
+    replay tables. Raise BurnwatchInputError for bad policies, incidents or range.
+    `progress` gets a line per policy and day and per table written (None: none)."""
     warehouse = Path(warehouse)
     manifest = load_manifest(manifest_path)
     specs = list(policies) or list(DEFAULT_POLICIES)
@@ -272,7 +285,7 @@ def replay(
         )
         connection.execute(f"create temp table replay_episode_runs_all ({columns})")
         for policy in resolved:
-            _episode_runs(connection, warehouse, policy, days)
+            _episode_runs(connection, warehouse, policy, days, progress)
         bind(connection, "replay_episode_runs", "select * from replay_episode_runs_all")
         connection.register(
             "replay_policies_frame",
@@ -304,7 +317,10 @@ def replay(
             {"range_start": day_start(first), "range_end": day_start(last + dt.timedelta(days=1))},
         )
         for table in OUTPUT_TABLES:
-            lake.write_query(connection, model_sql(table), warehouse, table)
+            watch = Stopwatch()
+            rows = lake.write_query(connection, model_sql(table), warehouse, table)
+            if progress is not None:
+                progress(f"{table}: {rows:,} rows in {watch.lap():.1f} s")
             bind(connection, table, f"select * from {lake.scan_sql(warehouse, table)}")
         comparison = connection.sql("select * from replay_comparison").pl()
         episodes = connection.execute("select count(*) from replay_episodes").fetchone()

@@ -68,7 +68,10 @@ def _budget_color(remaining: float | None) -> str:
 
 
 def _overview_figure(overview: pl.DataFrame) -> Figure:
-    rows = overview.filter(pl.col("remaining").is_not_null()).head(OVERVIEW_CHART_LIMIT).to_dicts()
+    # The table is in urgency order; the budget chart stays lowest budget first.
+    with_budget = overview.filter(pl.col("remaining").is_not_null())
+    lowest = with_budget.sort(["remaining", "tenant_id", "slo_name"])
+    rows = lowest.head(OVERVIEW_CHART_LIMIT).to_dicts()
     remaining = [_round(r["remaining"]) for r in rows]
     return {
         "data": [

@@ -64,6 +64,23 @@ def _percent(value: float | None) -> str:
     return "no data" if value is None else f"{100 * value:.1f} %"
 
 
+def exhaustion_text(hours: float | None, period_days: int | None) -> str:
+    """Time to exhaustion as a reader takes it in: "spent", "≈ 40 min", "≈ 6 h", "≈ 10 d",
+    "not within the period" (beyond the SLO's period: the burn is too slow to matter
+    before the period rolls on), or "" when nothing burns."""
+    if hours is None or math.isnan(hours):
+        return ""
+    if hours <= 0:
+        return "spent"
+    if period_days is not None and hours > 24 * period_days:
+        return "not within the period"
+    if hours < 1:
+        return f"≈ {max(1, round(hours * 60))} min"
+    if hours < 48:
+        return f"≈ {round(hours)} h"
+    return f"≈ {round(hours / 24)} d"
+
+
 def _number(value: Any) -> str:
     if value is None:
         return ""
@@ -93,6 +110,7 @@ def render_report(data: ReportData) -> str:
     )
     environment.filters["percent"] = _percent
     environment.filters["number"] = _number
+    environment.globals["exhaustion_text"] = exhaustion_text
     figures = build_figures(data)
     template = pio.templates["plotly_white"].to_plotly_json()
     overview = data.overview.to_dicts()

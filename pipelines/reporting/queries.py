@@ -115,7 +115,10 @@ def _optional_table(
 
 
 def _sorted_all(frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows in a fixed order whatever order the files were read in."""
+    """Rows in a fixed order whatever order the files were read in: the policies of a
+    replay comparison in the order they were given (policy_order), else every column."""
+    if "policy_order" in frame.columns:
+        return frame.sort("policy_order")  # one row per policy: a total order
     sortable = [
         name
         for name, kind in frame.schema.items()

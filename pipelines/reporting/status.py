@@ -1,7 +1,7 @@
 """What is happening now: `fct_slo_status` as the summary and `burnwatch run` show it.
 
 The status is computed once, by `sql/facts/fct_slo_status.sql`; readers here only
-pick columns and put the SLOs with the least budget left first.
+pick columns and put the most urgent SLOs first (URGENCY, then the least budget left).
 """
 
 from __future__ import annotations
@@ -27,12 +27,27 @@ SHOWN_COLUMNS = (
 )
 
 
-def lowest_budget_first(status: pl.DataFrame) -> pl.DataFrame:
-    """Status rows with the least budget left first (no data last), then by tenant SLO."""
-    return status.sort(["budget_remaining_percent", "tenant_id", "slo_name"], nulls_last=True)
+# What a reader must act on first: paging, then ticketing, then silent tenants, then the
+# rest by budget left. sql/reports/report_overview.sql orders the report's overview the same.
+URGENCY = ("page", "ticket", "no_data")
+
+
+def most_urgent_first(status: pl.DataFrame) -> pl.DataFrame:
+    """Status rows by URGENCY of their state, then least budget left (none last), then by
+    tenant SLO."""
+    rank = pl.col("state").replace_strict(
+        {state: index for index, state in enumerate(URGENCY)},
+        default=len(URGENCY),
+        return_dtype=pl.Int32,
+    )
+    return (
+        status.with_columns(rank.alias("_urgency"))
+        .sort(["_urgency", "budget_remaining_percent", "tenant_id", "slo_name"], nulls_last=True)
+        .drop("_urgency")
+    )
 
 
 def read_status(warehouse: Path) -> pl.DataFrame:
-    """The lake's `fct_slo_status`, lowest budget first, with the SHOWN_COLUMNS."""
+    """The lake's `fct_slo_status`, most urgent first, with the SHOWN_COLUMNS."""
     status = lake.read_table(Path(warehouse), STATUS_TABLE)
-    return lowest_budget_first(status).select(SHOWN_COLUMNS)
+    return most_urgent_first(status).select(SHOWN_COLUMNS)

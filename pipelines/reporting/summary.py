@@ -1,7 +1,7 @@
 """The run summary: each tenant SLO's status and the alert episodes, as Markdown and HTML.
 
 Its statuses are `fct_slo_status` (the table the report's overview and
-`burnwatch run` read too), lowest budget first, and its episodes are
+`burnwatch run` read too), most urgent first, and its episodes are
 `sql/reports/report_summary_episodes.sql`; both files are written atomically.
 """
 
@@ -14,7 +14,7 @@ import jinja2
 
 from pipelines.assets.metadata import markdown_table
 from pipelines.reporting.queries import SUMMARY_INPUTS, bind_lake, run_model
-from pipelines.reporting.status import SHOWN_COLUMNS, STATUS_TABLE, lowest_budget_first
+from pipelines.reporting.status import SHOWN_COLUMNS, STATUS_TABLE, most_urgent_first
 from pipelines.warehouse.atomic import write_text_atomic
 from pipelines.warehouse.session import connect
 
@@ -33,7 +33,7 @@ def write_summary(warehouse: Path) -> SummaryFiles:
     warehouse = Path(warehouse)
     with connect() as connection:
         bind_lake(connection, warehouse, SUMMARY_INPUTS)
-        statuses = lowest_budget_first(connection.table(STATUS_TABLE).pl()).select(SHOWN_COLUMNS)
+        statuses = most_urgent_first(connection.table(STATUS_TABLE).pl()).select(SHOWN_COLUMNS)
         run_model(connection, "report_episodes")
         episodes = run_model(connection, "report_summary_episodes")
     pages = episodes.filter(episodes["severity"] == "page").height

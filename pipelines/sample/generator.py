@@ -32,6 +32,7 @@ import datetime as dt
 import math
 import re
 import shutil
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -318,6 +319,7 @@ def generate_sample(
     rows_written = duplicate_rows = late_rows = files = 0
     spill: dict[int, _Rows] = {}
     # Parquet encoding releases the GIL: write one folder while generating the next.
+    day_started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=2) as writers:
         for day in range(days):
             date = start + dt.timedelta(days=day)
@@ -346,7 +348,11 @@ def generate_sample(
                 future.result()
             rows_written += day_rows
             if progress is not None:
-                progress(f"{date.isoformat()}: {day_rows:,} rows for {tenants} tenants")
+                seconds, day_started = time.perf_counter() - day_started, time.perf_counter()
+                progress(
+                    f"{date.isoformat()}: {day_rows:,} rows for {tenants} tenants in "
+                    f"{seconds:.1f} s ({day + 1}/{days} days)"
+                )
 
     requests_dir = out_dir / "requests"
     if requests_dir.exists():

@@ -170,15 +170,26 @@ def read_table(warehouse: Path, table: str) -> pl.DataFrame:
         return connection.sql(f"select * from {scan_sql(Path(warehouse), table)}").pl()
 
 
-def refresh_catalog(warehouse: Path) -> Path:
-    """Rebuild `burnwatch.duckdb`: one view per table over the lake's Parquet files.
+# The catalog is written in DuckDB 1.4's storage format, which every DuckDB since 1.4 opens,
+# the pinned command-line shell (duckdb-cli 1.5.6, `.venv/bin/duckdb`) included: the
+# Python package's own newer format would be refused by every 1.x shell.
+CATALOG_STORAGE_VERSION = "v1.4.0"
+# One row naming the warehouse the catalog's views point into; a copied or moved warehouse
+# is noticed by `catalog_is_current` and its catalog re-created (`burnwatch sql`, any run).
+CATALOG_LOCATION_TABLE = "burnwatch_catalog"
+
+
+def refresh_catalog(warehouse: Path, target: Path | None = None) -> Path:
+    """Rebuild `burnwatch.duckdb` (or `target`): one view per table over the lake's Parquet.
 
     The catalog is built under a temporary name and renamed over the old one, so
     a user who holds the catalog open never blocks the pipeline, and never sees
     a half-built catalog: their session keeps the old file until they reopen.
+    The views hold the lake's absolute paths, so the catalog opens from any folder;
+    `burnwatch_catalog.warehouse` says which warehouse they point into.
     """
     warehouse = Path(warehouse).resolve()
-    target = warehouse / CATALOG_FILE
+    target = Path(target) if target is not None else warehouse / CATALOG_FILE
     with atomic_path(target) as temporary:
         _build_catalog(warehouse, temporary)
         # A write-ahead log beside the old catalog (left by a read-write session that was
@@ -219,7 +230,11 @@ def check_catalog(catalog: Path) -> None:
 
 
 def _build_catalog(warehouse: Path, temporary: Path) -> None:
-    with duckdb.connect(str(temporary)) as connection:
+    with duckdb.connect() as connection:
+        connection.execute(
+            f"attach '{temporary}' as catalog (storage_version '{CATALOG_STORAGE_VERSION}')"
+        )
+        connection.execute("use catalog")
         for table in TABLES:
             base = lake_dir(warehouse, table)
             if (base / DATA_FILE).is_file():
@@ -235,6 +250,26 @@ def _build_catalog(warehouse: Path, temporary: Path) -> None:
                 f"create or replace view {extra} as select * from "
                 f"read_parquet('{lake_dir(warehouse, extra)}/**/*.parquet')"
             )
+        connection.execute(
+            f"create table {CATALOG_LOCATION_TABLE} as select ? as warehouse", [str(warehouse)]
+        )
+        connection.execute("use memory")
+        connection.execute("detach catalog")
+
+
+def catalog_is_current(warehouse: Path) -> bool:
+    """Whether `<warehouse>/burnwatch.duckdb` exists and its views point into this warehouse
+    (False after the warehouse was copied or moved, or for a catalog from before the check)."""
+    warehouse = Path(warehouse).resolve()
+    catalog = warehouse / CATALOG_FILE
+    if not catalog.is_file():
+        return False
+    try:
+        with duckdb.connect(str(catalog), read_only=True) as connection:
+            row = connection.execute(f"select warehouse from {CATALOG_LOCATION_TABLE}").fetchone()
+    except duckdb.Error:
+        return False
+    return row is not None and row[0] == str(warehouse)
 
 
 def _extra_tables(warehouse: Path) -> Iterator[str]:

@@ -1,4 +1,5 @@
--- report_overview: one row per tenant SLO, lowest budget left first.
+-- report_overview: one row per tenant SLO, most urgent first: paging, then ticketing,
+-- then no data, then the least budget left (pipelines/reporting/status.py: URGENCY).
 --
 -- The SLO's status (fct_slo_status: state, budget, 1h burn and open alerts at
 -- the tenant's as_of), its spec, and its episode counts over the lake (0 when it
@@ -43,4 +44,8 @@ final as (
 )
 
 select * from final
-order by remaining nulls last, tenant_id, slo_name
+order by
+    case final.state when 'page' then 0 when 'ticket' then 1 when 'no_data' then 2 else 3 end,
+    final.remaining nulls last,
+    final.tenant_id,
+    final.slo_name
