@@ -20,6 +20,7 @@ from pipelines.cli.openslo import import_openslo_command
 from pipelines.cli.options import data_option, manifest_option, warehouse_option
 from pipelines.cli.replay import replay_command
 from pipelines.cli.rules import rules_command
+from pipelines.cli.spark import spark_sql_command
 from pipelines.cli.validate import EXIT_QUARANTINED, validate_command
 from schemas.errors import BurnwatchInputError
 
@@ -156,6 +157,7 @@ cli.add_command(replay_command)
 cli.add_command(validate_command)
 cli.add_command(audit_group)
 cli.add_command(import_openslo_command)
+cli.add_command(spark_sql_command)
 
 
 def main() -> None:
