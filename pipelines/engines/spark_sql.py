@@ -21,7 +21,7 @@ two-engine test (tests/test_spark_engine.py):
 - `url_encode(s)`: Java's encoder writes a space as `+`, DuckDB as `%20`.
 
 `lint(sql)` rejects what the portable subset leaves out, by the name the model
-writes: date_bin, percentiles `within group`, dayofweek, hash, `* replace`, and any
+writes: date_bin, percentiles `within group`, dayofweek, hash, `* replace`, `qualify`, and any
 function that neither both engines share nor pipelines/engines/functions.py defines.
 """
 
@@ -184,6 +184,15 @@ def lint(sql: str, file: str = "<sql>") -> list[LintProblem]:
                 line,
                 f"{node.sql('duckdb')}: an ordered-set percentile becomes percentile_approx "
                 "in Spark; write quantile_disc(x, q)",
+            )
+        )
+    for node in tree.find_all(exp.Qualify):
+        problems.append(
+            LintProblem(
+                file,
+                _line_of(node) or 1,
+                "qualify: Spark has none (sqlglot's subquery for it loses the table names); "
+                "compute the window in a CTE and filter it with where",
             )
         )
     for star in tree.find_all(exp.Star):
