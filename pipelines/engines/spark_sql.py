@@ -186,11 +186,11 @@ def lint(sql: str, file: str = "<sql>") -> list[LintProblem]:
                 "in Spark; write quantile_disc(x, q)",
             )
         )
-    for node in tree.find_all(exp.Qualify):
+    for qualify in tree.find_all(exp.Qualify):
         problems.append(
             LintProblem(
                 file,
-                _line_of(node) or 1,
+                _line_of(qualify) or 1,
                 "qualify: Spark has none (sqlglot's subquery for it loses the table names); "
                 "compute the window in a CTE and filter it with where",
             )
