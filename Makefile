@@ -14,7 +14,7 @@ $(UV):
 	$(PYTHON_BIN) -m pip install --quiet --user uv==0.13.9 || $(PYTHON_BIN) -m pip install --quiet uv==0.13.9
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --extra spark
 	touch $@
 
 install: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml

@@ -163,6 +163,7 @@ def test_validate_passes_on_good_input_and_prints_json(tmp_path: Path) -> None:
         "manifest",
         "contracts",
         "sql_models",
+        "portable_sql",
         "partitions",
     ]
 

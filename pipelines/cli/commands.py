@@ -20,6 +20,7 @@ from pipelines.cli.openslo import import_openslo_command
 from pipelines.cli.options import data_option, manifest_option, quiet_option, warehouse_option
 from pipelines.cli.replay import replay_command
 from pipelines.cli.rules import rules_command
+from pipelines.cli.spark import spark_sql_command
 from pipelines.cli.sql import sql_command
 from pipelines.cli.validate import EXIT_QUARANTINED, validate_command
 from pipelines.run_failures import RunInterrupted
@@ -181,6 +182,7 @@ cli.add_command(validate_command)
 cli.add_command(audit_group)
 cli.add_command(import_openslo_command)
 cli.add_command(sql_command)
+cli.add_command(spark_sql_command)
 
 
 def main() -> None:

@@ -19,8 +19,10 @@ from typing import Any
 import click
 
 from pipelines.cli.options import data_option, manifest_option
+from pipelines.engines.spark_sql import lint_files
 from pipelines.ingest.files import discover_request_files
 from pipelines.ingest.footers import inspect_files
+from pipelines.models.registry import sql_models
 from pipelines.models.sql_check import check_models
 from pipelines.resources import ENV_CONTRACTS
 from schemas.contracts import find_overrides_file, load_overrides
@@ -82,6 +84,13 @@ def _models() -> CheckOutcome:
     return outcome
 
 
+def _portable() -> CheckOutcome:
+    outcome = CheckOutcome("portable_sql")
+    outcome.problems = [str(p) for p in lint_files(entry.path for entry in sql_models())]
+    outcome.summary = "every model is in the portable subset the Spark engine runs (docs/spark.md)"
+    return outcome
+
+
 def _partitions(data: Path, explicit: Path | None, manifest: Path) -> CheckOutcome:
     outcome = CheckOutcome("partitions")
     try:
@@ -112,7 +121,12 @@ def validate_all(
     manifest: Path, data: Path | None = None, contracts_file: Path | None = None
 ) -> list[CheckOutcome]:
     """Every validation step, in order; nothing is computed or written."""
-    steps = [_manifest(manifest), _contracts(contracts_file, data, manifest), _models()]
+    steps = [
+        _manifest(manifest),
+        _contracts(contracts_file, data, manifest),
+        _models(),
+        _portable(),
+    ]
     if data is not None:
         steps.append(_partitions(data, contracts_file, manifest))
     return steps

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from schemas.manifest import BUCKET_MINUTES, WINDOW_MINUTES
+from pipelines.engines.functions import FUNCTIONS
+from schemas.manifest import WINDOW_MINUTES
 
 
 def connect(
@@ -29,8 +30,7 @@ def connect(
     )
     connection.execute("set TimeZone = 'UTC'")
     connection.execute("set preserve_insertion_order = true")
-    _define_calendar_macros(connection)
-    _define_step_macro(connection)
+    _define_engine_functions(connection)
     _bind_window_labels(connection)
     if threads:
         connection.execute(f"set threads = {int(threads)}")
@@ -53,28 +53,11 @@ def _bind_window_labels(connection: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _define_step_macro(connection: duckdb.DuckDBPyConnection) -> None:
-    """`step_number(ts)`: the index of the 5-minute step holding `ts`; consecutive steps
-    have consecutive numbers, which is how the models find runs of firing steps."""
-    connection.execute(
-        "create or replace macro step_number(ts) as "
-        f"cast(epoch(ts) as bigint) // {BUCKET_MINUTES * 60}"
-    )
-
-
-def _define_calendar_macros(connection: duckdb.DuckDBPyConnection) -> None:
-    """Calendar periods for the models: where the week/month/quarter holding the UTC time
-    `moment` starts and ends in time zone `zone`, as naive UTC timestamps (DST included)."""
-    local_start = "date_trunc(calendar, timezone(zone, cast(moment as timestamptz)))"
-    connection.execute(
-        "create or replace macro calendar_period_start(calendar, zone, moment) as "
-        f"cast(timezone(zone, {local_start}) as timestamp)"
-    )
-    connection.execute(
-        "create or replace macro calendar_period_end(calendar, zone, moment) as "
-        f"cast(timezone(zone, {local_start} + case calendar when 'week' then interval 7 day "
-        "when 'month' then interval 1 month else interval 3 month end) as timestamp)"
-    )
+def _define_engine_functions(connection: duckdb.DuckDBPyConnection) -> None:
+    """The macros the models call: the DuckDB side of pipelines/engines/functions.py
+    (step_number, calendar_period_start/end, key_hash), beside their Spark definitions."""
+    for function in FUNCTIONS:
+        connection.execute(function.duckdb_sql())
 
 
 def bind(connection: duckdb.DuckDBPyConnection, name: str, relation_sql: str) -> None:

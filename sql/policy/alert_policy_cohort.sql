@@ -30,10 +30,27 @@ with versions as (
 
 final as (
     select
-        alert_policy.* replace (
-            coalesce(versions.proposed_threshold, alert_policy.burn_threshold)
-            as burn_threshold
-        )
+        -- Every column of alert_policy in its order, the threshold swapped: listed, not
+        -- `* replace`, which Spark lacks (and `* exclude` would move the column last).
+        alert_policy.tenant_id,
+        alert_policy.slo_name,
+        alert_policy.rule_name,
+        alert_policy.severity,
+        alert_policy.long_window,
+        alert_policy.short_window,
+        alert_policy.long_window_minutes,
+        alert_policy.short_window_minutes,
+        coalesce(versions.proposed_threshold, alert_policy.burn_threshold)
+            as burn_threshold,
+        alert_policy.budget_consumed_percent,
+        alert_policy.period_days,
+        alert_policy.objective,
+        alert_policy.max_burn_rate,
+        alert_policy.can_fire,
+        alert_policy.min_events,
+        alert_policy.min_denominator,
+        alert_policy.suppress_tickets_while_paging,
+        alert_policy.source
     from alert_policy
     inner join slo_specs
         on alert_policy.tenant_id = slo_specs.tenant_id

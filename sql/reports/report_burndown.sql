@@ -3,19 +3,32 @@
 -- A row is kept at every step boundary (eval_ts a whole multiple of
 -- report_params.step_minutes since the epoch) and at the series' newest
 -- step, so each line ends at the data's end.
-with sampled as (
+-- The newest step is found in a CTE and filtered after, not with `qualify`, which
+-- Spark lacks (sqlglot's translation of it loses the table names).
+with stepped as (
     select
         fct_error_budget.tenant_id,
         fct_error_budget.slo_name,
         fct_error_budget.eval_ts,
-        fct_error_budget.remaining
+        fct_error_budget.remaining,
+        report_params.step_minutes,
+        max(fct_error_budget.eval_ts) over (
+            partition by fct_error_budget.tenant_id, fct_error_budget.slo_name
+        ) as newest_eval_ts
     from fct_error_budget
     cross join report_params
-    qualify
-        cast(epoch(fct_error_budget.eval_ts) as bigint) % (report_params.step_minutes * 60) = 0
-        or fct_error_budget.eval_ts = max(fct_error_budget.eval_ts) over (
-            partition by fct_error_budget.tenant_id, fct_error_budget.slo_name
-        )
+),
+
+sampled as (
+    select
+        stepped.tenant_id,
+        stepped.slo_name,
+        stepped.eval_ts,
+        stepped.remaining
+    from stepped
+    where
+        cast(epoch(stepped.eval_ts) as bigint) % (stepped.step_minutes * 60) = 0
+        or stepped.eval_ts = stepped.newest_eval_ts
 ),
 
 final as (

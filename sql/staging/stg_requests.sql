@@ -10,7 +10,8 @@
 -- The writer orders each day's rows (lake.write_days), so no order by here.
 --
 -- Why the hash: most requests are logged once, and for them there is nothing
--- to choose. One aggregate over a single 64-bit hash of the key (about 0.7x
+-- to choose. One aggregate over a single 64-bit hash of the key (key_hash:
+-- DuckDB's hash, Spark's xxhash64; pipelines/engines/functions.py) (about 0.7x
 -- the time of grouping the two strings) finds the hashes seen more than once.
 -- A key logged once has a hash seen once (unless it collides), so rows whose
 -- hash is seen once are kept as they are. Rows whose hash is seen several
@@ -21,7 +22,8 @@
 --
 -- keyed_requests is read three times; "not materialized" makes each reader
 -- scan the files again instead of buffering every row in memory first (as
--- fast on 20 million rows, and without a multi-GB buffer).
+-- fast on 20 million rows, and without a multi-GB buffer). It is a DuckDB
+-- planner hint with no effect on the result; the Spark translation drops it.
 with keyed_requests as not materialized (
     select
         raw_requests.tenant_id,
@@ -32,7 +34,7 @@ with keyed_requests as not materialized (
         raw_requests.status_code,
         raw_requests.latency_ms,
         raw_requests.replica,
-        hash(raw_requests.tenant_id, raw_requests.request_id) as key_hash
+        key_hash(raw_requests.tenant_id, raw_requests.request_id) as key_hash
     from raw_requests
 ),
 
@@ -65,13 +67,16 @@ copies as (
         keyed_requests.request_id,
         -- A copy as one value whose order is the preference: earliest ts, then the
         -- smallest replica, then the rest of the row. Its min is the kept copy,
-        -- every column from the same row.
+        -- every column from the same row. The nullable operation is preceded by a
+        -- flag, so a copy with a null operation loses to one with a value on every
+        -- engine (a null field orders last in DuckDB's structs, first in Spark's).
         {
             'ts': keyed_requests.ts,
             'replica': keyed_requests.replica,
             'status_code': keyed_requests.status_code,
             'latency_ms': keyed_requests.latency_ms,
             'service': keyed_requests.service,
+            'operation_missing': keyed_requests.operation is null,
             'operation': keyed_requests.operation
         } as copy
     from keyed_requests
