@@ -6,6 +6,7 @@ the key path (and its line when the YAML has one) and the problem.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zoneinfo
 from pathlib import Path
@@ -605,9 +606,32 @@ class ResolvedSlo(BaseModel):
     max_silence_minutes: int = DEFAULT_MAX_SILENCE_MINUTES
 
 
+# Parsed manifests by (path, sha256 of the file's bytes). One run reads the manifest
+# from many assets (specs, policy, horizons, evaluations, replay, notifications);
+# parsing and validating it each time grew with the number of tenants. Keyed by
+# content, so an edited file is parsed again whatever its mtime; the model is frozen,
+# so sharing one object between callers is safe.
+_MANIFEST_CACHE: dict[tuple[str, str], Manifest] = {}
+_MANIFEST_CACHE_SIZE = 8
+
+
 def load_manifest(path: str | Path) -> Manifest:
-    """Read and validate `slos.yaml`; raise BurnwatchInputError naming file, key and line."""
+    """Read and validate `slos.yaml`; raise BurnwatchInputError naming file, key and line.
+
+    A file already parsed with the same bytes is not parsed again."""
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        digest = ""  # load_document says what is wrong with the path
+    key = (str(Path(path).resolve()), digest)
+    cached = _MANIFEST_CACHE.get(key) if digest else None
+    if cached is not None:
+        return cached
     manifest = load_document(path, Manifest, "manifest")
     if manifest is None:
         raise BurnwatchInputError(f"{path}: the manifest must be a YAML mapping")
+    if digest:
+        if len(_MANIFEST_CACHE) >= _MANIFEST_CACHE_SIZE:
+            _MANIFEST_CACHE.pop(next(iter(_MANIFEST_CACHE)))
+        _MANIFEST_CACHE[key] = manifest
     return manifest

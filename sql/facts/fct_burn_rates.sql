@@ -64,26 +64,43 @@ running as (
     )
 ),
 
-window_counts as (
+-- Each step's window start bucket is computed first, so the self-join below is on
+-- plain equality keys: a join condition with interval arithmetic in it cost DuckDB
+-- ten times as much (it could not hash on the computed bucket).
+window_bounds as (
     select
         step_end.tenant_id,
         step_end.slo_name,
-        step_end.bucket_start + interval 5 minute as eval_ts,
+        step_end.bucket_start,
+        step_end.bucket_start - to_minutes(windows.window_minutes) as start_bucket,
         windows.window_label,
         windows.window_minutes,
-        cast(step_end.running_total - window_start.running_total as bigint) as total,
-        cast(step_end.running_bad - window_start.running_bad as bigint) as bad,
-        step_end.running_unit_total - window_start.running_unit_total as unit_total,
-        step_end.running_unit_bad - window_start.running_unit_bad as unit_bad
+        step_end.running_total,
+        step_end.running_bad,
+        step_end.running_unit_total,
+        step_end.running_unit_bad
     from running as step_end
     cross join windows
     cross join run_params
-    inner join running as window_start
-        on step_end.tenant_id = window_start.tenant_id
-        and step_end.slo_name = window_start.slo_name
-        and window_start.bucket_start
-            = step_end.bucket_start - to_minutes(windows.window_minutes)
     where step_end.bucket_start >= run_params.partition_start - interval 5 minute
+),
+
+window_counts as (
+    select
+        window_bounds.tenant_id,
+        window_bounds.slo_name,
+        window_bounds.bucket_start + interval 5 minute as eval_ts,
+        window_bounds.window_label,
+        window_bounds.window_minutes,
+        cast(window_bounds.running_total - window_start.running_total as bigint) as total,
+        cast(window_bounds.running_bad - window_start.running_bad as bigint) as bad,
+        window_bounds.running_unit_total - window_start.running_unit_total as unit_total,
+        window_bounds.running_unit_bad - window_start.running_unit_bad as unit_bad
+    from window_bounds
+    inner join running as window_start
+        on window_bounds.tenant_id = window_start.tenant_id
+        and window_bounds.slo_name = window_start.slo_name
+        and window_bounds.start_bucket = window_start.bucket_start
 ),
 
 final as (

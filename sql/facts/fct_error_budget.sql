@@ -10,6 +10,15 @@
 -- remaining * period_hours / burn_1h; 0 once the budget is spent; null when
 -- nothing is burning or there is no traffic. Steps run up to each tenant's
 -- evaluated_until (int_tenant_horizons), as in fct_burn_rates.
+--
+-- A period's sum is a difference of running totals, read at the step's bucket and
+-- at the bucket before the period. Running totals are kept only at the buckets
+-- that can be read or that hold units (the day's steps, the period starts, the
+-- buckets with data): counts are integers, so a running total over those buckets
+-- equals the one over every bucket of the period, and the cost follows requests,
+-- not tenant SLOs times a period of steps. ratio_timeslices units are fractions,
+-- whose floating-point sums depend on how they are grouped: for those SLOs the
+-- grid keeps every 5-minute bucket of the period, as the totals always did.
 with slo_periods as (
     select
         slo_specs.tenant_id,
@@ -18,6 +27,7 @@ with slo_periods as (
         slo_specs.period_days,
         slo_specs.calendar,
         slo_specs.timezone,
+        slo_specs.budgeting,
         -- The earliest period start any step of the day can need.
         case
             when slo_specs.calendar is null
@@ -30,27 +40,97 @@ with slo_periods as (
     cross join run_params
 ),
 
-grid as (
+grid_bounds as (
     select
         slo_periods.tenant_id,
         slo_periods.slo_name,
-        unnest(
-            generate_series(
-                slo_periods.earliest_period_start - interval 5 minute,
-                -- The bucket before the tenant's last evaluable step, at the latest.
-                least(
-                    run_params.partition_end - interval 10 minute,
-                    int_tenant_horizons.evaluated_until - interval 5 minute
-                ),
-                interval 5 minute
-            )
-        ) as bucket_start
+        slo_periods.budgeting,
+        slo_periods.earliest_period_start - interval 5 minute as first_bucket,
+        -- The bucket before the tenant's last evaluable step, at the latest.
+        least(
+            run_params.partition_end - interval 10 minute,
+            int_tenant_horizons.evaluated_until - interval 5 minute
+        ) as last_bucket
     from slo_periods
     inner join int_tenant_horizons
         on slo_periods.tenant_id = int_tenant_horizons.tenant_id
     cross join run_params
     -- A tenant without logs yet has no step to evaluate (least() would skip the null).
     where int_tenant_horizons.evaluated_until is not null
+),
+
+steps as (
+    select
+        grid_bounds.tenant_id,
+        grid_bounds.slo_name,
+        unnest(
+            generate_series(
+                run_params.partition_start - interval 5 minute,
+                grid_bounds.last_bucket,
+                interval 5 minute
+            )
+        ) as bucket_start
+    from grid_bounds
+    cross join run_params
+),
+
+step_periods as (
+    select
+        steps.tenant_id,
+        steps.slo_name,
+        steps.bucket_start,
+        steps.bucket_start + interval 5 minute as eval_ts,
+        slo_periods.objective,
+        case
+            when slo_periods.calendar is null
+                then steps.bucket_start + interval 5 minute - to_days(slo_periods.period_days)
+            else calendar_period_start(
+                slo_periods.calendar, slo_periods.timezone, steps.bucket_start + interval 5 minute
+            )
+        end as period_start,
+        case
+            when slo_periods.calendar is null then slo_periods.period_days * 24.0
+            else epoch(
+                calendar_period_end(
+                    slo_periods.calendar, slo_periods.timezone, steps.bucket_start + interval 5 minute
+                )
+                - calendar_period_start(
+                    slo_periods.calendar, slo_periods.timezone, steps.bucket_start + interval 5 minute
+                )
+            ) / 3600.0
+        end as period_hours
+    from steps
+    inner join slo_periods
+        on steps.tenant_id = slo_periods.tenant_id
+        and steps.slo_name = slo_periods.slo_name
+),
+
+-- The buckets where running totals are read or change (see the header).
+grid as (
+    select step_periods.tenant_id, step_periods.slo_name, step_periods.bucket_start
+    from step_periods
+    union
+    select
+        step_periods.tenant_id,
+        step_periods.slo_name,
+        step_periods.period_start - interval 5 minute as bucket_start
+    from step_periods
+    union
+    select int_sli_units.tenant_id, int_sli_units.slo_name, int_sli_units.bucket_start
+    from int_sli_units
+    inner join grid_bounds
+        on int_sli_units.tenant_id = grid_bounds.tenant_id
+        and int_sli_units.slo_name = grid_bounds.slo_name
+    where int_sli_units.bucket_start between grid_bounds.first_bucket and grid_bounds.last_bucket
+    union
+    select
+        grid_bounds.tenant_id,
+        grid_bounds.slo_name,
+        unnest(
+            generate_series(grid_bounds.first_bucket, grid_bounds.last_bucket, interval 5 minute)
+        ) as bucket_start
+    from grid_bounds
+    where grid_bounds.budgeting = 'ratio_timeslices'
 ),
 
 running as (
@@ -74,51 +154,6 @@ running as (
     )
 ),
 
-steps as (
-    select
-        running.tenant_id,
-        running.slo_name,
-        running.bucket_start,
-        running.bucket_start + interval 5 minute as eval_ts
-    from running
-    cross join run_params
-    where running.bucket_start >= run_params.partition_start - interval 5 minute
-),
-
-step_periods as (
-    select
-        steps.tenant_id,
-        steps.slo_name,
-        steps.bucket_start,
-        steps.eval_ts,
-        slo_periods.objective,
-        case
-            when slo_periods.calendar is null
-                then steps.eval_ts - to_days(slo_periods.period_days)
-            else calendar_period_start(
-                slo_periods.calendar, slo_periods.timezone, steps.eval_ts
-            )
-        end as period_start,
-        case
-            when slo_periods.calendar is null
-                then steps.eval_ts - to_days(slo_periods.period_days) - interval 5 minute
-            else calendar_period_start(
-                slo_periods.calendar, slo_periods.timezone, steps.eval_ts
-            ) - interval 5 minute
-        end as period_begin_bucket,
-        case
-            when slo_periods.calendar is null then slo_periods.period_days * 24.0
-            else epoch(
-                calendar_period_end(slo_periods.calendar, slo_periods.timezone, steps.eval_ts)
-                - calendar_period_start(slo_periods.calendar, slo_periods.timezone, steps.eval_ts)
-            ) / 3600.0
-        end as period_hours
-    from steps
-    inner join slo_periods
-        on steps.tenant_id = slo_periods.tenant_id
-        and steps.slo_name = slo_periods.slo_name
-),
-
 -- Two joins in sequence: as one three-way join, DuckDB's join order built a
 -- near-cross product (minutes per day instead of a fraction of a second).
 step_ends as (
@@ -127,7 +162,7 @@ step_ends as (
         step_periods.slo_name,
         step_periods.eval_ts,
         step_periods.period_start,
-        step_periods.period_begin_bucket,
+        step_periods.period_start - interval 5 minute as period_begin_bucket,
         step_periods.period_hours,
         step_periods.objective,
         step_end.running_total,

@@ -1,0 +1,164 @@
+"""`make bench`, tenant sweep: what `burnwatch run` costs as the same traffic is spread
+over more tenants.
+
+For each tenant count (12, 100, 500 and 2,000 by default) it generates the
+sample with the traffic scaled so that every point holds about the same number
+of requests a week (`--requests-per-week`, 2 million by default), then runs
+`burnwatch run --dry-run` over it in a child process and records:
+
+- wall seconds per day of data, and peak resident memory of the run (the
+  child's `ru_maxrss`, which covers DuckDB's buffers: they live in that process);
+- the floor, measured in the same run on the same files: DuckDB's hash aggregate of
+  the request keys (`pipelines.bench.floor_query`), the least any dedup must do;
+- each point's time over the floor and over the smallest tenant count's time.
+
+Cost that follows requests keeps those ratios flat; cost that follows tenant SLOs
+times steps (the dense burn-rate and evaluation rows) makes them grow with tenants.
+Writes `<out>/tenant_results.json`. Each run's lake is checked to hold every tenant
+SLO of the manifest, so a fast run that skipped tenants cannot pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipelines.bench import floor_query
+from pipelines.ingest.files import discover_request_files
+from pipelines.sample.generator import generate_sample
+from pipelines.warehouse import lake, session
+from schemas.manifest import load_manifest
+
+# Requests a week of the sample at scale 1.0 with its 12 tenants (4.5 M rows over
+# 14 days): traffic per tenant is what `scale` multiplies.
+REQUESTS_PER_TENANT_WEEK_AT_SCALE_1 = 4.5e6 / 2 / 12
+
+
+def _scale_for(tenants: int, requests_per_week: float) -> float:
+    return requests_per_week / (tenants * REQUESTS_PER_TENANT_WEEK_AT_SCALE_1)
+
+
+def _ensure_data(root: Path, tenants: int, days: int, scale: float) -> Path:
+    data = root / "data"
+    marker = data / ".bench-params.json"
+    params = {"tenants": tenants, "days": days, "scale": scale}
+    if marker.is_file() and json.loads(marker.read_text()) == params:
+        return data
+    if data.exists():
+        shutil.rmtree(data)
+    print(f"generating {tenants} tenants at scale {scale:.4g} into {data} ...", flush=True)
+    generate_sample(data, tenants=tenants, days=days, scale=scale)
+    marker.write_text(json.dumps(params))
+    return data
+
+
+def _timed_child(command: list[str]) -> tuple[float, int]:
+    """Run `command`; (wall seconds, peak resident bytes of the child process)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited with {process.returncode}")
+    return seconds, usage.ru_maxrss * 1024  # Linux reports kilobytes
+
+
+def _floor_seconds(files: list[str], threads: int | None) -> float:
+    with session.connect(threads=threads) as connection:
+        started = time.perf_counter()
+        connection.execute(floor_query(files))
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("bench-data"))
+    parser.add_argument(
+        "--tenants", default="12,100,500,2000", help="comma-separated tenant counts"
+    )
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--requests-per-week", type=float, default=2e6)
+    parser.add_argument("--threads", type=int, default=0, help="DuckDB threads; 0: all cores")
+    parser.add_argument("--memory-limit", default="", help="DuckDB memory_limit, e.g. 3GiB")
+    args = parser.parse_args()
+
+    points = []
+    for tenants in sorted(int(part) for part in args.tenants.split(",")):
+        root = args.out / f"tenants-{tenants}"
+        scale = _scale_for(tenants, args.requests_per_week)
+        data = _ensure_data(root, tenants, args.days, scale)
+        files = [str(file.path) for file in discover_request_files(data)]
+        counter = session.connect(threads=args.threads or None)
+        row = counter.execute(f"select count(*) from read_parquet({files})").fetchone()
+        rows = int(row[0]) if row else 0
+        floor_s = _floor_seconds(files, args.threads or None)
+        warehouse = root / "warehouse"
+        # A fresh warehouse each time: a run on an old one would be a cycle.
+        shutil.rmtree(warehouse, ignore_errors=True)
+        command = [
+            str(Path(sys.executable).with_name("burnwatch")),
+            "run",
+            "--dry-run",
+            "--data",
+            str(data),
+            "--manifest",
+            str(data / "slos.yaml"),
+            "--warehouse",
+            str(warehouse),
+        ]
+        if args.threads:
+            command += ["--threads", str(args.threads)]
+        if args.memory_limit:
+            command += ["--memory-limit", args.memory_limit]
+        print(f"{tenants} tenants: {rows:,} request rows; running burnwatch ...", flush=True)
+        run_s, peak = _timed_child(command)
+        slos = len(load_manifest(data / "slos.yaml").resolved_slos())
+        budget = lake.read_table(warehouse, "fct_error_budget")
+        evaluated = budget.select("tenant_id", "slo_name").unique().height
+        if evaluated != slos:
+            raise SystemExit(f"{tenants} tenants: {evaluated} of {slos} tenant SLOs evaluated")
+        burn_rows = lake.read_table(warehouse, "fct_burn_rates").height
+        points.append(
+            {
+                "tenants": tenants,
+                "tenant_slos": slos,
+                "requests": rows,
+                "days": args.days,
+                "run_s": round(run_s, 2),
+                "s_per_day": round(run_s / args.days, 2),
+                "peak_rss_mib": round(peak / 2**20),
+                "floor_s": round(floor_s, 3),
+                "run_over_floor": round(run_s / floor_s, 1),
+                "fct_burn_rates_rows": burn_rows,
+            }
+        )
+        print(f"  {points[-1]}", flush=True)
+    base = points[0]
+    for point in points:
+        point["run_over_smallest"] = round(point["run_s"] / base["run_s"], 2)
+    results = {"date": dt.date.today().isoformat(), "points": points}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "tenant_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(
+        "\n| tenants | tenant SLOs | requests | s / day | peak RSS (MiB) | run / floor "
+        f"| run / {base['tenants']}-tenant run | fct_burn_rates rows |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for p in points:
+        print(
+            f"| {p['tenants']} | {p['tenant_slos']} | {p['requests']:,} | {p['s_per_day']} "
+            f"| {p['peak_rss_mib']} | {p['run_over_floor']}x | {p['run_over_smallest']}x "
+            f"| {p['fct_burn_rates_rows']:,} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
