@@ -45,18 +45,18 @@ and each cohort one file, `burnwatch-<cohort>.rules.yml`. A group computes every
 series `sum by (tenant_id)`, for all the template's tenants at once, and takes
 what differs between tenants from per-tenant series joined on `tenant_id`:
 
-- `burnwatch_slo_info` (value 1): one series per tenant SLO of the template, the
-  only rule whose expression lists the tenants (`label_replace(vector(1), ...)`
-  terms). Every other expression has the same size for 1 or 10,000 tenants.
+- `burnwatch_slo_info` (value 1): one series per tenant SLO of the template
+  (`label_replace(vector(1), ...)` terms, one per tenant).
 - `slo:objective:ratio`, `slo:error_budget:ratio` and, per alert rule,
   `burnwatch:slo_burn_threshold:ratio`: `value * burnwatch_slo_info{...}`, the
   template's most common value for every tenant, preceded by one term per
   other value for the tenants that have it (`or` keeps the first).
 - `slo:sli_error:ratio_rate<w>` for w in 5m 30m 1h 2h 6h 1d 3d (label
   `sloth_window`): `sum by (tenant_id) (increase(bad[w])) / sum by (tenant_id)
-  (increase(total[w]))`, kept for the template's tenants (`and on (tenant_id)
-  burnwatch_slo_info`). A window without requests gives 0/0 = NaN, which
-  compares false: no traffic never fires, as in the batch.
+  (increase(total[w]))`, the raw selectors naming the template's tenants in a
+  set matcher (each raw series is read by its own group only). A window
+  without requests gives 0/0 = NaN, which compares false: no traffic never
+  fires, as in the batch.
 - Sloth's metadata (`slo:time_period:days`, `slo:current_burn_rate:ratio`,
   `slo:period_burn_rate:ratio`, `slo:period_error_budget_remaining:ratio`) and
   the two 5-minute counts the period ratio is summed from.
