@@ -66,7 +66,7 @@ what differs between tenants from per-tenant series joined on `tenant_id`:
 
       slo:sli_error:ratio_rate1h{burnwatch_template="standard/api-availability"}
         / on (tenant_id) group_left () slo:error_budget:ratio{...}
-        > on (tenant_id) group_left () burnwatch:slo_burn_threshold:ratio{..., burnwatch_rule="page-1h"}
+        > on (tenant_id) group_left () burnwatch:slo_burn_threshold:ratio{..., burnwatch_rule="p"}
       and on (tenant_id) (the same for 5m)
 
   The error ratio is divided by the tenant's error budget and compared with its
