@@ -18,24 +18,28 @@ from schemas.manifest import load_manifest
     "out_dir",
     type=click.Path(path_type=Path),
     required=True,
-    help="Folder for the rule files (one per tenant); stale ones are removed.",
+    help="Folder for the rule files (one per cohort); other burnwatch-*.rules.yml go.",
 )
 def rules_command(manifest: Path, out_dir: Path) -> None:
-    """Write Prometheus recording and alerting rules for every SLO, from the same policy."""
+    """Write Prometheus recording and alerting rules for every SLO, from the same policy.
+
+    One rule group per cohort and SLO template, whatever the number of tenants; the
+    command prints how many rules that is, and the series they will create.
+    """
     loaded = load_manifest(manifest)
-    paths = write_rules(loaded, out_dir, source=manifest.name)
     ruleset = rule_groups(loaded)
+    paths = write_rules(loaded, out_dir, source=manifest.name, ruleset=ruleset)
     for slo, reason in ruleset.skipped:
         click.echo(f"burnwatch: no rules for {slo.tenant_id}/{slo.slo_name}: {reason}", err=True)
     groups = sum(len(groups) for groups in ruleset.groups.values())
-    alerts = sum(
-        1
-        for groups in ruleset.groups.values()
-        for group in groups
-        for rule in group["rules"]
-        if "alert" in rule
+    recorded, alerting = ruleset.series()
+    click.echo(
+        f"wrote {len(paths)} rule file(s) to {out_dir}: {ruleset.rules} rules "
+        f"({ruleset.alerts} alerting) in {groups} group(s), one per SLO template, "
+        f"for {ruleset.tenant_slos} tenant SLO(s)"
     )
     click.echo(
-        f"wrote {len(paths)} rule file(s), {groups} SLO(s), {alerts} alert rule(s) to {out_dir}"
+        f"series: about {recorded:,} recorded (one per tenant SLO and recording rule), "
+        f"plus up to {alerting:,} ALERTS/ALERTS_FOR_STATE while every alert fires"
     )
     click.echo(f"check them with: promtool check rules {out_dir}/{FILE_PREFIX}*{FILE_SUFFIX}")
