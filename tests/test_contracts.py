@@ -164,6 +164,7 @@ def test_validate_passes_on_good_input_and_prints_json(tmp_path: Path) -> None:
         "contracts",
         "sql_models",
         "partitions",
+        "change_events",
     ]
 
 
