@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from cli_helpers import run_args, run_cli
 
 from pipelines.assets.ingest_checks import conservation_frame
 from pipelines.cli.validate import _render, validate_all
@@ -804,3 +805,30 @@ def test_hostile_input_is_read_quarantined_or_named_and_every_row_is_accounted_f
     # The pipeline's own blocking check agrees, tenant-day by tenant-day.
     for day in DAYS:
         assert (conservation_frame(resource, day)["unaccounted_rows"] == 0).all()
+
+
+def test_burnwatch_run_on_hostile_input_completes_names_each_problem_and_exits_3(
+    tmp_path: Path,
+) -> None:
+    # The table above derives the run's exit from its warnings; this is the command
+    # itself, end to end, on several of those cases at once.
+    data = tmp_path / "data"
+    build_clean(data)
+    for write in (_star_tenant, _question_mark_file, _ts_file("ns", "UTC"), _row_after_last_day):
+        write(data)
+    _malformed_date_folder(data)
+    done = run_cli(*run_args(data, data / "slos.yaml", tmp_path / "wh"))
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "dagster" not in done.stderr.lower()
+    for fragment in (
+        "tenant '*' has logs but no entry in the manifest",
+        "date=2026-10-4: not read",
+        "outside_computed_range",
+        "tenant_mismatch",
+    ):
+        assert fragment in done.stderr, done.stderr
+    stg = lake.read_table(tmp_path / "wh", "stg_requests")
+    # Each of bad's rows once (the ns file and part-? included), none of acme's twice.
+    assert stg.filter(pl.col("tenant_id") == "bad")["replica_copies"].sum() == 3 * 200 + 12 + 15 + 3
+    assert stg.filter(pl.col("tenant_id") == "acme").height == 3 * 200
+    assert stg.filter(pl.col("request_id").str.starts_with("tns")).height == 15
