@@ -117,8 +117,24 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
+def _failed_check_message(result: dg.ExecuteInJobResult) -> str | None:
+    """The first failed blocking check's own description (e.g. the conservation check's
+    tenant and day), which Dagster's step failure does not carry."""
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.blocking and evaluation.description:
+            where = f", partition {evaluation.partition}" if evaluation.partition else ""
+            return (
+                f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
+                f"{where} failed: {evaluation.description}"
+            )
+    return None
+
+
 def _failure_message(result: dg.ExecuteInJobResult) -> str:
     """The first failed step's error, unwrapped to the user's error where there is one."""
+    check = _failed_check_message(result)
+    if check:
+        return check
     for event in result.get_step_failure_events():
         error = event.step_failure_data.error
         while error is not None:

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 from cli_helpers import run_args, run_cli
 
+from pipelines.assets import ingest_checks
 from pipelines.assets.ingest_checks import conservation_frame
 from pipelines.cli.validate import _render, validate_all
 from pipelines.ingest import staging
@@ -832,3 +833,24 @@ def test_burnwatch_run_on_hostile_input_completes_names_each_problem_and_exits_3
     assert stg.filter(pl.col("tenant_id") == "bad")["replica_copies"].sum() == 3 * 200 + 12 + 15 + 3
     assert stg.filter(pl.col("tenant_id") == "acme").height == 3 * 200
     assert stg.filter(pl.col("request_id").str.starts_with("tns")).height == 15
+
+
+def test_a_failed_conservation_check_names_the_tenant_and_the_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The books never fail on real input (that is the point); a row lost on purpose
+    # shows what the user reads when they do.
+    data = tmp_path / "data"
+    build_clean(data)
+    real = ingest_checks.conservation_frame
+    lost = (pl.col("tenant_id") == "bad") & (pl.col("folder_day") == DAYS[1])
+
+    def one_row_lost(burnwatch: BurnwatchResource, day: dt.date) -> pl.DataFrame:
+        frame = real(burnwatch, day)
+        return frame.with_columns(
+            pl.when(lost).then(pl.col("unaccounted_rows") + 1).otherwise(pl.col("unaccounted_rows"))
+        )
+
+    monkeypatch.setattr(ingest_checks, "conservation_frame", one_row_lost)
+    with pytest.raises(BurnwatchInputError, match=rf"conservation.*tenant bad, day {DAYS[1]}"):
+        run_pipeline(data, data / "slos.yaml", tmp_path / "wh")
