@@ -484,6 +484,14 @@ def _nested_hour_folder(data: Path) -> None:
     )
 
 
+def _nested_folder_named_like_a_column(data: Path) -> None:
+    # Read as hive partitions, this folder would turn every status into 503.
+    write_file(
+        folder(data, "bad", DAYS[1]) / "status_code=503" / "x.parquet",
+        rows_table(request_rows("bad", DAYS[1], 7, "hive")),
+    )
+
+
 def _malformed_date_folder(data: Path) -> None:
     write_file(
         data / "requests" / "tenant=bad" / "date=2026-10-4" / "part-0.parquet",
@@ -595,6 +603,9 @@ HOSTILE = [
     Hostile("upper_case_extension", _upper_case_extension, 0, 0, "7 file(s)"),
     Hostile("nested_hour_folder", _nested_hour_folder, 0, 0, "7 file(s)"),
     Hostile(
+        "nested_folder_named_like_a_column", _nested_folder_named_like_a_column, 0, 0, "7 file(s)"
+    ),
+    Hostile(
         "malformed_date_folder",
         _malformed_date_folder,
         0,
@@ -687,6 +698,7 @@ def raw_books(data: Path) -> tuple[pl.DataFrame, list[Path]]:
                         "row_number": list(range(table.num_rows)),
                         "tenant_id": table["tenant_id"].to_pylist(),
                         "request_id": [str(v) for v in table["request_id"].to_pylist()],
+                        "status_code": [str(v) for v in table["status_code"].to_pylist()],
                         "ts": pl.Series(ts.to_pylist()).dt.replace_time_zone(None),
                     },
                     schema_overrides={"ts": pl.Datetime("us")},
@@ -800,8 +812,11 @@ def test_hostile_input_is_read_quarantined_or_named_and_every_row_is_accounted_f
         .sort("tenant_id", "day")
     )
     assert counted.equals(expected), (counted, expected)
-    assert set(zip(landed["tenant_id"], landed["request_id"], strict=True)) == set(
-        zip(stg["tenant_id"], stg["request_id"], strict=True)
+    # The same requests with the same values (no case here logs a request twice).
+    assert set(
+        zip(landed["tenant_id"], landed["request_id"], landed["status_code"], strict=True)
+    ) == set(
+        zip(stg["tenant_id"], stg["request_id"], stg["status_code"].cast(pl.String), strict=True)
     )
     # The pipeline's own blocking check agrees, tenant-day by tenant-day.
     for day in DAYS:

@@ -80,7 +80,12 @@ def read_files_sql(
     that may use the read_parquet `options` (file names, row numbers)."""
     listed = path_list(v.file.path for v in files)
     columns = ", ".join((*(column_sql(read) for read in reads), *extra))
-    return f"(select {columns} from read_parquet({listed}, union_by_name = true{options}))"
+    # hive_partitioning off: a folder below the day named like a column (`status_code=999/`)
+    # would otherwise replace that column's values; folders come from discovery only.
+    return (
+        f"(select {columns} from read_parquet({listed}, union_by_name = true, "
+        f"hive_partitioning = false{options}))"
+    )
 
 
 def _read_located(files: list[FileVerdict], reads: Reads) -> str:
@@ -173,7 +178,7 @@ def _probe_cached(path: Path, reads: Reads, size: int, mtime_ns: int) -> str | N
         try:
             connection.execute(
                 f"select {measures} from (select {', '.join(column_sql(r) for r in reads)} "
-                f"from read_parquet({path_literal(path)}))"
+                f"from read_parquet({path_literal(path)}, hive_partitioning = false))"
             ).fetchall()
         except duckdb.Error as error:
             return f"undecodable data: {first_line(error)}"
