@@ -26,8 +26,8 @@ from cli_helpers import run_args, run_cli
 from pipelines.assets import ingest_checks
 from pipelines.assets.ingest_checks import conservation_frame
 from pipelines.cli.validate import _render, validate_all
-from pipelines.ingest import staging
-from pipelines.ingest.files import inventory_requests
+from pipelines.ingest import ledger, staging
+from pipelines.ingest.files import discover_request_files, inventory_requests
 from pipelines.ingest.quarantine import quarantine_warnings
 from pipelines.models import build
 from pipelines.notify.events import read_change_events
@@ -589,7 +589,7 @@ HOSTILE = [
         _row_before_first_day,
         0,
         3,
-        "outside_computed_range",
+        "footer statistics show ts on 2026-09-30, a day no run computes",
         frozenset({"outside_computed_range"}),
     ),
     Hostile(
@@ -597,7 +597,7 @@ HOSTILE = [
         _row_after_last_day,
         0,
         3,
-        "outside_computed_range",
+        "footer statistics show ts on 2026-10-04, a day no run computes",
         frozenset({"outside_computed_range"}),
     ),
     Hostile("upper_case_extension", _upper_case_extension, 0, 0, "7 file(s)"),
@@ -869,3 +869,18 @@ def test_a_failed_conservation_check_names_the_tenant_and_the_day(
     monkeypatch.setattr(ingest_checks, "conservation_frame", one_row_lost)
     with pytest.raises(BurnwatchInputError, match=rf"conservation.*tenant bad, day {DAYS[1]}"):
         run_pipeline(data, data / "slos.yaml", tmp_path / "wh")
+
+
+def test_a_cycle_whose_new_folder_extends_the_range_recomputes_the_old_last_day(
+    tmp_path: Path,
+) -> None:
+    # The old last day's quarantine held its rows dated past it (outside_computed_range);
+    # once the next folder exists those rows land in a day, so that day is recomputed.
+    data = tmp_path / "data"
+    build_clean(data)
+    files = discover_request_files(data)
+    ledger.commit(data, tmp_path / "wh", files, "run-1", ledger.now_ns() + 10**12)
+    next_day = DAYS[-1] + dt.timedelta(days=1)
+    write_rows(data, "bad", next_day, request_rows("bad", next_day, 5, "next"))
+    plan = ledger.plan_cycle(data, tmp_path / "wh", discover_request_files(data))
+    assert plan.days == (DAYS[-1], next_day)

@@ -19,8 +19,8 @@ from typing import Any
 import click
 
 from pipelines.cli.options import data_option, manifest_option
-from pipelines.ingest.files import inventory_requests
-from pipelines.ingest.footers import inspect_files
+from pipelines.ingest.files import computed_range, inventory_requests
+from pipelines.ingest.footers import inspect_files, ts_day_range
 from pipelines.models.sql_check import check_models
 from pipelines.notify.events import read_change_events
 from pipelines.resources import ENV_CONTRACTS
@@ -116,6 +116,19 @@ def _partitions(data: Path, explicit: Path | None, manifest: Path) -> CheckOutco
         elif verdict.findings:
             outcome.warnings.append(
                 f"{where}: " + "; ".join(f"{f.detail} [{f.action}]" for f in verdict.findings)
+            )
+    # The edges of the computed range, by footer statistics: rows dated the day before the
+    # first folder, or after the last, will be quarantined as outside_computed_range.
+    first, last = computed_range(inventory.files)
+    for verdict in verdicts:
+        bounds = None if verdict.quarantined else ts_day_range(verdict.file)
+        if bounds is not None and (bounds[0] < first or bounds[1] > last):
+            outside = bounds[0] if bounds[0] < first else bounds[1]
+            outcome.warnings.append(
+                f"{verdict.file.path} (tenant {verdict.file.tenant}, partition "
+                f"{verdict.file.day}): footer statistics show ts on {outside}, a day no run "
+                f"computes ({first} .. {last}): such rows will be quarantined "
+                "(outside_computed_range)"
             )
     days = {v.file.day for v in verdicts}
     outcome.summary = (

@@ -12,6 +12,7 @@ SQL: `pipelines.ingest.scan` writes the SQL from it.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -320,3 +321,36 @@ def with_undecodable(verdict: FileVerdict, error: str) -> FileVerdict:
         reads=(),
         error=error,
     )
+
+
+_MICROS_PER_UNIT = {"s": 1_000_000, "ms": 1000, "us": 1}
+
+
+def ts_day_range(file: RequestFile) -> tuple[dt.date, dt.date] | None:
+    """The first and last day of the file's `ts` by its footer's statistics (UTC), or
+    None when the footer cannot say. Raw statistics: pyarrow's own conversion fails for
+    nanoseconds."""
+    try:
+        metadata = pq.read_metadata(file.path)
+        kind = metadata.schema.to_arrow_schema().field("ts").type
+        index = _leaf_index(metadata, "ts")
+    except Exception:  # unreadable footers and missing columns are the verdict's business
+        return None
+    if index is None or not pa.types.is_timestamp(kind) or metadata.num_row_groups == 0:
+        return None
+    lows, highs = [], []
+    for group in range(metadata.num_row_groups):
+        stats = metadata.row_group(group).column(index).statistics
+        if stats is None or not stats.has_min_max or not isinstance(stats.min_raw, int):
+            return None
+        lows.append(stats.min_raw)
+        highs.append(stats.max_raw)
+
+    def day(raw: int) -> dt.date:
+        micros = raw // 1000 if kind.unit == "ns" else raw * _MICROS_PER_UNIT[kind.unit]
+        return (dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=micros)).date()
+
+    try:
+        return day(min(lows)), day(max(highs))
+    except OverflowError:  # year 10000 and beyond: the row rules quarantine those
+        return None
