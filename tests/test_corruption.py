@@ -299,6 +299,9 @@ def test_corrupt_input_is_quarantined_and_every_row_is_counted_once(
     # The quarantine's own books agree with the footers, tenant-day by tenant-day.
     counts = lake.read_table(warehouse, "int_quarantine_counts")
     assert counts.height == 2 * len(DAYS)
+    # The pipeline's blocking check agrees (whole files included).
+    for day in DAYS:
+        assert (conservation_frame(resource, day)["unaccounted_rows"] == 0).all()
     if case.uncountable_rows or (case.whole_files and quarantine["row_count"].null_count()):
         decided = counts.filter((pl.col("tenant_id") == "bad") & (pl.col("folder_day") == DAYS[1]))
         assert decided["sli_status"].to_list() == ["no_data"]

@@ -188,8 +188,7 @@ def conservation_frame(burnwatch: BurnwatchResource, day: dt.date) -> pl.DataFra
     """
     skew = dt.timedelta(minutes=burnwatch.skew_tolerance_minutes)
     overrides = staging.run_overrides(burnwatch)
-    quarantine = _read_days(burnwatch.warehouse_path, "quarantine", [day])
-    whole = set(quarantine.filter(pl.col("row_number").is_null())["file"])
+    whole = _whole_files(burnwatch.warehouse_path, day)
     verdicts = [
         with_undecodable(v, "quarantined") if str(v.file.path) in whole else v
         for v in staging.day_verdicts(burnwatch, day)
@@ -210,6 +209,17 @@ def conservation_frame(burnwatch: BurnwatchResource, day: dt.date) -> pl.DataFra
             "from counts_frame as counts left join landed on counts.tenant_id = landed.tenant_id "
             "order by counts.tenant_id"
         ).pl()
+
+
+def _whole_files(warehouse: Path, day: dt.date) -> set[str]:
+    """The files the day's quarantine holds whole (read in SQL: the rows are not loaded)."""
+    files = lake.existing_partition_files(warehouse, "quarantine", day, day)
+    with duckdb.connect() as connection:
+        found = connection.execute(
+            f"select distinct file from {lake.scan_sql(warehouse, 'quarantine', files)} "
+            "where row_number is null"
+        ).fetchall()
+    return {file for (file,) in found}
 
 
 def unaccounted_summary(frame: pl.DataFrame, limit: int = 3) -> str:
