@@ -43,6 +43,7 @@ from pipelines.models import build
 from pipelines.resources import BurnwatchResource
 from pipelines.sample.generator import generate_sample
 from pipelines.warehouse import lake, session
+from pipelines.warehouse.literal import path_list
 from schemas.manifest import load_manifest
 
 
@@ -76,10 +77,9 @@ def _ensure_data(out: Path, scale: float, tenants: int, days: int) -> Path:
 
 
 def floor_query(files: list[str]) -> str:
-    listed = ", ".join(f"'{path}'" for path in files)
     return (
         "create or replace temp table floor_keys as "
-        f"select tenant_id, request_id, min(ts) from read_parquet([{listed}]) group by all"
+        f"select tenant_id, request_id, min(ts) from read_parquet({path_list(files)}) group by all"
     )
 
 
@@ -164,7 +164,7 @@ def main() -> None:
     files = [str(file.path) for file in request_files]
     days = sorted({file.day for file in request_files})
     counter = session.connect(threads=args.threads or None)
-    row = counter.execute(f"select count(*) from read_parquet({files})").fetchone()
+    row = counter.execute(f"select count(*) from read_parquet({path_list(files)})").fetchone()
     rows = int(row[0]) if row else 0
     print(f"{rows:,} request rows in {len(files)} files, {len(days)} days", flush=True)
 

@@ -23,12 +23,13 @@ import dagster as dg
 from pipelines import run_failures, settings
 from pipelines.definitions import all_asset_checks, all_assets
 from pipelines.ingest import ledger
-from pipelines.ingest.files import RequestFile, discover_request_files, files_for_days
+from pipelines.ingest.files import RequestFile, files_for_days, inventory_requests
 from pipelines.ingest.quarantine import quarantine_warnings
 from pipelines.ingest.rules import load_run_overrides
 from pipelines.instance import free_stale_slots, run_instance, run_tags
 from pipelines.models.registry import history_days_needed, longest_period_days
 from pipelines.notify import audit, outbox
+from pipelines.notify.events import read_change_events
 from pipelines.partitions import check_partitioned
 from pipelines.progress import progress_logger, quiet
 from pipelines.resources import ENV_CONTRACTS, BurnwatchResource, checked_limits
@@ -52,6 +53,11 @@ class RunOutcome:
     run_id: str
     # One line per input file that was quarantined whole or in part (see quarantine_warnings).
     quarantined: tuple[str, ...] = ()
+    # Input that no SLI counts: entries under requests/ that are not read, tenants whose
+    # logs have no manifest entry (`RequestInventory.uncounted_warnings`).
+    uncounted: tuple[str, ...] = ()
+    # Manifest tenants without logs: said, but not a reason to exit 3.
+    notes: tuple[str, ...] = ()
 
 
 def plan_days(
@@ -219,13 +225,19 @@ def run_pipeline(
     say = say or (lambda message: print(message, file=sys.stderr))
     data_dir, manifest, warehouse = Path(data_dir), Path(manifest), Path(warehouse)
     loaded = load_manifest(manifest)
-    files = discover_request_files(data_dir)
+    inventory = inventory_requests(data_dir)
+    files = inventory.files
+    tenants = [tenant.id for tenant in loaded.tenants]
+    uncounted = tuple(inventory.uncounted_warnings(tenants))
+    notes = tuple(inventory.tenant_warnings(tenants)[1])
     contracts = os.environ.get(ENV_CONTRACTS, "")
     load_run_overrides(data_dir, manifest, contracts)
     limits = checked_limits(threads, memory_limit)
     settings.check_warehouse(warehouse)
     audit.check_log(warehouse)
     outbox.check_not_held(warehouse)
+    # Checked now, not at the notifications step: by then the lake has been written.
+    read_change_events(data_dir)
     _check_as_of(as_of, warehouse, full)
     resource = BurnwatchResource(
         data_dir=str(data_dir.resolve()),
@@ -280,5 +292,11 @@ def run_pipeline(
             ledger.commit(data_dir, warehouse, read, result.run_id, started)
     warnings = quarantine_warnings(warehouse, *days) if days else ()
     return RunOutcome(
-        days[0] if days else None, days[1] if days else None, warehouse, result.run_id, warnings
+        days[0] if days else None,
+        days[1] if days else None,
+        warehouse,
+        result.run_id,
+        warnings,
+        uncounted,
+        notes,
     )

@@ -53,7 +53,8 @@ WINDOW_MINUTES: dict[str, int] = {
 BUCKET_MINUTES = 5
 WindowLabel = Literal["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
 
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# \Z, not $: `$` also matches before a final newline, which let "globex\n" through.
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
 def _takes_bool(annotation: Any) -> bool:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -22,8 +23,15 @@ from test_corruption import (
 
 from pipelines.ingest import footers
 from pipelines.ingest.files import discover_request_files
+from pipelines.ingest.scan import read_files_sql
 from pipelines.warehouse import lake
-from schemas.contracts import load_overrides, request_column, request_columns, ts_window
+from schemas.contracts import (
+    NO_OVERRIDES,
+    load_overrides,
+    request_column,
+    request_columns,
+    ts_window,
+)
 from schemas.errors import BurnwatchInputError
 from schemas.tables import column_names
 
@@ -165,6 +173,7 @@ def test_validate_passes_on_good_input_and_prints_json(tmp_path: Path) -> None:
         "sql_models",
         "portable_sql",
         "partitions",
+        "change_events",
     ]
 
 
@@ -256,3 +265,60 @@ def test_asset_checks_report_what_failed_and_pass_on_conserved_input(tmp_path: P
     assert not checks["partitions_on_contract"].passed
     assert checks["partitions_on_contract"].metadata["quarantined_files"].value == 1
     assert not checks["sli_not_suppressed"].passed
+
+
+TS_TYPES = [
+    (unit, tz)
+    for unit in ("s", "ms", "us", "ns")
+    for tz in (None, "UTC", "Etc/UTC", "America/New_York", "+05:30")
+]
+
+
+@pytest.mark.parametrize(("unit", "tz"), TS_TYPES, ids=[f"{u}-{z}" for u, z in TS_TYPES])
+def test_every_timestamp_unit_and_zone_is_read_exactly_as_validate_says(
+    unit: str, tz: str | None, tmp_path: Path
+) -> None:
+    # One verdict (footers.inspect_file) for validate and the run; the value the scan
+    # reads is the instant in UTC microseconds, as pyarrow computes it independently.
+    base = dt.datetime(2026, 10, 2, 13, 4, 5, 678912, tzinfo=dt.UTC)
+    micros = int(base.timestamp()) * 1_000_000 + base.microsecond
+    raw = {"s": micros // 10**6, "ms": micros // 1000, "us": micros, "ns": micros * 1000 + 345}
+    values = pa.array([raw[unit]], pa.int64()).cast(pa.timestamp(unit, tz=tz))
+    row = request_rows("bad", DAYS[1], 1, "ts")[0]
+    table = pa.Table.from_pylist([row], schema=SCHEMA)
+    table = table.set_column(table.schema.get_field_index("ts"), "ts", values)
+    path = tmp_path / "requests" / "tenant=bad" / f"date={DAYS[1]}" / "part-0.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(table, path)
+    expected = (
+        pq.ParquetFile(path).read()["ts"].cast(pa.timestamp("us", tz="UTC"), safe=False)[0].as_py()
+    ).replace(tzinfo=None)
+
+    [file] = discover_request_files(tmp_path)
+    verdict = footers.inspect_file(file, NO_OVERRIDES)
+    assert not verdict.quarantined, verdict.detail
+    with duckdb.connect() as connection:
+        connection.execute("set TimeZone = 'UTC'")
+        [(read,)] = connection.execute(
+            f"select ts from {read_files_sql([verdict], verdict.reads)}"
+        ).fetchall()
+    assert read == expected
+    if unit != "us" or tz not in (None, "UTC", "Etc/UTC"):
+        [finding] = [f for f in verdict.findings if f.column == "ts"]
+        assert finding.action == "cast" and "to UTC microseconds" in finding.detail
+
+
+def test_legacy_int96_timestamps_are_read_exactly(tmp_path: Path) -> None:
+    row = request_rows("bad", DAYS[1], 1, "i96")[0]
+    path = tmp_path / "requests" / "tenant=bad" / f"date={DAYS[1]}" / "part-0.parquet"
+    path.parent.mkdir(parents=True)
+    table = pa.Table.from_pylist([row], schema=SCHEMA)
+    pq.write_table(table, path, use_deprecated_int96_timestamps=True)
+    [file] = discover_request_files(tmp_path)
+    verdict = footers.inspect_file(file, NO_OVERRIDES)
+    assert not verdict.quarantined, verdict.detail
+    with duckdb.connect() as connection:
+        [(read,)] = connection.execute(
+            f"select ts from {read_files_sql([verdict], verdict.reads)}"
+        ).fetchall()
+    assert read == row["ts"].replace(tzinfo=None)

@@ -21,11 +21,12 @@ from pipelines.assets.intermediate import int_quarantine_counts
 from pipelines.assets.metadata import markdown_table
 from pipelines.assets.staging import contract_report, quarantine, stg_requests
 from pipelines.ingest import staging
-from pipelines.ingest.footers import FileVerdict, with_undecodable
+from pipelines.ingest.footers import with_undecodable
 from pipelines.ingest.rules import row_rules
 from pipelines.ingest.scan import request_checks_sql
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
+from pipelines.warehouse.literal import path_list
 from pipelines.warehouse.session import bind
 from schemas.tables import Quarantine
 
@@ -130,10 +131,10 @@ def unique_request_keys(
     files = lake.existing_partition_files(
         burnwatch.warehouse_path, "stg_requests", days[0], days[-1]
     )
-    listed = ", ".join(f"'{path}'" for path in files) or "''"
     with duckdb.connect() as connection:
         keys = (
-            f"select filename, tenant_id, request_id from read_parquet([{listed}], filename = true)"
+            f"select filename, tenant_id, request_id "
+            f"from read_parquet({path_list(files)}, filename = true)"
             if files
             else "select '' as filename, '' as tenant_id, '' as request_id limit 0"
         )
@@ -204,53 +205,69 @@ def rows_meet_contract(
 
 
 def conservation_frame(burnwatch: BurnwatchResource, day: dt.date) -> pl.DataFrame:
-    """Per tenant of the `date=day` folders: rows the footers declare, rows read as good,
-    rows quarantined, and the difference (which must be 0)."""
+    """Per tenant of the `date=day` folders: rows the footers declare, rows that land in
+    a computed day, rows quarantined, and the difference (which must be 0).
+
+    One SQL statement over the day's files: the rows are re-checked against the rules
+    (with the data's computed range) and counted in DuckDB, never row by row in Python.
+    Files the quarantine holds whole are left out of the re-check (their rows are in
+    `quarantined_rows` already).
+    """
     skew = dt.timedelta(minutes=burnwatch.skew_tolerance_minutes)
     overrides = staging.run_overrides(burnwatch)
-    verdicts = staging.day_verdicts(burnwatch, day)
-    quarantined = {v.file.path for v in _read_days_files(burnwatch, day)}
+    whole = _whole_files(burnwatch.warehouse_path, day)
     verdicts = [
-        with_undecodable(v, "quarantined") if v.file.path in quarantined else v for v in verdicts
+        with_undecodable(v, "quarantined") if str(v.file.path) in whole else v
+        for v in staging.day_verdicts(burnwatch, day)
     ]
-    checks = request_checks_sql(verdicts, skew, overrides)
+    checks = request_checks_sql(verdicts, skew, overrides, staging.data_range(burnwatch))
     counts = _read_days(burnwatch.warehouse_path, "int_quarantine_counts", [day])
     with duckdb.connect() as connection:
         connection.execute("set TimeZone = 'UTC'")
-        if checks is None:
-            good = pl.DataFrame(schema={"tenant_id": pl.String, "good_rows": pl.Int64})
-        else:
-            bind(connection, "raw_request_checks", checks)
-            good = connection.sql(
-                "select tenant_id, count(*) as good_rows from raw_request_checks "
-                "where reason is null group by all"
-            ).pl()
-    return (
-        counts.select(
-            "tenant_id", "folder_day", "input_rows", "quarantined_rows", "unknown_row_files"
-        )
-        .join(good, on="tenant_id", how="left")
-        .with_columns(pl.col("good_rows").fill_null(0))
-        .with_columns(
-            (pl.col("input_rows") - pl.col("good_rows") - pl.col("quarantined_rows")).alias(
-                "unaccounted_rows"
-            )
-        )
-        .sort("tenant_id")
-    )
+        bind(connection, "raw_request_checks", checks or lake.typed_empty("raw_request_checks"))
+        connection.register("counts_frame", counts.to_arrow())
+        return connection.sql(
+            "with landed as (select tenant_id, count(*) as landed_rows from raw_request_checks "
+            "where reason is null group by all) "
+            "select counts.tenant_id, counts.folder_day, counts.input_rows, "
+            "coalesce(landed.landed_rows, 0) as landed_rows, counts.quarantined_rows, "
+            "counts.unknown_row_files, counts.input_rows - coalesce(landed.landed_rows, 0) "
+            "- counts.quarantined_rows as unaccounted_rows "
+            "from counts_frame as counts left join landed on counts.tenant_id = landed.tenant_id "
+            "order by counts.tenant_id"
+        ).pl()
 
 
-def _read_days_files(burnwatch: BurnwatchResource, day: dt.date) -> list[FileVerdict]:
-    """Verdicts of the day's files that `quarantine` holds whole (footer or undecodable)."""
-    frame = _read_days(burnwatch.warehouse_path, "quarantine", [day])
-    whole = set(frame.filter(pl.col("row_number").is_null())["file"].to_list())
-    return [v for v in staging.day_verdicts(burnwatch, day) if str(v.file.path) in whole]
+def _whole_files(warehouse: Path, day: dt.date) -> set[str]:
+    """The files the day's quarantine holds whole (read in SQL: the rows are not loaded)."""
+    files = lake.existing_partition_files(warehouse, "quarantine", day, day)
+    with duckdb.connect() as connection:
+        found = connection.execute(
+            f"select distinct file from {lake.scan_sql(warehouse, 'quarantine', files)} "
+            "where row_number is null"
+        ).fetchall()
+    return {file for (file,) in found}
+
+
+def unaccounted_summary(frame: pl.DataFrame, limit: int = 3) -> str:
+    """One line naming the tenant-days whose rows do not add up (empty when all do)."""
+    off = frame.filter(pl.col("unaccounted_rows") != 0)
+    if off.is_empty():
+        return ""
+    named = [
+        f"tenant {row['tenant_id']}, day {row['folder_day']}: {row['input_rows']} read, "
+        f"{row['landed_rows']} counted, {row['quarantined_rows']} quarantined"
+        for row in off.head(limit).iter_rows(named=True)
+    ]
+    more = f" (and {off.height - limit} more tenant-days)" if off.height > limit else ""
+    return "rows unaccounted for: " + "; ".join(named) + more
 
 
 @daily_check(
     asset=int_quarantine_counts,
     blocking=True,
-    description="Every input row is good or quarantined, exactly once.",
+    description="Every input row lands in a computed day or is quarantined, exactly once, "
+    "per tenant and day folder.",
 )
 def conservation(
     context: dg.AssetCheckExecutionContext, burnwatch: BurnwatchResource
@@ -260,6 +277,7 @@ def conservation(
     off = frame.filter(pl.col("unaccounted_rows") != 0) if frame.height else frame
     return dg.AssetCheckResult(
         passed=off.is_empty(),
+        description=unaccounted_summary(frame) if frame.height else None,
         metadata={
             **_failure(
                 off,

@@ -170,9 +170,9 @@ def run(
     click.echo(f"\nwarehouse: {catalog}  (query it: {command} sql --warehouse {warehouse})")
     click.echo(f"report:    {warehouse / 'reports' / 'report.html'}")
     click.echo(f"summary:   {warehouse / 'reports' / 'summary.md'}")
-    for line in outcome.quarantined:
+    for line in (*outcome.notes, *outcome.uncounted, *outcome.quarantined):
         _say(f"burnwatch: warning: {line}")
-    if outcome.quarantined:
+    if outcome.quarantined or outcome.uncounted:
         sys.exit(EXIT_QUARANTINED)
 
 

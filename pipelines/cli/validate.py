@@ -5,7 +5,7 @@ Exit codes shared by the command line:
     0  all fine
     1  `validate` found problems
     2  bad input: the run could not start (missing data folder, invalid manifest...)
-    3  `run` completed, but some input was quarantined (one warning line per file)
+    3  `run` completed, but some input was quarantined or not read (one warning line each)
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import click
 
 from pipelines.cli.options import data_option, manifest_option
 from pipelines.engines.spark_sql import lint_files
-from pipelines.ingest.files import discover_request_files
-from pipelines.ingest.footers import inspect_files
+from pipelines.ingest.files import computed_range, inventory_requests
+from pipelines.ingest.footers import inspect_files, ts_day_range
 from pipelines.models.registry import sql_models
 from pipelines.models.sql_check import check_models
+from pipelines.notify.events import read_change_events
 from pipelines.resources import ENV_CONTRACTS
 from schemas.contracts import find_overrides_file, load_overrides
 from schemas.errors import BurnwatchInputError
@@ -91,15 +92,32 @@ def _portable() -> CheckOutcome:
     return outcome
 
 
+def _manifest_tenants(manifest: Path) -> list[str] | None:
+    """The manifest's tenant ids, None when it does not load (the manifest step says why)."""
+    try:
+        return [tenant.id for tenant in load_manifest(manifest).tenants]
+    except BurnwatchInputError:
+        return None
+
+
 def _partitions(data: Path, explicit: Path | None, manifest: Path) -> CheckOutcome:
     outcome = CheckOutcome("partitions")
     try:
-        files = discover_request_files(data)
+        inventory = inventory_requests(data)
         overrides = load_overrides(find_overrides_file(explicit, data, manifest))
     except BurnwatchInputError as error:
         outcome.problems.append(str(error))
         return outcome
-    verdicts = inspect_files(files, overrides)
+    # What the run would not count, and manifest tenants without logs: the run says the
+    # same lines (and exits 3 for the first kind).
+    tenants = _manifest_tenants(manifest)
+    if tenants is not None:
+        outcome.warnings.extend(inventory.tenant_warnings(tenants)[1])
+        outcome.warnings.extend(inventory.uncounted_warnings(tenants))
+    else:
+        outcome.warnings.extend(entry.warning() for entry in inventory.skipped)
+    # The same verdicts the run reads by (`inspect_files`): what is cast here is cast there.
+    verdicts = inspect_files(inventory.files, overrides)
     for verdict in verdicts:
         where = f"{verdict.file.path} (tenant {verdict.file.tenant}, partition {verdict.file.day})"
         if verdict.quarantined:
@@ -108,12 +126,34 @@ def _partitions(data: Path, explicit: Path | None, manifest: Path) -> CheckOutco
             outcome.warnings.append(
                 f"{where}: " + "; ".join(f"{f.detail} [{f.action}]" for f in verdict.findings)
             )
+    # The edges of the computed range, by footer statistics: rows dated the day before the
+    # first folder, or after the last, will be quarantined as outside_computed_range.
+    first, last = computed_range(inventory.files)
+    for verdict in verdicts:
+        bounds = None if verdict.quarantined else ts_day_range(verdict.file)
+        if bounds is not None and (bounds[0] < first or bounds[1] > last):
+            outside = bounds[0] if bounds[0] < first else bounds[1]
+            outcome.warnings.append(
+                f"{verdict.file.path} (tenant {verdict.file.tenant}, partition "
+                f"{verdict.file.day}): footer statistics show ts on {outside}, a day no run "
+                f"computes ({first} .. {last}): such rows will be quarantined "
+                "(outside_computed_range)"
+            )
     days = {v.file.day for v in verdicts}
-    tenants = {v.file.tenant for v in verdicts}
     outcome.summary = (
-        f"{len(verdicts)} file(s), {len(tenants)} tenant(s), {len(days)} day(s): "
-        "footers only, no data read"
+        f"{len(verdicts)} file(s), {len(inventory.tenants)} tenant(s), {len(days)} day(s), "
+        f"{len(inventory.skipped)} entries not read: footers only, no data read"
     )
+    return outcome
+
+
+def _events(data: Path) -> CheckOutcome:
+    outcome = CheckOutcome("change_events")
+    try:
+        events = read_change_events(data)
+        outcome.summary = f"{len(events)} change event(s) under {data / 'events'}"
+    except BurnwatchInputError as error:
+        outcome.problems.append(str(error))
     return outcome
 
 
@@ -129,6 +169,7 @@ def validate_all(
     ]
     if data is not None:
         steps.append(_partitions(data, contracts_file, manifest))
+        steps.append(_events(data))
     return steps
 
 
@@ -140,7 +181,9 @@ def _render(outcomes: list[CheckOutcome]) -> str:
         lines.extend(f"     error: {problem}" for problem in outcome.problems)
         lines.extend(f"     warning: {warning}" for warning in outcome.warnings)
     failed = sum(not outcome.ok for outcome in outcomes)
-    lines.append("valid" if not failed else f"{failed} check(s) failed")
+    warned = sum(len(outcome.warnings) for outcome in outcomes)
+    noted = f" ({warned} warning(s))" if warned else ""
+    lines.append(f"valid{noted}" if not failed else f"{failed} check(s) failed{noted}")
     return "\n".join(lines)
 
 

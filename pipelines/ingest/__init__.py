@@ -2,7 +2,8 @@
 
 One module per job, each importing only those above it:
 
-- `files`: discovering request files under `<data>/requests/tenant=<id>/date=<day>/`;
+- `files`: discovering request files under `<data>/requests/tenant=<id>/date=<day>/`, and
+  naming every entry there that is not read;
 - `ledger`: which files the warehouse has counted, and what a live cycle must read;
 - `footers`: each file's Parquet footer against the contract -> `FileVerdict` (cached);
 - `rules`: the contract's row rules as SQL predicates, and the overrides a run uses;

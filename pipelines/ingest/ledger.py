@@ -15,7 +15,9 @@ compares the data folder with it:
   names it (restore it, or run with --full to recount without it);
 - the days to recompute are those the new and changed files' rows fall in
   (their footers' ts statistics, within the folder's skew window), through the
-  newest day with logs, since a late bucket moves every later window and budget.
+  newest day with logs, since a late bucket moves every later window and budget;
+  when a new day folder extends the data, the old last day too (its quarantine
+  held the rows past it as `outside_computed_range`).
 
 The ledger is written only after the run succeeded, and only with files whose
 status-change time (ctime, which copying with preserved mtimes cannot fake) is
@@ -177,6 +179,11 @@ def plan_cycle(
         if until is not None and (horizon_moves_all or tenant in bringing):
             touched.add(until.date())
     newest = max(file.day for file in files)
+    counted_last = max((entry.folder_day for entry in ledger.values()), default=None)
+    if counted_last is not None and newest > counted_last:
+        # The computed range grows: rows of the old last folder that were quarantined as
+        # `outside_computed_range` (ts within the skew after it) now land in a day.
+        touched.add(counted_last)
     first = min(touched)
     days = tuple(first + dt.timedelta(days=i) for i in range((newest - first).days + 1))
     return CyclePlan(new, changed, days)

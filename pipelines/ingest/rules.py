@@ -60,24 +60,37 @@ def _value_text(name: str) -> str:
     return f"coalesce(cast({quote_ident(name)} as varchar), 'null')"
 
 
+# The days a run can compute (`pipelines.ingest.files.computed_range`), first and last.
+DayRange = tuple[dt.date, dt.date]
+
+
 def row_rules(
-    tenant: str, folder_day: dt.date, skew: dt.timedelta, overrides: ContractOverrides
+    tenant: str,
+    folder_day: dt.date,
+    skew: dt.timedelta,
+    overrides: ContractOverrides,
+    computed: DayRange | None = None,
 ) -> list[RowRule]:
     """The row rules for rows found in folder `tenant`/`folder_day`, first-broken first.
 
-    Null checks come first, so every later predicate sees non-null values.
+    Null checks come first, so every later predicate sees non-null values. With
+    `computed`, a row whose ts lies on no computed day breaks `outside_computed_range`.
     """
     start, end = ts_window(folder_day, skew)
     return _rules(
         quote_literal(tenant),
+        # The tenant as text inside a SQL string literal of the detail.
         f"folder tenant={tenant.replace(chr(39), '')}",
         (f"timestamp '{start:%Y-%m-%d %H:%M:%S}'", f"timestamp '{end:%Y-%m-%d %H:%M:%S}'"),
         f"[{start:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M}) of folder date={folder_day}",
         overrides,
+        computed,
     )
 
 
-def folder_rules(skew: dt.timedelta, overrides: ContractOverrides) -> list[RowRule]:
+def folder_rules(
+    skew: dt.timedelta, overrides: ContractOverrides, computed: DayRange | None = None
+) -> list[RowRule]:
     """`row_rules` for rows of any folder, which is read from the row's own columns
     FOLDER_TENANT and FOLDER_DAY (the same window as `ts_window`)."""
     day = quote_ident(FOLDER_DAY)
@@ -91,6 +104,7 @@ def folder_rules(skew: dt.timedelta, overrides: ContractOverrides) -> list[RowRu
         ),
         "its folder's window",
         overrides,
+        computed,
     )
 
 
@@ -100,6 +114,7 @@ def _rules(
     window_sql: tuple[str, str],
     window_text: str,
     overrides: ContractOverrides,
+    computed: DayRange | None,
 ) -> list[RowRule]:
     columns = request_columns()
     rules = [
@@ -154,4 +169,19 @@ def _rules(
             f"'ts=' || {_value_text('ts')} || ' outside {window_text}'",
         )
     )
+    if computed is not None:
+        # Inside its folder's window but on a day no run computes (the day before the
+        # first folder, or within the skew after the last): counted by no day, so
+        # quarantined rather than lost.
+        first = dt.datetime.combine(computed[0], dt.time())
+        end = dt.datetime.combine(computed[1], dt.time()) + dt.timedelta(days=1)
+        rules.append(
+            RowRule(
+                "outside_computed_range",
+                f"\"ts\" < timestamp '{first:%Y-%m-%d %H:%M:%S}' "
+                f"or \"ts\" >= timestamp '{end:%Y-%m-%d %H:%M:%S}'",
+                f"'ts=' || {_value_text('ts')} || ' on no computed day "
+                f"({computed[0]} .. {computed[1]}, the day folders found)'",
+            )
+        )
     return rules

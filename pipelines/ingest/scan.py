@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.files import RequestFile, files_for_days
+from pipelines.ingest.files import RequestFile, computed_range, files_for_days
 from pipelines.ingest.footers import (
     ColumnRead,
     FileVerdict,
@@ -29,12 +29,14 @@ from pipelines.ingest.footers import (
 from pipelines.ingest.rules import (
     FOLDER_DAY,
     FOLDER_TENANT,
+    DayRange,
     folder_rules,
     quote_ident,
     quote_literal,
     row_rules,
 )
 from pipelines.warehouse import lake
+from pipelines.warehouse.literal import path_list, path_literal
 from pipelines.warehouse.session import bind
 from schemas.contracts import NO_OVERRIDES, ContractOverrides
 from schemas.tables import sql_columns
@@ -52,6 +54,10 @@ def column_sql(read: ColumnRead) -> str:
         return f"cast(null as {read.sql_type}) as {name}"
     if read.kind == "epoch_us":
         return f"make_timestamp(epoch_us({name})) as {name}"
+    if read.kind == "epoch_ns":
+        # Floor to the microsecond (`//` truncates toward zero, wrong before 1970).
+        ns = f"epoch_ns({name})"
+        return f"make_timestamp(({ns} - (({ns} % 1000) + 1000) % 1000) // 1000) as {name}"
     return f"cast({name} as {read.sql_type}) as {name}"
 
 
@@ -72,9 +78,14 @@ def read_files_sql(
 ) -> str:
     """The files read as the contract's columns (`reads`), plus `extra` select expressions
     that may use the read_parquet `options` (file names, row numbers)."""
-    listed = ", ".join(quote_literal(str(v.file.path)) for v in files)
+    listed = path_list(v.file.path for v in files)
     columns = ", ".join((*(column_sql(read) for read in reads), *extra))
-    return f"(select {columns} from read_parquet([{listed}], union_by_name = true{options}))"
+    # hive_partitioning off: a folder below the day named like a column (`status_code=999/`)
+    # would otherwise replace that column's values; folders come from discovery only.
+    return (
+        f"(select {columns} from read_parquet({listed}, union_by_name = true, "
+        f"hive_partitioning = false{options}))"
+    )
 
 
 def _read_located(files: list[FileVerdict], reads: Reads) -> str:
@@ -85,18 +96,21 @@ def _read_located(files: list[FileVerdict], reads: Reads) -> str:
 
 
 def _read_folders(files: list[FileVerdict], reads: Reads) -> str:
-    """`read_files_sql`, plus each row's folder tenant and day, taken from its file's path."""
+    """`read_files_sql`, plus each row's folder tenant and day, joined on its file's path.
+
+    The folders are the ones discovery gave the file, never parsed again from its
+    path: a path may hold look-alike folders above the data or below the day.
+    """
     source = quote_ident(_FILE_COLUMN)
-    # The last tenant=/date= folders of the path, as `discover_request_files` reads them.
-    folders = r"/tenant=([^/]+)/date=(\d{4}-\d{2}-\d{2})/[^/]*$"
-    return read_files_sql(
-        files,
-        reads,
-        (
-            f"regexp_extract({source}, '{folders}', 1) as {quote_ident(FOLDER_TENANT)}",
-            f"cast(regexp_extract({source}, '{folders}', 2) as date) as {quote_ident(FOLDER_DAY)}",
-        ),
-        f", filename = '{_FILE_COLUMN}'",
+    folders = ", ".join(
+        f"({quote_literal(str(v.file.path))}, {quote_literal(v.file.tenant)}, date '{v.file.day}')"
+        for v in files
+    )
+    scan = read_files_sql(files, reads, (source,), f", filename = '{_FILE_COLUMN}'")
+    return (
+        f"(select scan.*, folders.tenant as {quote_ident(FOLDER_TENANT)}, "
+        f"folders.day as {quote_ident(FOLDER_DAY)} from {scan} as scan "
+        f"join (values {folders}) as folders(path, tenant, day) on scan.{source} = folders.path)"
     )
 
 
@@ -105,6 +119,7 @@ def request_scan_sql(
     skew: dt.timedelta,
     overrides: ContractOverrides,
     cut: tuple[dt.datetime, dt.datetime],
+    computed: DayRange | None = None,
 ) -> str | None:
     """The good rows of the readable files with ts in [cut): what `raw_requests` is bound to.
 
@@ -114,7 +129,7 @@ def request_scan_sql(
     cores busy, where a union of one small scan per folder does not.
     """
     columns = ", ".join(quote_ident(name) for name in sql_columns("raw_requests"))
-    bad = " or ".join(f"({rule.bad_sql})" for rule in folder_rules(skew, overrides))
+    bad = " or ".join(f"({rule.bad_sql})" for rule in folder_rules(skew, overrides, computed))
     by_reading: dict[Reads, list[FileVerdict]] = {}
     for (_, _, reads), files in read_groups(verdicts).items():
         by_reading.setdefault(reads, []).extend(files)
@@ -128,13 +143,16 @@ def request_scan_sql(
 
 
 def request_checks_sql(
-    verdicts: Sequence[FileVerdict], skew: dt.timedelta, overrides: ContractOverrides
+    verdicts: Sequence[FileVerdict],
+    skew: dt.timedelta,
+    overrides: ContractOverrides,
+    computed: DayRange | None = None,
 ) -> str | None:
     """Every row of the readable files with the first rule it breaks: `raw_request_checks`."""
     parts = []
     raw = ", ".join(f"'{name}': {quote_ident(name)}" for name in sql_columns("raw_requests"))
     for (tenant, day, reads), files in read_groups(verdicts).items():
-        rules = row_rules(tenant, day, skew, overrides)
+        rules = row_rules(tenant, day, skew, overrides, computed)
         reason = " ".join(f"when {r.bad_sql} then '{r.reason}'" for r in rules)
         detail = " ".join(f"when {r.bad_sql} then {r.detail_sql}" for r in rules)
         parts.append(
@@ -160,7 +178,7 @@ def _probe_cached(path: Path, reads: Reads, size: int, mtime_ns: int) -> str | N
         try:
             connection.execute(
                 f"select {measures} from (select {', '.join(column_sql(r) for r in reads)} "
-                f"from read_parquet({quote_literal(str(path))}))"
+                f"from read_parquet({path_literal(path)}, hive_partitioning = false))"
             ).fetchall()
         except duckdb.Error as error:
             return f"undecodable data: {first_line(error)}"
@@ -202,7 +220,11 @@ def bind_raw_requests(
     ]
     start = dt.datetime.combine(first, dt.time()) - skew_tolerance
     end = dt.datetime.combine(last, dt.time()) + dt.timedelta(days=1) + skew_tolerance
-    scan = request_scan_sql(verdicts, skew_tolerance, overrides, (start, end))
+    # Rows on a day no run computes are quarantined (`outside_computed_range`), so they
+    # must not be counted here either: the range is the whole data's, not this run's.
+    scan = request_scan_sql(
+        verdicts, skew_tolerance, overrides, (start, end), computed_range(files)
+    )
     if scan is None:
         scan = lake.typed_empty("raw_requests")
     bind(connection, "raw_requests", scan)

@@ -13,11 +13,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest.files import RequestFile, discover_request_files
+from pipelines.ingest.files import RequestFile, computed_range, discover_request_files
 from pipelines.ingest.footers import FileVerdict, inspect_files, with_undecodable
 from pipelines.ingest.latency_units import latency_unit_warnings
 from pipelines.ingest.quarantine import contract_report_frame, quarantined_files_frame
-from pipelines.ingest.rules import load_run_overrides
+from pipelines.ingest.rules import DayRange, load_run_overrides
 from pipelines.ingest.scan import bind_raw_requests, probe_file, request_checks_sql
 from pipelines.models.build import write_frame, write_model_days
 from pipelines.models.registry import model_sql
@@ -34,6 +34,11 @@ DayProgress = Callable[[dt.date, int], None]
 def run_overrides(resource: BurnwatchResource) -> ContractOverrides:
     """The per-service contract overrides in force for this resource's data and manifest."""
     return load_run_overrides(resource.data_path, resource.manifest_path, resource.contracts)
+
+
+def data_range(resource: BurnwatchResource) -> DayRange:
+    """The days any run over this data computes (`computed_range` of every file found)."""
+    return computed_range(discover_request_files(resource.data_path))
 
 
 def _undecodable(verdicts: list[FileVerdict]) -> dict[Path, str]:
@@ -164,9 +169,10 @@ def build_quarantine(resource: BurnwatchResource, day: dt.date) -> int:
     skew = dt.timedelta(minutes=resource.skew_tolerance_minutes)
     overrides = run_overrides(resource)
     verdicts = day_verdicts(resource, day)
+    computed = data_range(resource)
     with resource.connect() as connection:
         for attempt in range(2):
-            checks = request_checks_sql(verdicts, skew, overrides)
+            checks = request_checks_sql(verdicts, skew, overrides, computed)
             if checks is None:
                 checks = lake.typed_empty("raw_request_checks")
             bind(connection, "raw_request_checks", checks)

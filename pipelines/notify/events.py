@@ -76,35 +76,54 @@ def read_change_events(data_dir: Path) -> list[ChangeEvent]:
         return []
     events: list[ChangeEvent] = []
     for path in sorted(folder.glob("*.csv")):
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [name for name in COLUMNS if name not in (reader.fieldnames or [])]
-            if missing:
-                raise BurnwatchInputError(
-                    f"{path}:1: missing column(s) {', '.join(missing)} "
-                    f"(expected header {','.join(COLUMNS)})"
-                )
-            for row in reader:
-                where = f"{path}:{reader.line_num}"
-                kind = (row["kind"] or "").strip()
-                if kind not in KINDS:
-                    raise BurnwatchInputError(
-                        f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}"
-                    )
-                tenant = (row["tenant_id"] or "").strip()
-                if not tenant:
-                    raise BurnwatchInputError(f"{where}: tenant_id is empty (use * for all)")
-                events.append(
-                    ChangeEvent(
-                        ts=_parse_ts(row["ts"] or "", where),
-                        tenant_id=tenant,
-                        service=(row["service"] or "").strip() or "*",
-                        kind=kind,
-                        description=(row["description"] or "").strip(),
-                        source=f"{os.path.relpath(path, data_dir)}:{reader.line_num}",
-                    )
-                )
+        events.extend(_read_file(path, data_dir))
     return sorted(events, key=lambda e: (e.ts, e.tenant_id, e.service, e.kind, e.source))
+
+
+def _read_file(path: Path, data_dir: Path) -> list[ChangeEvent]:
+    """The events of one CSV file; BurnwatchInputError names the file and line."""
+    try:
+        return _parse_file(path, data_dir)
+    except UnicodeDecodeError as error:
+        raise BurnwatchInputError(
+            f"{path}: not UTF-8 text (byte {error.start}: {error.reason})"
+        ) from None
+    except csv.Error as error:
+        raise BurnwatchInputError(f"{path}: not a CSV file: {error}") from None
+
+
+def _parse_file(path: Path, data_dir: Path) -> list[ChangeEvent]:
+    events: list[ChangeEvent] = []
+    # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name.
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = [name for name in COLUMNS if name not in (reader.fieldnames or [])]
+        if missing:
+            raise BurnwatchInputError(
+                f"{path}:1: missing column(s) {', '.join(missing)} "
+                f"(expected header {','.join(COLUMNS)})"
+            )
+        for row in reader:
+            where = f"{path}:{reader.line_num}"
+            kind = (row["kind"] or "").strip()
+            if kind not in KINDS:
+                raise BurnwatchInputError(
+                    f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}"
+                )
+            tenant = (row["tenant_id"] or "").strip()
+            if not tenant:
+                raise BurnwatchInputError(f"{where}: tenant_id is empty (use * for all)")
+            events.append(
+                ChangeEvent(
+                    ts=_parse_ts(row["ts"] or "", where),
+                    tenant_id=tenant,
+                    service=(row["service"] or "").strip() or "*",
+                    kind=kind,
+                    description=(row["description"] or "").strip(),
+                    source=f"{os.path.relpath(path, data_dir)}:{reader.line_num}",
+                )
+            )
+    return events
 
 
 def events_frame(events: list[ChangeEvent]) -> pl.DataFrame:

@@ -19,6 +19,7 @@ import polars as pl
 
 from pipelines.models.registry import model_sql
 from pipelines.warehouse import lake
+from pipelines.warehouse.literal import escape_glob
 from pipelines.warehouse.params import bind_params
 from pipelines.warehouse.session import bind, connect
 
@@ -107,7 +108,8 @@ def _optional_table(
     """An optional section's table as it lies in the lake: every file, with the partition
     folder's `date` column as the page has always shown it."""
     relation = connection.read_parquet(
-        f"{lake.lake_dir(warehouse, table)}/**/*.parquet",
+        # The warehouse path literal, the files under it a pattern.
+        f"{escape_glob(lake.lake_dir(warehouse, table))}/**/*.parquet",
         hive_partitioning=True,
         union_by_name=True,
     )

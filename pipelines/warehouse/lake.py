@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from pipelines.warehouse.atomic import atomic_path
+from pipelines.warehouse.literal import path_list, path_literal, pattern_under
 from pipelines.warehouse.session import bind
 from schemas.errors import BurnwatchInputError
 from schemas.tables import TABLES, sql_columns
@@ -85,7 +86,9 @@ def write_query(
             # that is rewritten on every run.
             "(format parquet, compression zstd, compression_level 1, row_group_size 122880)"
         )
-    row = connection.execute(f"select count(*) from read_parquet('{target}')").fetchone()
+    row = connection.execute(
+        f"select count(*) from read_parquet({path_literal(target)})"
+    ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -143,9 +146,8 @@ def scan_sql(warehouse: Path, table: str, files: list[str] | None = None) -> str
     columns = sql_columns(table)
     if not files:
         return f"({typed_empty(table)})"
-    listed = ", ".join(f"'{path}'" for path in files)
     names = ", ".join(f'"{name}"' for name in columns)
-    return f"(select {names} from read_parquet([{listed}]))"
+    return f"(select {names} from read_parquet({path_list(files)}))"
 
 
 def bind_table(
@@ -238,9 +240,10 @@ def _build_catalog(warehouse: Path, temporary: Path) -> None:
         for table in TABLES:
             base = lake_dir(warehouse, table)
             if (base / DATA_FILE).is_file():
-                source = f"read_parquet('{base / DATA_FILE}')"
+                source = f"read_parquet({path_literal(base / DATA_FILE)})"
             elif partition_days(warehouse, table):
-                source = f"read_parquet('{base}/date=*/{DATA_FILE}')"
+                # The warehouse path literal, the partition folders a pattern.
+                source = f"read_parquet({pattern_under(base, f'date=*/{DATA_FILE}')})"
             else:
                 continue
             names = ", ".join(f'"{name}"' for name in sql_columns(table))
@@ -248,7 +251,7 @@ def _build_catalog(warehouse: Path, temporary: Path) -> None:
         for extra in sorted(_extra_tables(warehouse)):
             connection.execute(
                 f"create or replace view {extra} as select * from "
-                f"read_parquet('{lake_dir(warehouse, extra)}/**/*.parquet')"
+                f"read_parquet({pattern_under(lake_dir(warehouse, extra), '**/*.parquet')})"
             )
         connection.execute(
             f"create table {CATALOG_LOCATION_TABLE} as select ? as warehouse", [str(warehouse)]
