@@ -640,6 +640,85 @@ class FctAlertEpisodes(_Table):
     )
 
 
+class AlertParams(_Table):
+    """The one-row table of the grouped alerts' cooldowns (manifest `policy.cooldown_minutes`)."""
+
+    page_cooldown_minutes: pl.Int32 = pa.Field(
+        ge=0, description="How long no page rule may fire before a paging alert lets go, minutes."
+    )
+    ticket_cooldown_minutes: pl.Int32 = pa.Field(
+        ge=0, description="How long no ticket rule may fire before an alert resolves, minutes."
+    )
+
+
+class FctAlerts(_Table):
+    """One row per alert of a tenant SLO: its rules grouped, from the first firing step to
+    the step a cooldown after the last one (sql/facts/fct_alerts.sql)."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    started_at: UtcTimestamp = pa.Field(
+        description="The first step at which a rule of the SLO fires, UTC: the alert's name."
+    )
+    opened_severity: pl.String = pa.Field(
+        isin=["page", "ticket"], description="The severity it opened at (its most severe rule)."
+    )
+    severity: pl.String = pa.Field(
+        isin=["page", "ticket"],
+        description=(
+            "Its severity at its last open step: page while a page rule fired within the page "
+            "cooldown, else ticket."
+        ),
+    )
+    peak_severity: pl.String = pa.Field(
+        isin=["page", "ticket"], description="page if it ever paged, else ticket."
+    )
+    opened_rule: pl.String = pa.Field(description="The rule that opened it.")
+    opened_long_window: pl.String = pa.Field(description="The opening rule's long window.")
+    opened_short_window: pl.String = pa.Field(description="The opening rule's short window.")
+    opened_burn_threshold: pl.Float64 = pa.Field(
+        description="The opening rule's threshold (burn rate) at the opening step."
+    )
+    escalated_rule: pl.String = pa.Field(
+        nullable=True,
+        description="The page rule that first escalated a ticket; null: never escalated.",
+    )
+    escalated_long_window: pl.String = pa.Field(
+        nullable=True, description="The escalating rule's long window; null: none."
+    )
+    escalated_short_window: pl.String = pa.Field(
+        nullable=True, description="The escalating rule's short window; null: none."
+    )
+    escalated_burn_threshold: pl.Float64 = pa.Field(
+        nullable=True, description="The escalating rule's threshold at that step; null: none."
+    )
+    rules: pl.String = pa.Field(
+        description="Every rule that fired in it, by name, comma separated."
+    )
+    escalations: pl.Int64 = pa.Field(
+        ge=0, description="Steps at which it went from ticket to page (after its opening)."
+    )
+    firing_steps: pl.Int64 = pa.Field(ge=1, description="Steps at which some rule fired.")
+    peak_long_burn_rate: pl.Float64 = pa.Field(
+        description="The highest long-window burn rate of a firing rule during the alert."
+    )
+    escalated_at: UtcTimestamp = pa.Field(
+        nullable=True, description="The first escalation's step, UTC; null: none."
+    )
+    stepped_down_at: UtcTimestamp = pa.Field(
+        nullable=True,
+        description="The last step it went from page to ticket while open, UTC; null: never.",
+    )
+    last_fired_at: UtcTimestamp = pa.Field(description="The last step at which a rule fired, UTC.")
+    resolved_at: UtcTimestamp = pa.Field(
+        nullable=True,
+        description=(
+            "The first step a cooldown after the last fire with no rule firing, UTC; null while "
+            "open (firing, cooling down, or that step not evaluated yet)."
+        ),
+    )
+
+
 class FctSloStatus(_Table):
     """One row per tenant SLO: its state at the tenant's evaluation point, the table people
     read first ("what is happening now").
@@ -1147,6 +1226,8 @@ TABLES: dict[str, type[_Table]] = {
     "alert_policy_cohort": AlertPolicy,
     "fct_alert_evaluations": FctAlertEvaluations,
     "fct_alert_episodes": FctAlertEpisodes,
+    "alert_params": AlertParams,
+    "fct_alerts": FctAlerts,
     "fct_slo_status": FctSloStatus,
     "replay_policies": ReplayPolicies,
     "replay_params": ReplayParams,
@@ -1327,6 +1408,8 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "alert_policy_cohort": ("tenant_id", "slo_name", "rule_name"),
     "fct_alert_evaluations": ("tenant_id", "slo_name", "eval_ts", "rule_name"),
     "fct_alert_episodes": ("tenant_id", "slo_name", "rule_name", "started_at"),
+    "alert_params": (),
+    "fct_alerts": ("tenant_id", "slo_name", "started_at"),
     "fct_slo_status": ("tenant_id", "slo_name"),
     "replay_policies": ("policy_name",),
     "replay_params": (),

@@ -389,6 +389,14 @@ _ENTRIES = (
         description="Alert episodes: from a rule's first firing step to its first quiet one.",
     ),
     Model(
+        "fct_alerts",
+        "facts",
+        Kind.WHOLE,
+        inputs=(lake("fct_alert_evaluations", Reach.WHOLE), bound("alert_params")),
+        order_by=(*_DAY, "started_at"),
+        description="Alerts: a tenant SLO's rules grouped, with a cooldown and escalation.",
+    ),
+    Model(
         "fct_slo_status",
         "facts",
         Kind.WHOLE,
