@@ -868,8 +868,22 @@ class CohortThresholds(_Table):
     proposed_threshold: pl.Float64 = pa.Field(
         gt=0,
         description=(
-            "larger noise floor * safety_margin, within [min_threshold, max_threshold]; the "
-            "default without history."
+            "The higher of noise_threshold and default_threshold: never below the policy's own "
+            "threshold; the default without history."
+        ),
+    )
+    noise_threshold: pl.Float64 = pa.Field(
+        nullable=True,
+        gt=0,
+        description=(
+            "What the noise alone asks for: larger noise floor * safety_margin, within "
+            "[min_threshold, max_threshold]; null without history."
+        ),
+    )
+    held_at_default: pl.Boolean = pa.Field(
+        description=(
+            "noise_threshold is below default_threshold: used as is, it would page more than "
+            "the policy, so the proposal is held at the default."
         ),
     )
     confidence: pl.String = pa.Field(
@@ -1044,6 +1058,90 @@ class ReplayDetections(_Table):
     )
 
 
+class ReplayAlertRuns(FctAlerts):
+    """A replayed policy's grouped alerts, as sql/facts/fct_alerts.sql computes them: the
+    policy, then fct_alerts' columns."""
+
+    policy_name: pl.String = pa.Field(description="The replayed policy.")
+
+
+class ReplayAlerts(_Table):
+    """Each replayed grouped alert and the first incident it overlaps (null: a false
+    positive)."""
+
+    policy_name: pl.String = pa.Field(description="The replayed policy.")
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    started_at: UtcTimestamp = pa.Field(description="The alert's first firing step, UTC.")
+    opened_severity: pl.String = pa.Field(description="The severity it opened at.")
+    peak_severity: pl.String = pa.Field(description="page if it ever paged, else ticket.")
+    opened_rule: pl.String = pa.Field(description="The rule that opened it.")
+    opened_long_window: pl.String = pa.Field(description="The opening rule's long window.")
+    escalations: pl.Int64 = pa.Field(ge=0, description="Its escalations from ticket to page.")
+    escalated_at: UtcTimestamp = pa.Field(
+        nullable=True, description="Its first escalation, UTC; null: none."
+    )
+    resolved_at: UtcTimestamp = pa.Field(
+        nullable=True, description="Its resolution, UTC; null while open at the end of the range."
+    )
+    pages_sent: pl.Int64 = pa.Field(
+        ge=0, description="Pages it sent: 1 if it opened as a page, plus its escalations."
+    )
+    matched_incidents: pl.Int64 = pa.Field(
+        ge=0,
+        description=(
+            "Incidents it overlaps (widened by its opening rule's long window); 0: a false "
+            "positive."
+        ),
+    )
+    first_incident_id: pl.String = pa.Field(
+        nullable=True, description="The earliest matched incident; null for a false positive."
+    )
+
+
+class ReplayAlertDetections(_Table):
+    """Per policy and incident: whether, how fast and at which severity a grouped alert
+    detected it (replay_detections for replay_alerts)."""
+
+    policy_name: pl.String = pa.Field(description="The replayed policy.")
+    incident_id: pl.String = pa.Field(description="The incident.")
+    tenant_id: pl.String = pa.Field(description="The tenant affected.")
+    slo_name: pl.String = pa.Field(
+        nullable=True, description="The SLO affected; null: any SLO of the tenant."
+    )
+    started_at: UtcTimestamp = pa.Field(description="When the incident began, UTC.")
+    ended_at: UtcTimestamp = pa.Field(description="When it ended, UTC.")
+    expected_severity: pl.String = pa.Field(
+        nullable=True,
+        description="The severity it should be detected at; null when none is expected.",
+    )
+    matching_alerts: pl.Int64 = pa.Field(
+        ge=0, description="The policy's alerts that match the incident."
+    )
+    detected: pl.Boolean = pa.Field(description="Whether any alert matches it.")
+    highest_severity: pl.String = pa.Field(
+        nullable=True,
+        description="The most severe matching alert's peak severity; null when undetected.",
+    )
+    detected_at_severity: pl.Boolean = pa.Field(
+        nullable=True,
+        description="Some match is at least as severe as expected; null when none is expected.",
+    )
+    detected_at: UtcTimestamp = pa.Field(
+        nullable=True, description="The earliest matching alert's start, UTC; null: undetected."
+    )
+    detection_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="detected_at - started_at in minutes; null when undetected."
+    )
+    reset_at: UtcTimestamp = pa.Field(
+        nullable=True,
+        description="The latest matching alert's resolution, UTC; null: undetected or open.",
+    )
+    reset_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="reset_at - ended_at in minutes; null when reset_at is null."
+    )
+
+
 class ReplayComparison(_Table):
     """One row per replayed policy: alert load, precision, recall, detection and reset time."""
 
@@ -1103,6 +1201,44 @@ class ReplayComparison(_Table):
     )
     reset_max_minutes: pl.Float64 = pa.Field(
         nullable=True, description="Longest reset time, in minutes; null when none."
+    )
+    alerts: pl.Int64 = pa.Field(
+        ge=0, description="Grouped alerts (replay_alerts): what people receive."
+    )
+    pages_sent: pl.Int64 = pa.Field(
+        ge=0, description="Pages received: alerts opened as a page, plus escalations."
+    )
+    tickets_sent: pl.Int64 = pa.Field(ge=0, description="Alerts opened as a ticket.")
+    pages_per_incident: pl.Float64 = pa.Field(
+        nullable=True,
+        description=(
+            "Pages sent by alerts that match an incident / incidents a matching alert paged for;"
+            " null when none was paged."
+        ),
+    )
+    true_alerts: pl.Int64 = pa.Field(ge=0, description="Alerts that match an incident.")
+    alert_precision: pl.Float64 = pa.Field(
+        nullable=True, ge=0, le=1, description="true_alerts / alerts; null without alerts."
+    )
+    alerts_detected: pl.Int64 = pa.Field(ge=0, description="Incidents matched by some alert.")
+    alert_recall: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        le=1,
+        description="alerts_detected / incidents; null without incidents.",
+    )
+    alert_detection_median_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="Median detection time by alerts, in minutes; null: none."
+    )
+    alert_detection_max_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="Longest detection time by alerts, in minutes; null: none."
+    )
+    alert_reset_median_minutes: pl.Float64 = pa.Field(
+        nullable=True,
+        description="Median reset time of alerts (their cooldown included), minutes; null: none.",
+    )
+    alert_reset_max_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="Longest reset time of alerts, in minutes; null: none."
     )
 
 
@@ -1235,6 +1371,9 @@ TABLES: dict[str, type[_Table]] = {
     "replay_episode_runs": ReplayEpisodeRuns,
     "replay_episodes": ReplayEpisodes,
     "replay_detections": ReplayDetections,
+    "replay_alert_runs": ReplayAlertRuns,
+    "replay_alerts": ReplayAlerts,
+    "replay_alert_detections": ReplayAlertDetections,
     "replay_comparison": ReplayComparison,
     # Report relations (sql/reports/): the report page and the summary read these.
     "report_period": ReportPeriod,
@@ -1417,6 +1556,9 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "replay_episode_runs": ("policy_name", "tenant_id", "slo_name", "rule_name", "started_at"),
     "replay_episodes": ("policy_name", "tenant_id", "slo_name", "rule_name", "started_at"),
     "replay_detections": ("policy_name", "incident_id"),
+    "replay_alert_runs": ("policy_name", "tenant_id", "slo_name", "started_at"),
+    "replay_alerts": ("policy_name", "tenant_id", "slo_name", "started_at"),
+    "replay_alert_detections": ("policy_name", "incident_id"),
     "replay_comparison": ("policy_name",),
     "notifications": ("key",),
     "delivery_attempts": ("key", "attempt"),
