@@ -1394,10 +1394,10 @@ class Notifications(_Table):
     holds it in table `outbox`; exported whole to the lake as `notifications`."""
 
     key: pl.String = pa.Field(
-        description="Idempotency key: tenant|slo|rule|episode start|transition|channel."
+        description="Idempotency key: tenant|slo|opening rule|alert start|transition|channel."
     )
     transition_key: pl.String = pa.Field(
-        description="The transition's key: tenant|slo|rule|episode start|transition."
+        description="The transition's key: tenant|slo|opening rule|alert start|transition."
     )
     channel: pl.String = pa.Field(description="The route's channel name (from the manifest).")
     channel_type: pl.String = pa.Field(
@@ -1406,12 +1406,16 @@ class Notifications(_Table):
     transition: pl.String = pa.Field(description="opened, escalated or resolved.")
     tenant_id: pl.String = pa.Field(description="The tenant.")
     slo_name: pl.String = pa.Field(description="The tenant's SLO.")
-    rule_name: pl.String = pa.Field(description="The policy rule of the episode.")
+    rule_name: pl.String = pa.Field(
+        description="The rule the transition is about (opening, escalating or most severe)."
+    )
     severity: pl.String = pa.Field(description="page or ticket.")
-    episode_started_at: UtcTimestamp = pa.Field(description="The episode's started_at, UTC.")
+    episode_started_at: UtcTimestamp = pa.Field(
+        description="The alert's started_at (fct_alerts), UTC."
+    )
     transition_at: UtcTimestamp = pa.Field(description="When the transition happened, UTC.")
     dedup_key: pl.String = pa.Field(
-        description="What the receiver deduplicates on (one per episode, e.g. PagerDuty's)."
+        description="What the receiver deduplicates on (one per alert, e.g. PagerDuty's)."
     )
     payload: pl.String = pa.Field(description="The rendered message, as JSON text (frozen).")
     status: pl.String = pa.Field(

@@ -190,7 +190,13 @@ def test_csv_export_equals_the_parquet_versions(tmp_path: Path) -> None:
     parquet = lake.read_table(resource.warehouse_path, "cohort_thresholds")
     export = resource.warehouse_path / EXPORT_FILE
     assert export == export_csv(resource.warehouse_path)
-    types = {"DATE": pl.Date, "VARCHAR": pl.String, "DOUBLE": pl.Float64, "BIGINT": pl.Int64}
+    types = {
+        "DATE": pl.Date,
+        "VARCHAR": pl.String,
+        "DOUBLE": pl.Float64,
+        "BIGINT": pl.Int64,
+        "BOOLEAN": pl.Boolean,
+    }
     schema = {name: types[kind] for name, kind in sql_columns("cohort_thresholds").items()}
     csv = pl.read_csv(export, schema=schema)
     assert csv.height == parquet.height == 12
