@@ -1407,7 +1407,7 @@ class Notifications(_Table):
     tenant_id: pl.String = pa.Field(description="The tenant.")
     slo_name: pl.String = pa.Field(description="The tenant's SLO.")
     rule_name: pl.String = pa.Field(
-        description="The rule the transition is about (opening, escalating or most severe)."
+        description="The rule that opened the alert (the message's own rule is in its payload)."
     )
     severity: pl.String = pa.Field(description="page or ticket.")
     episode_started_at: UtcTimestamp = pa.Field(

@@ -5,7 +5,8 @@ A cycle recomputes the steps that late rows reach, so an episode of
 holds: late bad rows move its start earlier, late good rows move it later or
 make it vanish. One batch run over all the data would have sent the corrected
 episode; a live run has already sent the first one, and a message sent is never
-retracted. So, per tenant SLO and rule:
+retracted. So, per tenant SLO and rule (for grouped alerts, the rule that opened
+the alert: the outbox and the transition keys name an alert by it and its start):
 
 1. **The same episode, moved.** A recomputed episode that overlaps an episode
    the outbox opened (the recomputed span `[start, resolved)` meets the sent
@@ -203,7 +204,9 @@ def reconcile(
 
 
 def _rule_key(transition: Transition) -> tuple[str, str, str]:
-    return (transition.tenant_id, transition.slo_name, transition.rule_name)
+    """An alert's identity but its start: tenant, SLO and the rule that opened it."""
+    rule = transition.alert_rule or transition.rule_name
+    return (transition.tenant_id, transition.slo_name, rule)
 
 
 def _as_sent(transition: Transition, sent: SentEpisode) -> Transition:
@@ -303,4 +306,5 @@ def _vanished_resolve(
         peak_long_burn_rate=0.0,
         kind="resolved",
         at=at,
+        alert_rule=sent.rule_name,
     )
