@@ -42,6 +42,7 @@ import polars as pl
 from pipelines.notify.transitions import Transition
 
 OPENINGS = ("opened", "escalated")
+ANY_RULE = "*"
 
 
 @dataclass(frozen=True)
@@ -144,9 +145,11 @@ def reconcile(
     by_episode: dict[tuple[str, str, str, dt.datetime], list[Transition]] = defaultdict(list)
     for transition in transitions:
         by_episode[(*_rule_key(transition), transition.episode_started_at)].append(transition)
+    # Grouped alerts are one at a time per tenant SLO: a sent alert is matched whatever
+    # rule opens its recomputed form (late rows may let a ticket fire first).
     sent_by_rule: dict[tuple[str, str, str], list[SentEpisode]] = defaultdict(list)
     for episode in sent:
-        sent_by_rule[episode.rule_key].append(episode)
+        sent_by_rule[(episode.tenant_id, episode.slo_name, ANY_RULE)].append(episode)
 
     result: list[Transition] = []
     corrections: list[Correction] = []
@@ -204,9 +207,8 @@ def reconcile(
 
 
 def _rule_key(transition: Transition) -> tuple[str, str, str]:
-    """An alert's identity but its start: tenant, SLO and the rule that opened it."""
-    rule = transition.alert_rule or transition.rule_name
-    return (transition.tenant_id, transition.slo_name, rule)
+    """What a sent alert is matched on: its tenant SLO (one alert at a time there)."""
+    return (transition.tenant_id, transition.slo_name, ANY_RULE)
 
 
 def _as_sent(transition: Transition, sent: SentEpisode) -> Transition:
@@ -216,10 +218,13 @@ def _as_sent(transition: Transition, sent: SentEpisode) -> Transition:
         return dataclasses.replace(
             transition,
             episode_started_at=sent.started_at,
+            alert_rule=sent.rule_name,
             kind=sent.opening,  # type: ignore[arg-type]
             at=sent.started_at,
         )
-    return dataclasses.replace(transition, episode_started_at=sent.started_at)
+    return dataclasses.replace(
+        transition, episode_started_at=sent.started_at, alert_rule=sent.rule_name
+    )
 
 
 def _differences(
