@@ -112,10 +112,15 @@ def sent_episodes(outbox_rows: pl.DataFrame) -> list[SentEpisode]:
     for row in outbox_rows.filter(pl.col("rule_name") != "-").iter_rows(named=True):
         key = (row["tenant_id"], row["slo_name"], row["rule_name"], row["episode_started_at"])
         episode = grouped.setdefault(
-            key, {"severity": row["severity"], "opening": None, "resolved_at": None}
+            key,
+            {"severity": row["severity"], "opening": None, "opened_at": None, "resolved_at": None},
         )
-        if row["transition"] in OPENINGS:
+        # An alert's first opening names it (an escalation follows its `opened`).
+        if row["transition"] in OPENINGS and (
+            episode["opening"] is None or row["transition_at"] < episode["opened_at"]
+        ):
             episode["opening"] = row["transition"]
+            episode["opened_at"] = row["transition_at"]
         elif row["transition"] == "resolved":
             episode["resolved_at"] = row["transition_at"]
     return [
@@ -170,7 +175,9 @@ def reconcile(
             result.extend(group)
             continue
         used.add(match)
-        adopted = [_as_sent(t, match) for t in group]
+        # Only the alert's first opening takes the sent opening; its escalation stays one.
+        first = next((t for t in group if t.kind in OPENINGS), None)
+        adopted = [_as_sent(t, match, t is first) for t in group]
         result.extend(adopted)
         corrections.extend(_differences(match, started, resolved, group))
     for episodes in sent_by_rule.values():
@@ -211,10 +218,10 @@ def _rule_key(transition: Transition) -> tuple[str, str, str]:
     return (transition.tenant_id, transition.slo_name, ANY_RULE)
 
 
-def _as_sent(transition: Transition, sent: SentEpisode) -> Transition:
+def _as_sent(transition: Transition, sent: SentEpisode, first_opening: bool) -> Transition:
     """The transition under the sent episode's identity: its start, and for the opening
     the kind that was sent and the time it was sent for."""
-    if transition.kind in OPENINGS and sent.opening is not None:
+    if first_opening and sent.opening is not None:
         return dataclasses.replace(
             transition,
             episode_started_at=sent.started_at,
