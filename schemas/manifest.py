@@ -51,6 +51,11 @@ WINDOW_MINUTES: dict[str, int] = {
     "3d": 4320,
 }
 BUCKET_MINUTES = 5
+# Grouped alerts' cooldowns (policy.cooldown_minutes), chosen from the sample's replay.
+DEFAULT_PAGE_COOLDOWN_MINUTES = 30
+DEFAULT_TICKET_COOLDOWN_MINUTES = 60
+# A cooldown longer than the longest window would hold an alert past any burn it saw.
+MAX_COOLDOWN_MINUTES = 4320
 WindowLabel = Literal["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
 
 # \Z, not $: `$` also matches before a final newline, which let "globex\n" through.
@@ -167,6 +172,29 @@ class CohortThresholdSettings(_Strict):
     min_samples: int = Field(default=2000, ge=1)
 
 
+class Cooldowns(_Strict):
+    """How long a grouped alert (fct_alerts) stays open after the last firing of a rule of
+    each severity: Prometheus' `keep_firing_for`, Nobl9's cooldown. Multiples of 5 minutes
+    (one evaluation step); 0 resolves at the first quiet step, as an episode does.
+
+    The defaults come from replaying the sample (docs/notifications.md, "Grouped alerts").
+    """
+
+    page: int = Field(default=DEFAULT_PAGE_COOLDOWN_MINUTES, ge=0, le=MAX_COOLDOWN_MINUTES)
+    ticket: int = Field(default=DEFAULT_TICKET_COOLDOWN_MINUTES, ge=0, le=MAX_COOLDOWN_MINUTES)
+
+    @field_validator("page", "ticket")
+    @classmethod
+    def _whole_steps(cls, minutes: int) -> int:
+        if minutes % BUCKET_MINUTES:
+            raise ValueError(f"{minutes} is not a multiple of {BUCKET_MINUTES} minutes (one step)")
+        return minutes
+
+    def for_severity(self, severity: str) -> int:
+        """The cooldown of `severity` in minutes (what `keep_firing_for` would say)."""
+        return self.page if severity == "page" else self.ticket
+
+
 class Policy(_Strict):
     rules: list[PolicyRule] = Field(default_factory=workbook_policy, min_length=1)
     # `cohort`: evaluate each rule at its cohort's threshold derived from history.
@@ -174,6 +202,8 @@ class Policy(_Strict):
     cohort: CohortThresholdSettings = Field(default_factory=CohortThresholdSettings)
     # While a page rule fires for a tenant SLO, its ticket rules' firing is `suppressed`.
     suppress_tickets_while_paging: bool = True
+    # Grouped alerts (fct_alerts) resolve only after this long without a rule firing.
+    cooldown_minutes: Cooldowns = Field(default_factory=Cooldowns)
 
     @field_validator("rules")
     @classmethod

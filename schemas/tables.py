@@ -640,6 +640,85 @@ class FctAlertEpisodes(_Table):
     )
 
 
+class AlertParams(_Table):
+    """The one-row table of the grouped alerts' cooldowns (manifest `policy.cooldown_minutes`)."""
+
+    page_cooldown_minutes: pl.Int32 = pa.Field(
+        ge=0, description="How long no page rule may fire before a paging alert lets go, minutes."
+    )
+    ticket_cooldown_minutes: pl.Int32 = pa.Field(
+        ge=0, description="How long no ticket rule may fire before an alert resolves, minutes."
+    )
+
+
+class FctAlerts(_Table):
+    """One row per alert of a tenant SLO: its rules grouped, from the first firing step to
+    the step a cooldown after the last one (sql/facts/fct_alerts.sql)."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    started_at: UtcTimestamp = pa.Field(
+        description="The first step at which a rule of the SLO fires, UTC: the alert's name."
+    )
+    opened_severity: pl.String = pa.Field(
+        isin=["page", "ticket"], description="The severity it opened at (its most severe rule)."
+    )
+    severity: pl.String = pa.Field(
+        isin=["page", "ticket"],
+        description=(
+            "Its severity at its last open step: page while a page rule fired within the page "
+            "cooldown, else ticket."
+        ),
+    )
+    peak_severity: pl.String = pa.Field(
+        isin=["page", "ticket"], description="page if it ever paged, else ticket."
+    )
+    opened_rule: pl.String = pa.Field(description="The rule that opened it.")
+    opened_long_window: pl.String = pa.Field(description="The opening rule's long window.")
+    opened_short_window: pl.String = pa.Field(description="The opening rule's short window.")
+    opened_burn_threshold: pl.Float64 = pa.Field(
+        description="The opening rule's threshold (burn rate) at the opening step."
+    )
+    escalated_rule: pl.String = pa.Field(
+        nullable=True,
+        description="The page rule that first escalated a ticket; null: never escalated.",
+    )
+    escalated_long_window: pl.String = pa.Field(
+        nullable=True, description="The escalating rule's long window; null: none."
+    )
+    escalated_short_window: pl.String = pa.Field(
+        nullable=True, description="The escalating rule's short window; null: none."
+    )
+    escalated_burn_threshold: pl.Float64 = pa.Field(
+        nullable=True, description="The escalating rule's threshold at that step; null: none."
+    )
+    rules: pl.String = pa.Field(
+        description="Every rule that fired in it, by name, comma separated."
+    )
+    escalations: pl.Int64 = pa.Field(
+        ge=0, description="Steps at which it went from ticket to page (after its opening)."
+    )
+    firing_steps: pl.Int64 = pa.Field(ge=1, description="Steps at which some rule fired.")
+    peak_long_burn_rate: pl.Float64 = pa.Field(
+        description="The highest long-window burn rate of a firing rule during the alert."
+    )
+    escalated_at: UtcTimestamp = pa.Field(
+        nullable=True, description="The first escalation's step, UTC; null: none."
+    )
+    stepped_down_at: UtcTimestamp = pa.Field(
+        nullable=True,
+        description="The last step it went from page to ticket while open, UTC; null: never.",
+    )
+    last_fired_at: UtcTimestamp = pa.Field(description="The last step at which a rule fired, UTC.")
+    resolved_at: UtcTimestamp = pa.Field(
+        nullable=True,
+        description=(
+            "The first step a cooldown after the last fire with no rule firing, UTC; null while "
+            "open (firing, cooling down, or that step not evaluated yet)."
+        ),
+    )
+
+
 class FctSloStatus(_Table):
     """One row per tenant SLO: its state at the tenant's evaluation point, the table people
     read first ("what is happening now").
@@ -789,8 +868,22 @@ class CohortThresholds(_Table):
     proposed_threshold: pl.Float64 = pa.Field(
         gt=0,
         description=(
-            "larger noise floor * safety_margin, within [min_threshold, max_threshold]; the "
-            "default without history."
+            "The higher of noise_threshold and default_threshold: never below the policy's own "
+            "threshold; the default without history."
+        ),
+    )
+    noise_threshold: pl.Float64 = pa.Field(
+        nullable=True,
+        gt=0,
+        description=(
+            "What the noise alone asks for: larger noise floor * safety_margin, within "
+            "[min_threshold, max_threshold]; null without history."
+        ),
+    )
+    held_at_default: pl.Boolean = pa.Field(
+        description=(
+            "noise_threshold is below default_threshold: used as is, it would page more than "
+            "the policy, so the proposal is held at the default."
         ),
     )
     confidence: pl.String = pa.Field(
@@ -965,6 +1058,90 @@ class ReplayDetections(_Table):
     )
 
 
+class ReplayAlertRuns(FctAlerts):
+    """A replayed policy's grouped alerts, as sql/facts/fct_alerts.sql computes them: the
+    policy, then fct_alerts' columns."""
+
+    policy_name: pl.String = pa.Field(description="The replayed policy.")
+
+
+class ReplayAlerts(_Table):
+    """Each replayed grouped alert and the first incident it overlaps (null: a false
+    positive)."""
+
+    policy_name: pl.String = pa.Field(description="The replayed policy.")
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    started_at: UtcTimestamp = pa.Field(description="The alert's first firing step, UTC.")
+    opened_severity: pl.String = pa.Field(description="The severity it opened at.")
+    peak_severity: pl.String = pa.Field(description="page if it ever paged, else ticket.")
+    opened_rule: pl.String = pa.Field(description="The rule that opened it.")
+    opened_long_window: pl.String = pa.Field(description="The opening rule's long window.")
+    escalations: pl.Int64 = pa.Field(ge=0, description="Its escalations from ticket to page.")
+    escalated_at: UtcTimestamp = pa.Field(
+        nullable=True, description="Its first escalation, UTC; null: none."
+    )
+    resolved_at: UtcTimestamp = pa.Field(
+        nullable=True, description="Its resolution, UTC; null while open at the end of the range."
+    )
+    pages_sent: pl.Int64 = pa.Field(
+        ge=0, description="Pages it sent: 1 if it opened as a page, plus its escalations."
+    )
+    matched_incidents: pl.Int64 = pa.Field(
+        ge=0,
+        description=(
+            "Incidents it overlaps (widened by its opening rule's long window); 0: a false "
+            "positive."
+        ),
+    )
+    first_incident_id: pl.String = pa.Field(
+        nullable=True, description="The earliest matched incident; null for a false positive."
+    )
+
+
+class ReplayAlertDetections(_Table):
+    """Per policy and incident: whether, how fast and at which severity a grouped alert
+    detected it (replay_detections for replay_alerts)."""
+
+    policy_name: pl.String = pa.Field(description="The replayed policy.")
+    incident_id: pl.String = pa.Field(description="The incident.")
+    tenant_id: pl.String = pa.Field(description="The tenant affected.")
+    slo_name: pl.String = pa.Field(
+        nullable=True, description="The SLO affected; null: any SLO of the tenant."
+    )
+    started_at: UtcTimestamp = pa.Field(description="When the incident began, UTC.")
+    ended_at: UtcTimestamp = pa.Field(description="When it ended, UTC.")
+    expected_severity: pl.String = pa.Field(
+        nullable=True,
+        description="The severity it should be detected at; null when none is expected.",
+    )
+    matching_alerts: pl.Int64 = pa.Field(
+        ge=0, description="The policy's alerts that match the incident."
+    )
+    detected: pl.Boolean = pa.Field(description="Whether any alert matches it.")
+    highest_severity: pl.String = pa.Field(
+        nullable=True,
+        description="The most severe matching alert's peak severity; null when undetected.",
+    )
+    detected_at_severity: pl.Boolean = pa.Field(
+        nullable=True,
+        description="Some match is at least as severe as expected; null when none is expected.",
+    )
+    detected_at: UtcTimestamp = pa.Field(
+        nullable=True, description="The earliest matching alert's start, UTC; null: undetected."
+    )
+    detection_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="detected_at - started_at in minutes; null when undetected."
+    )
+    reset_at: UtcTimestamp = pa.Field(
+        nullable=True,
+        description="The latest matching alert's resolution, UTC; null: undetected or open.",
+    )
+    reset_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="reset_at - ended_at in minutes; null when reset_at is null."
+    )
+
+
 class ReplayComparison(_Table):
     """One row per replayed policy: alert load, precision, recall, detection and reset time."""
 
@@ -1024,6 +1201,44 @@ class ReplayComparison(_Table):
     )
     reset_max_minutes: pl.Float64 = pa.Field(
         nullable=True, description="Longest reset time, in minutes; null when none."
+    )
+    alerts: pl.Int64 = pa.Field(
+        ge=0, description="Grouped alerts (replay_alerts): what people receive."
+    )
+    pages_sent: pl.Int64 = pa.Field(
+        ge=0, description="Pages received: alerts opened as a page, plus escalations."
+    )
+    tickets_sent: pl.Int64 = pa.Field(ge=0, description="Alerts opened as a ticket.")
+    pages_per_incident: pl.Float64 = pa.Field(
+        nullable=True,
+        description=(
+            "Pages sent by alerts that match an incident / incidents a matching alert paged for;"
+            " null when none was paged."
+        ),
+    )
+    true_alerts: pl.Int64 = pa.Field(ge=0, description="Alerts that match an incident.")
+    alert_precision: pl.Float64 = pa.Field(
+        nullable=True, ge=0, le=1, description="true_alerts / alerts; null without alerts."
+    )
+    alerts_detected: pl.Int64 = pa.Field(ge=0, description="Incidents matched by some alert.")
+    alert_recall: pl.Float64 = pa.Field(
+        nullable=True,
+        ge=0,
+        le=1,
+        description="alerts_detected / incidents; null without incidents.",
+    )
+    alert_detection_median_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="Median detection time by alerts, in minutes; null: none."
+    )
+    alert_detection_max_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="Longest detection time by alerts, in minutes; null: none."
+    )
+    alert_reset_median_minutes: pl.Float64 = pa.Field(
+        nullable=True,
+        description="Median reset time of alerts (their cooldown included), minutes; null: none.",
+    )
+    alert_reset_max_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="Longest reset time of alerts, in minutes; null: none."
     )
 
 
@@ -1147,6 +1362,8 @@ TABLES: dict[str, type[_Table]] = {
     "alert_policy_cohort": AlertPolicy,
     "fct_alert_evaluations": FctAlertEvaluations,
     "fct_alert_episodes": FctAlertEpisodes,
+    "alert_params": AlertParams,
+    "fct_alerts": FctAlerts,
     "fct_slo_status": FctSloStatus,
     "replay_policies": ReplayPolicies,
     "replay_params": ReplayParams,
@@ -1154,6 +1371,9 @@ TABLES: dict[str, type[_Table]] = {
     "replay_episode_runs": ReplayEpisodeRuns,
     "replay_episodes": ReplayEpisodes,
     "replay_detections": ReplayDetections,
+    "replay_alert_runs": ReplayAlertRuns,
+    "replay_alerts": ReplayAlerts,
+    "replay_alert_detections": ReplayAlertDetections,
     "replay_comparison": ReplayComparison,
     # Report relations (sql/reports/): the report page and the summary read these.
     "report_period": ReportPeriod,
@@ -1174,10 +1394,10 @@ class Notifications(_Table):
     holds it in table `outbox`; exported whole to the lake as `notifications`."""
 
     key: pl.String = pa.Field(
-        description="Idempotency key: tenant|slo|rule|episode start|transition|channel."
+        description="Idempotency key: tenant|slo|opening rule|alert start|transition|channel."
     )
     transition_key: pl.String = pa.Field(
-        description="The transition's key: tenant|slo|rule|episode start|transition."
+        description="The transition's key: tenant|slo|opening rule|alert start|transition."
     )
     channel: pl.String = pa.Field(description="The route's channel name (from the manifest).")
     channel_type: pl.String = pa.Field(
@@ -1186,12 +1406,16 @@ class Notifications(_Table):
     transition: pl.String = pa.Field(description="opened, escalated or resolved.")
     tenant_id: pl.String = pa.Field(description="The tenant.")
     slo_name: pl.String = pa.Field(description="The tenant's SLO.")
-    rule_name: pl.String = pa.Field(description="The policy rule of the episode.")
+    rule_name: pl.String = pa.Field(
+        description="The rule that opened the alert (the message's own rule is in its payload)."
+    )
     severity: pl.String = pa.Field(description="page or ticket.")
-    episode_started_at: UtcTimestamp = pa.Field(description="The episode's started_at, UTC.")
+    episode_started_at: UtcTimestamp = pa.Field(
+        description="The alert's started_at (fct_alerts), UTC."
+    )
     transition_at: UtcTimestamp = pa.Field(description="When the transition happened, UTC.")
     dedup_key: pl.String = pa.Field(
-        description="What the receiver deduplicates on (one per episode, e.g. PagerDuty's)."
+        description="What the receiver deduplicates on (one per alert, e.g. PagerDuty's)."
     )
     payload: pl.String = pa.Field(description="The rendered message, as JSON text (frozen).")
     status: pl.String = pa.Field(
@@ -1327,6 +1551,8 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "alert_policy_cohort": ("tenant_id", "slo_name", "rule_name"),
     "fct_alert_evaluations": ("tenant_id", "slo_name", "eval_ts", "rule_name"),
     "fct_alert_episodes": ("tenant_id", "slo_name", "rule_name", "started_at"),
+    "alert_params": (),
+    "fct_alerts": ("tenant_id", "slo_name", "started_at"),
     "fct_slo_status": ("tenant_id", "slo_name"),
     "replay_policies": ("policy_name",),
     "replay_params": (),
@@ -1334,6 +1560,9 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "replay_episode_runs": ("policy_name", "tenant_id", "slo_name", "rule_name", "started_at"),
     "replay_episodes": ("policy_name", "tenant_id", "slo_name", "rule_name", "started_at"),
     "replay_detections": ("policy_name", "incident_id"),
+    "replay_alert_runs": ("policy_name", "tenant_id", "slo_name", "started_at"),
+    "replay_alerts": ("policy_name", "tenant_id", "slo_name", "started_at"),
+    "replay_alert_detections": ("policy_name", "incident_id"),
     "replay_comparison": ("policy_name",),
     "notifications": ("key",),
     "delivery_attempts": ("key", "attempt"),

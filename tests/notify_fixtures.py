@@ -5,9 +5,9 @@ and computes the lake through `pipelines.models.build` (fast, no Dagster):
 
 - 03:00-08:00 a slow burn, exactly 5% errors (5x): ticket rules open;
 - 08:00-08:30 an outage, 100% errors: page rules open while a ticket is open
-  (escalated), then resolve;
+  (the alert escalates), then resolve;
 - 22:00-24:00 a second outage, still going at the end of the data: its
-  episodes are open (no `resolved_at`).
+  episodes and its alert are open (no `resolved_at`).
 
 Tenant `globex` (cohort `standard`) has clean traffic and never alerts.
 Receivers: `HttpReceiver` (http.server in a thread; scripted status codes,
@@ -126,6 +126,7 @@ def build_lake(data: Path, warehouse: Path) -> None:
     ):
         build_day(resource, DAY)
     build.build_fct_alert_episodes(resource)
+    build.build_fct_alerts(resource)
     lake.refresh_catalog(warehouse)
 
 
@@ -335,6 +336,43 @@ def episodes(workspace: Workspace) -> list[dict[str, Any]]:
     from pipelines.warehouse import lake
 
     return lake.read_table(workspace.warehouse, "fct_alert_episodes").to_dicts()
+
+
+def alerts(workspace: Workspace) -> list[dict[str, Any]]:
+    """The grouped alerts the messages must come from, worked out by the oracle
+    (tests/oracle.py) from the lake's rule evaluations and the manifest's cooldowns,
+    not read back from fct_alerts."""
+    from pipelines.warehouse import lake
+    from schemas.manifest import load_manifest
+    from tests import oracle
+
+    cooldowns = load_manifest(workspace.data / "slos.yaml").policy.cooldown_minutes
+    evaluations = lake.read_table(workspace.warehouse, "fct_alert_evaluations").to_dicts()
+    return oracle.grouped_alerts(evaluations, cooldowns.page, cooldowns.ticket)
+
+
+def expected_transitions(workspace: Workspace) -> list[tuple[str, set[str]]]:
+    """(kind, severities routed on) of every transition the oracle's alerts owe: an
+    opening at its severity, an escalation as a page, a resolution on every severity
+    the alert had (docs/notifications.md)."""
+    found: list[tuple[str, set[str]]] = []
+    for alert in alerts(workspace):
+        found.append(("opened", {alert["opened_severity"]}))
+        if alert["escalated_at"] is not None:
+            found.append(("escalated", {"page"}))
+        if alert["resolved_at"] is not None:
+            found.append(("resolved", {alert["opened_severity"], alert["peak_severity"]}))
+    return found
+
+
+def expected_messages(
+    workspace: Workspace, severities: set[str] | None = None, kinds: set[str] | None = None
+) -> int:
+    """How many of those transitions a route matching `severities` and `kinds` takes."""
+    return sum(
+        (severities is None or bool(routed & severities)) and (kinds is None or kind in kinds)
+        for kind, routed in expected_transitions(workspace)
+    )
 
 
 @dataclass

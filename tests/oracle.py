@@ -414,6 +414,117 @@ def alert_episodes(evaluations: Sequence[Row]) -> list[Row]:
     return episodes
 
 
+def _no_data(row: Row) -> bool:
+    """A rule's step is no_data when either of its windows holds no request."""
+    if "state" in row:
+        return bool(row["state"] == "no_data")
+    return bool(row["long_total"] == 0 or row["short_total"] == 0)
+
+
+def grouped_alerts(
+    evaluations: Sequence[Row], page_cooldown_minutes: int, ticket_cooldown_minutes: int
+) -> list[Row]:
+    """fct_alerts, walked step by step per tenant SLO as an on-call engineer would see it.
+
+    A closed SLO opens an alert at the first step any rule fires. An open alert
+    remembers when a rule of each severity last fired in it; at a step where no rule
+    fires it resolves once every severity's last fire is at least its cooldown back.
+    It pages while a page fired at the step or less than the page cooldown (at least
+    one step) before it. A step at which every rule is no_data is skipped outright.
+    """
+    cooldown = {
+        "page": timedelta(minutes=page_cooldown_minutes),
+        "ticket": timedelta(minutes=ticket_cooldown_minutes),
+    }
+    by_slo: dict[tuple[str, str], dict[datetime, list[Row]]] = {}
+    for row in evaluations:
+        steps = by_slo.setdefault((row["tenant_id"], row["slo_name"]), {})
+        steps.setdefault(row["eval_ts"], []).append(row)
+    alerts: list[Row] = []
+    for (tenant, slo), steps in sorted(by_slo.items()):
+        current: Row | None = None
+        last: dict[str, datetime] = {}
+        fired_rules: set[str] = set()
+        was_paging = False
+        for at in sorted(steps):
+            rows = steps[at]
+            if all(_no_data(row) for row in rows):
+                continue
+            firing = sorted(
+                (row for row in rows if row["fires"]),
+                key=lambda r: (r["severity"] != "page", r["rule_name"]),
+            )
+            if current is None and not firing:
+                continue
+            if (
+                current is not None
+                and not firing
+                and all(at - when >= cooldown[severity] for severity, when in last.items())
+            ):
+                current["resolved_at"] = at
+                alerts.append(current)
+                current = None
+                continue
+            for row in firing:
+                last[row["severity"]] = at
+            paging = "page" in last and at - last["page"] < max(cooldown["page"], BUCKET)
+            if current is None:
+                first = firing[0]
+                current = {
+                    "tenant_id": tenant,
+                    "slo_name": slo,
+                    "started_at": at,
+                    "opened_severity": first["severity"],
+                    "severity": first["severity"],
+                    "peak_severity": first["severity"],
+                    "opened_rule": first["rule_name"],
+                    "opened_long_window": first["long_window"],
+                    "opened_short_window": first["short_window"],
+                    "opened_burn_threshold": first["burn_threshold"],
+                    "escalated_rule": None,
+                    "escalated_long_window": None,
+                    "escalated_short_window": None,
+                    "escalated_burn_threshold": None,
+                    "rules": "",
+                    "escalations": 0,
+                    "firing_steps": 0,
+                    "peak_long_burn_rate": None,
+                    "escalated_at": None,
+                    "stepped_down_at": None,
+                    "last_fired_at": at,
+                    "resolved_at": None,
+                }
+                fired_rules = set()
+                last = {row["severity"]: at for row in firing}
+            else:
+                if paging and not was_paging:
+                    current["escalations"] += 1
+                    pages = [row for row in firing if row["severity"] == "page"]
+                    if current["escalated_at"] is None and current["opened_severity"] == "ticket":
+                        current["escalated_at"] = at
+                        current["escalated_rule"] = pages[0]["rule_name"]
+                        current["escalated_long_window"] = pages[0]["long_window"]
+                        current["escalated_short_window"] = pages[0]["short_window"]
+                        current["escalated_burn_threshold"] = pages[0]["burn_threshold"]
+                if was_paging and not paging:
+                    current["stepped_down_at"] = at
+            was_paging = paging
+            current["severity"] = "page" if paging else "ticket"
+            if paging:
+                current["peak_severity"] = "page"
+            if firing:
+                current["firing_steps"] += 1
+                current["last_fired_at"] = at
+                fired_rules.update(row["rule_name"] for row in firing)
+                current["rules"] = ",".join(sorted(fired_rules))
+                peak = max(row["long_burn_rate"] for row in firing)
+                previous = current["peak_long_burn_rate"]
+                current["peak_long_burn_rate"] = peak if previous is None else max(previous, peak)
+        if current is not None:
+            alerts.append(current)
+    return alerts
+
+
 def stg_requests(rows: Sequence[Request]) -> list[Row]:
     """stg_requests: the kept row of each (tenant_id, request_id) and its number of copies."""
     copies = replica_copies(rows)

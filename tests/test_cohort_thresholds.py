@@ -132,9 +132,12 @@ def test_noise_floor_matches_a_brute_force_oracle(tmp_path: Path) -> None:
         assert page[f"{side}_samples"] == len(burns)
         assert page[f"{side}_noise_floor"] == pytest.approx(_oracle_floor(burns), rel=1e-12)
     expected = max(page["long_noise_floor"], page["short_noise_floor"]) * 1.2
-    assert page["proposed_threshold"] == pytest.approx(
-        min(max(expected, 1.0), page["max_threshold"])
-    )
+    noise = min(max(expected, 1.0), page["max_threshold"])
+    assert page["noise_threshold"] == pytest.approx(noise)
+    # A guard, never a flood: never below the Workbook's 14.4x for page-1h.
+    assert page["default_threshold"] == pytest.approx(14.4)
+    assert page["proposed_threshold"] == pytest.approx(max(noise, 14.4))
+    assert page["held_at_default"] == (noise < 14.4)
     assert page["max_threshold"] == pytest.approx(500.0)
     assert page["confidence"] == "high"
 
@@ -154,7 +157,7 @@ def test_an_injected_incident_barely_moves_the_noise_floor(tmp_path: Path) -> No
     assert clean["long_outliers"] <= 0.002 * clean["long_samples"]
     assert dirty["long_outliers"] >= 72
     assert dirty["long_noise_floor"] == pytest.approx(clean["long_noise_floor"], rel=0.15)
-    assert dirty["proposed_threshold"] == pytest.approx(clean["proposed_threshold"], rel=0.15)
+    assert dirty["noise_threshold"] == pytest.approx(clean["noise_threshold"], rel=0.15)
     # Without leaving the incident out, the 99.9th percentile would be the incident's burn.
     assert naive > 10 * dirty["long_noise_floor"]
 
@@ -187,7 +190,13 @@ def test_csv_export_equals_the_parquet_versions(tmp_path: Path) -> None:
     parquet = lake.read_table(resource.warehouse_path, "cohort_thresholds")
     export = resource.warehouse_path / EXPORT_FILE
     assert export == export_csv(resource.warehouse_path)
-    types = {"DATE": pl.Date, "VARCHAR": pl.String, "DOUBLE": pl.Float64, "BIGINT": pl.Int64}
+    types = {
+        "DATE": pl.Date,
+        "VARCHAR": pl.String,
+        "DOUBLE": pl.Float64,
+        "BIGINT": pl.Int64,
+        "BOOLEAN": pl.Boolean,
+    }
     schema = {name: types[kind] for name, kind in sql_columns("cohort_thresholds").items()}
     csv = pl.read_csv(export, schema=schema)
     assert csv.height == parquet.height == 12
@@ -206,8 +215,9 @@ def test_thin_history_is_low_confidence_and_no_history_keeps_the_default(tmp_pat
     assert first["proposed_threshold"].to_list() == first["default_threshold"].to_list()
     second = table.filter(pl.col("effective_from") == START + dt.timedelta(days=1))
     assert set(second["confidence"]) == {"low"}
-    assert (second["proposed_threshold"] >= 1.0).all()
-    assert (second["proposed_threshold"] <= second["max_threshold"]).all()
+    assert (second["noise_threshold"] >= 1.0).all()
+    assert (second["noise_threshold"] <= second["max_threshold"]).all()
+    assert (second["proposed_threshold"] >= second["default_threshold"]).all()
 
 
 def test_evaluation_with_cohort_thresholds_uses_them(
@@ -237,12 +247,15 @@ def test_evaluation_with_cohort_thresholds_uses_them(
 
     # Day 1 has no history: the policy's own thresholds.
     assert threshold_at(day1, "page-1h") == pytest.approx(14.4)
-    # Day 2: the version effective that day, from day 1's clean traffic: the 1.0 floor.
+    # Day 2: the version effective that day, from day 1's clean traffic. The noise alone
+    # asks for the 1.0 floor, which would page more than the Workbook: held at 14.4x.
     version = thresholds.filter(
         (pl.col("effective_from") == day2)
         & (pl.col("sli") == "availability")
         & (pl.col("rule_name") == "page-1h")
     ).row(0, named=True)
     assert version["confidence"] == "high"
-    assert version["proposed_threshold"] == pytest.approx(1.0)
+    assert version["noise_threshold"] == pytest.approx(1.0)
+    assert version["held_at_default"]
+    assert version["proposed_threshold"] == pytest.approx(14.4)
     assert threshold_at(day2, "page-1h") == pytest.approx(version["proposed_threshold"])

@@ -161,6 +161,9 @@ def assert_nothing_after_the_horizon(warehouse: Path) -> None:
     episodes = read_table(warehouse, "fct_alert_episodes")
     late = episodes.filter(pl.col("resolved_at") > horizon)
     assert late.is_empty(), f"episodes resolved after the horizon {horizon}: {late}"
+    alerts = read_table(warehouse, "fct_alerts")
+    late = alerts.filter(pl.col("resolved_at") > horizon)
+    assert late.is_empty(), f"alerts resolved after the horizon {horizon}: {late}"
 
 
 def _delivered(receiver: HttpReceiver) -> Counter[tuple[Any, ...]]:

@@ -20,7 +20,7 @@ from pipelines.warehouse import lake
 from tests.notify_fixtures import (
     DAY,
     Workspace,
-    episodes,
+    alerts,
     free_port,
     make_workspace,
     rewrite,
@@ -122,7 +122,7 @@ notifications:
 """
 
 
-def test_alertmanager_gets_exactly_one_alert_per_episode_across_two_runs(
+def test_alertmanager_gets_exactly_one_alert_per_grouped_alert_across_two_runs(
     workspace: Workspace, alertmanager: str
 ) -> None:
     workspace.configure(
@@ -134,38 +134,44 @@ notifications:
     - channel: am
 """
     )
-    all_episodes = episodes(workspace)
-    open_episodes = [e for e in all_episodes if e["resolved_at"] is None]
-    resolved = [e for e in all_episodes if e["resolved_at"] is not None]
-    assert open_episodes and resolved
+    grouped = alerts(workspace)
+    open_alerts = [a for a in grouped if a["resolved_at"] is None]
+    resolved = [a for a in grouped if a["resolved_at"] is not None]
+    escalated = [a for a in grouped if a["escalated_at"] is not None]
+    assert open_alerts and resolved and escalated
 
     first = workspace.run()
-    assert first.delivered == len(all_episodes) + len(resolved)
+    # An opening per alert, an escalation per escalated one, a resolve per resolved one.
+    assert first.delivered == len(grouped) + len(escalated) + len(resolved)
     after_first = received(alertmanager)
     second = workspace.run()
     assert (second.new_messages, second.delivered) == (0, 0)
 
     # Each run re-sends the alerts still firing (not outbox messages): the first run's
-    # openings and resolves, then one re-send of each open episode per run.
-    assert first.refreshed == second.refreshed == len(open_episodes)
+    # openings, escalations and resolves, then one re-send of each open alert per run.
+    assert first.refreshed == second.refreshed == len(open_alerts)
     assert after_first == {
-        "firing": len(all_episodes) + len(open_episodes),
+        "firing": len(grouped) + len(escalated) + len(open_alerts),
         "resolved": len(resolved),
     }
     assert received(alertmanager) == {
-        "firing": after_first["firing"] + len(open_episodes),
+        "firing": after_first["firing"] + len(open_alerts),
         "resolved": len(resolved),
     }
-    alerts = active_alerts(alertmanager)
-    # Resolved episodes' alerts ended in the past; the open ones are active, once each.
-    got = sorted((a["labels"]["rule"], a["startsAt"][:19]) for a in alerts)
-    want = sorted((e["rule_name"], e["started_at"].isoformat()) for e in open_episodes)
+    active = active_alerts(alertmanager)
+    # Resolved alerts ended in the past; the open ones are active, once each, an
+    # escalation having updated its opening (the same labels) rather than added one.
+    got = sorted((a["labels"]["alert"], a["startsAt"][:19]) for a in active)
+    want = sorted(
+        (f"{a['started_at']:%Y-%m-%dT%H:%M:%SZ}", a["started_at"].isoformat()) for a in open_alerts
+    )
     assert got == want
-    for alert in alerts:
+    for alert in active:
+        assert set(alert["labels"]) == {"alertname", "tenant", "slo", "alert"}
         assert alert["labels"]["tenant"] == "acme"
         assert alert["labels"]["slo"] == "api-availability"
-        assert alert["labels"]["severity"] in {"page", "ticket"}
         annotations = alert["annotations"]
+        assert annotations["severity"] in {"page", "ticket"}
         for name in (
             "long_window_burn_rate",
             "short_window_burn_rate",
@@ -183,8 +189,9 @@ def test_an_open_page_outlives_the_default_resolve_timeout_across_three_cycles_u
     workspace: Workspace, alertmanager: str
 ) -> None:
     workspace.configure(am_routes(alertmanager))
-    open_episodes = [e for e in episodes(workspace) if e["resolved_at"] is None]
-    assert any(e["severity"] == "page" for e in open_episodes)
+    grouped = alerts(workspace)
+    open_alerts = [a for a in grouped if a["resolved_at"] is None]
+    assert any(a["severity"] == "page" for a in open_alerts)
     start = utcnow().replace(microsecond=0)
     # This Alertmanager runs with the default resolve_timeout (5 minutes): an alert
     # sent without endsAt, as Burnwatch used to send an open page, lapses then.
@@ -200,12 +207,12 @@ def test_an_open_page_outlives_the_default_resolve_timeout_across_three_cycles_u
         summary = workspace.run(now=now)
         if number > 1:
             assert summary.new_messages == 0
-        assert summary.refreshed == len(open_episodes)
-        alerts = active_alerts(alertmanager)
-        assert sorted(a["labels"]["rule"] for a in alerts) == sorted(
-            e["rule_name"] for e in open_episodes
+        assert summary.refreshed == len(open_alerts)
+        active = active_alerts(alertmanager)
+        assert sorted(a["labels"]["alert"] for a in active) == sorted(
+            f"{a['started_at']:%Y-%m-%dT%H:%M:%SZ}" for a in open_alerts
         )
-        for alert in alerts:
+        for alert in active:
             assert am_time(alert["endsAt"]) == now + dt.timedelta(minutes=20), number
             assert alert["status"]["state"] == "active"
     # At the end (a cycle after the third) the page is still firing: its endsAt is
@@ -213,24 +220,25 @@ def test_an_open_page_outlives_the_default_resolve_timeout_across_three_cycles_u
     end = cycles[-1] + dt.timedelta(minutes=5)
     assert lapses_at < end
     assert all(am_time(a["endsAt"]) > end for a in active_alerts(alertmanager))
-    assert workspace.table("notifications").height == len(episodes(workspace)) + len(
-        [e for e in episodes(workspace) if e["resolved_at"] is not None]
+    escalations = sum(a["escalated_at"] is not None for a in grouped)
+    assert workspace.table("notifications").height == len(grouped) + escalations + len(
+        [a for a in grouped if a["resolved_at"] is not None]
     )
 
-    # The outage ends: the episodes resolve, the resolve sends endsAt = the resolve time.
+    # The outage ends: the alerts resolve, the resolve sends endsAt = the resolve time.
     import polars as pl
 
     resolved_at = dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(0, 5))
-    table = lake.read_table(workspace.warehouse, "fct_alert_episodes")
+    table = lake.read_table(workspace.warehouse, "fct_alerts")
     rewrite(
         workspace,
-        "fct_alert_episodes",
+        "fct_alerts",
         table.with_columns(pl.col("resolved_at").fill_null(resolved_at)),
     )
     summary = workspace.run(now=end)
     assert (summary.new_messages, summary.delivered, summary.refreshed) == (
-        len(open_episodes),
-        len(open_episodes),
+        len(open_alerts),
+        len(open_alerts),
         0,
     )
     assert active_alerts(alertmanager) == []
@@ -239,12 +247,12 @@ def test_an_open_page_outlives_the_default_resolve_timeout_across_three_cycles_u
         for row in workspace.table("notifications").to_dicts()
         if row["transition"] == "resolved" and row["transition_at"] == resolved_at
     ]
-    assert len(resolves) == len(open_episodes)
+    assert len(resolves) == len(open_alerts)
     for row in resolves:
         (alert,) = json.loads(row["payload"])["alerts"]
         assert alert["endsAt"] == f"{resolved_at:%Y-%m-%dT%H:%M:%SZ}"
     refreshes = [r for r in workspace.audit() if r["kind"] == "refresh"]
-    assert [r["alerts"] for r in refreshes] == [len(open_episodes)] * 3
+    assert [r["alerts"] for r in refreshes] == [len(open_alerts)] * 3
     assert all(r["outcome"] == "ok" and r["channel"] == "am" for r in refreshes)
 
 

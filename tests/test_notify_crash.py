@@ -26,6 +26,7 @@ import pytest
 from tests.notify_fixtures import (
     HttpReceiver,
     Workspace,
+    expected_messages,
     http_receiver,
     make_workspace,
     webhook_routes,
@@ -132,7 +133,8 @@ def test_killed_after_marking_sending_then_rerun_sends_each_message_once(
     keys = Counter(request.headers["Idempotency-Key"] for request in receiver.requests)
     outbox = workspace.table("notifications")
     assert set(outbox["status"]) == {"sent"}
-    assert len(keys) == outbox.height == 6  # 4 page episodes: 4 opens, 2 resolves
+    # What the route takes: the alerts' pages (escalations) and their resolves.
+    assert len(keys) == outbox.height == expected_messages(workspace, severities={"page"})
     assert set(keys.values()) == {1}  # no duplicate, no loss
     interrupted = workspace.table("delivery_attempts").filter(
         workspace.table("delivery_attempts")["outcome"] == "interrupted"
@@ -161,9 +163,10 @@ def test_killed_while_the_receiver_holds_the_request_repeats_it_with_the_same_ke
     workspace.run()
 
     outbox = workspace.table("notifications")
-    assert set(outbox["status"]) == {"sent"} and outbox.height == 6
+    pages = expected_messages(workspace, severities={"page"})
+    assert set(outbox["status"]) == {"sent"} and outbox.height == pages
     keys = Counter(request.headers["Idempotency-Key"] for request in receiver.requests)
-    assert len(keys) == 6  # no loss
+    assert len(keys) == pages  # no loss
     repeated = [key for key, count in keys.items() if count > 1]
     assert len(repeated) == 1 and keys[repeated[0]] == 2  # only the in-flight one
     bodies = {r.body for r in receiver.requests if r.headers["Idempotency-Key"] == repeated[0]}

@@ -24,7 +24,7 @@ from tests.notify_fixtures import (
     HttpReceiver,
     SmtpSink,
     Workspace,
-    episodes,
+    alerts,
     http_receiver,
     make_workspace,
     smtp_server,
@@ -178,14 +178,16 @@ notifications:
 
 def test_pagerduty_events_follow_events_api_v2(delivered: Delivered) -> None:
     events = delivered.pagerduty.bodies()
-    pages = [e for e in episodes(delivered.workspace) if e["severity"] == "page"]
+    # The route takes pages: an alert's opening as a page, or its escalation to one.
+    pages = [a for a in alerts(delivered.workspace) if a["peak_severity"] == "page"]
     triggers = [PdTrigger.model_validate(e) for e in events if e["event_action"] == "trigger"]
     resolves = [PdResolve.model_validate(e) for e in events if e["event_action"] == "resolve"]
+    assert pages and any(a["escalated_at"] for a in pages)
     assert len(triggers) == len(pages)
-    assert len(resolves) == sum(e["resolved_at"] is not None for e in pages)
-    # A resolve carries its trigger's dedup_key, and every episode has its own.
+    assert len(resolves) == sum(a["resolved_at"] is not None for a in pages)
+    # One incident per alert: its escalation and its resolve carry one dedup_key.
     assert {r.dedup_key for r in resolves} <= {t.dedup_key for t in triggers}
-    assert len({t.dedup_key for t in triggers}) == len(triggers)
+    assert len({t.dedup_key for t in triggers}) == len(pages)
     assert all(t.payload.severity == "critical" for t in triggers)
     assert all(r.path == "/v2/enqueue" for r in delivered.pagerduty.requests)
 
@@ -220,10 +222,17 @@ def test_webhook_bodies_are_signed_with_hmac_sha256_and_follow_the_schema(
 
 def test_webhook_carries_change_events_as_context(delivered: Delivered) -> None:
     by_rule = {(b["rule"], b["transition"], b["at"]): b for b in delivered.webhook.bodies()}
+    # The slow burn's ticket escalates when the outage starts paging at 08:10.
+    [morning] = [
+        a
+        for a in alerts(delivered.workspace)
+        if a["escalated_at"] == dt.datetime(2026, 11, 20, 8, 10)
+    ]
     morning_page = by_rule[("page-1h", "escalated", "2026-11-20T08:10:00Z")]
-    assert morning_page["escalated_from"] == "ticket-3d"
+    assert morning_page["escalated_from"] == morning["opened_rule"]
     # The api deploy 12 minutes before; the db failover is another service's.
     assert morning_page["change_events"] == ["deploy api v2.3 at 07:58, 12 min before the page"]
+    # The evening outage opens its own alert, a ticket first (the 1h window fills later).
     evening_ticket = by_rule[("ticket-1d", "opened", "2026-11-20T22:05:00Z")]
     assert evening_ticket["change_events"] == [
         "config api rate limits lowered at 21:50, 15 min before the ticket"
@@ -231,9 +240,12 @@ def test_webhook_carries_change_events_as_context(delivered: Delivered) -> None:
 
 
 def test_email_is_a_well_formed_message_with_a_stable_message_id(delivered: Delivered) -> None:
-    openings = [e for e in episodes(delivered.workspace)]
+    grouped = alerts(delivered.workspace)
+    # The route takes openings and escalations: one thread per alert.
+    openings = grouped + [a for a in grouped if a["escalated_at"] is not None]
     assert len(delivered.smtp.messages) == len(openings)
     ids = set()
+    threads: dict[str, list[str]] = {}
     for envelope in delivered.smtp.messages:
         assert envelope.mail_from == "burnwatch@example.com"
         assert envelope.rcpt_tos == ["sre@example.com"]
@@ -250,4 +262,9 @@ def test_email_is_a_well_formed_message_with_a_stable_message_id(delivered: Deli
         )
         assert "Error budget remaining" in body and "Runbook: https://" in body
         ids.add(message["Message-ID"])
+        thread = message["In-Reply-To"] or message["Message-ID"]
+        threads.setdefault(str(thread), []).append(str(message["Message-ID"]))
     assert len(ids) == len(openings)
+    # An escalation answers its alert's opening: as many threads as alerts.
+    assert len(threads) == len(grouped)
+    assert all(thread in ids for thread in threads)

@@ -16,7 +16,7 @@ import pytest
 from tests.notify_fixtures import (
     HttpReceiver,
     Workspace,
-    episodes,
+    alerts,
     http_receiver,
     make_workspace,
     write_horizons,
@@ -55,29 +55,31 @@ def test_each_run_re_sends_the_open_alerts_once_to_alertmanager_with_their_label
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, am: HttpReceiver
 ) -> None:
     workspace = configure(tmp_path_factory, tmp_path, "  cycle_minutes: 2\n", hook=True)
-    open_episodes = [e for e in episodes(workspace) if e["resolved_at"] is None]
+    open_alerts = [a for a in alerts(workspace) if a["resolved_at"] is None]
     first = workspace.run(now=NOW)
     before = len(am.requests)
     second = workspace.run(now=NOW + dt.timedelta(minutes=2))
     assert (second.new_messages, second.delivered, second.refreshed) == (
         0,
         0,
-        len(open_episodes),
+        len(open_alerts),
     )
-    assert first.refreshed == len(open_episodes)
+    assert first.refreshed == len(open_alerts)
     (refresh,) = am.requests[before:]  # one POST, to Alertmanager only
     assert refresh.path == "/am/api/v2/alerts"
-    alerts = refresh.json()
-    openings = {
-        row["key"]: json.loads(row["payload"])["alerts"][0]
-        for row in workspace.table("notifications").to_dicts()
+    sent = refresh.json()
+    # The newest of an alert's opening and escalation (same labels) is what is re-sent.
+    latest = {
+        json.dumps(opening["labels"], sort_keys=True): opening
+        for row in workspace.table("notifications").sort("transition_at", "key").to_dicts()
         if row["channel"] == "am" and row["transition"] in ("opened", "escalated")
+        for opening in json.loads(row["payload"])["alerts"]
     }
-    assert sorted(a["labels"]["rule"] for a in alerts) == sorted(
-        e["rule_name"] for e in open_episodes
+    assert sorted(a["labels"]["alert"] for a in sent) == sorted(
+        f"{a['started_at']:%Y-%m-%dT%H:%M:%SZ}" for a in open_alerts
     )
-    for alert in alerts:
-        (opening,) = [o for o in openings.values() if o["labels"] == alert["labels"]]
+    for alert in sent:
+        opening = latest[json.dumps(alert["labels"], sort_keys=True)]
         assert {**opening, "endsAt": alert["endsAt"]} == alert
         assert alert["endsAt"] == "2026-11-21T00:13:00Z"  # now + 4 cycles of 2 minutes
 

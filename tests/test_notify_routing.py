@@ -88,49 +88,64 @@ def test_routes_match_by_cohort_tenant_severity_and_transition_once_per_channel(
     assert config.channels_for("standard", "globex", "page", "escalated") == ["chat"]
 
 
-def _episode(rule: str, severity: str, start: int, end: int | None) -> dict[str, object]:
+def _alert(start: int, opened: str, escalated: str | None, end: int | None) -> dict[str, object]:
+    """A fct_alerts row: opened by rule `opened`, escalated at start + 50 by `escalated`."""
     base = dt.datetime(2026, 1, 1)
+    severity = opened.split("-")[0]
     return {
         "tenant_id": "acme",
         "slo_name": "avail",
-        "rule_name": rule,
-        "severity": severity,
-        "long_window": "1h",
-        "short_window": "5m",
-        "burn_threshold": 14.4,
         "started_at": base + dt.timedelta(minutes=start),
-        "resolved_at": None if end is None else base + dt.timedelta(minutes=end),
+        "opened_severity": severity,
+        "severity": "page" if escalated else severity,
+        "peak_severity": "page" if escalated else severity,
+        "opened_rule": opened,
+        "opened_long_window": "1d",
+        "opened_short_window": "2h",
+        "opened_burn_threshold": 3.0,
+        "escalated_rule": escalated,
+        "escalated_long_window": "1h" if escalated else None,
+        "escalated_short_window": "5m" if escalated else None,
+        "escalated_burn_threshold": 14.4 if escalated else None,
+        "rules": ",".join(sorted(r for r in (opened, escalated) if r)),
+        "escalations": 1 if escalated else 0,
+        "firing_steps": 3,
         "peak_long_burn_rate": 20.0,
+        "escalated_at": base + dt.timedelta(minutes=start + 50) if escalated else None,
+        "stepped_down_at": None,
+        "last_fired_at": base + dt.timedelta(minutes=start + 50),
+        "resolved_at": None if end is None else base + dt.timedelta(minutes=end),
     }
 
 
-def test_a_page_opening_while_a_ticket_is_open_is_an_escalation() -> None:
-    episodes = pl.DataFrame(
+def test_an_alert_that_escalates_and_resolves_is_three_transitions_of_one_alert() -> None:
+    alerts = pl.DataFrame(
         [
-            _episode("ticket-1d", "ticket", 0, 100),
-            _episode("page-1h", "page", 50, 60),  # during the ticket: escalated
-            _episode("page-6h", "page", 0, 30),  # same step as the ticket: opened
-            _episode("page-1h", "page", 100, None),  # the ticket resolved at 100: opened
+            _alert(0, "ticket-1d", "page-1h", 120),  # ticket, then a page, then quiet
+            _alert(200, "page-6h", None, None),  # opened as a page, still open
         ]
     )
     specs = pl.DataFrame(
         [{"tenant_id": "acme", "slo_name": "avail", "cohort": "c", "service": "api"}]
     )
-    kinds = [
-        (t.rule_name, t.kind, t.at.minute + 60 * t.at.hour)
-        for t in compute_transitions(episodes, specs)
-    ]
+    transitions = compute_transitions(alerts, specs)
+    kinds = [(t.rule_name, t.severity, t.kind, t.at.minute + 60 * t.at.hour) for t in transitions]
     assert kinds == [
-        ("page-6h", "opened", 0),
-        ("ticket-1d", "opened", 0),
-        ("page-6h", "resolved", 30),
-        ("page-1h", "escalated", 50),
-        ("page-1h", "resolved", 60),
-        ("page-1h", "opened", 100),
-        ("ticket-1d", "resolved", 100),
+        ("ticket-1d", "ticket", "opened", 0),
+        ("page-1h", "page", "escalated", 50),
+        ("page-1h", "page", "resolved", 120),
+        ("page-6h", "page", "opened", 200),
     ]
-    escalated = [t for t in compute_transitions(episodes, specs) if t.kind == "escalated"]
-    assert escalated[0].escalated_from == "ticket-1d"
+    first = transitions[:3]
+    # One alert: its keys name its start and opening rule, whichever rule a transition is about.
+    assert [t.key for t in first] == [
+        f"acme|avail|ticket-1d|2026-01-01T00:00:00|{kind}"
+        for kind in ("opened", "escalated", "resolved")
+    ]
+    assert first[1].escalated_from == "ticket-1d"
+    # Its end goes to the routes of both severities it had.
+    assert first[2].severities == ("page", "ticket")
+    assert transitions[3].severities == ("page",)
 
 
 def test_change_events_with_an_unknown_kind_name_file_and_line(tmp_path: Path) -> None:

@@ -37,6 +37,32 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory):
     return root, incidents, read_table(root / "wh", "fct_alert_episodes")
 
 
+@pytest.fixture(scope="module")
+def sample_alerts(sample_run) -> tuple[list[dict[str, str]], list[dict[str, object]]]:
+    """Every injected incident (expected or not) and the run's grouped alerts."""
+    root = sample_run[0]
+    with open(root / "data" / "incidents.csv", newline="") as handle:
+        incidents = list(csv.DictReader(handle))
+    return incidents, read_table(root / "wh", "fct_alerts").to_dicts()
+
+
+def _explains(incident: dict[str, str], alert: dict[str, object]) -> bool:
+    """The alert opened during the incident, or within the longest window after it."""
+    longest = dt.timedelta(minutes=max(WINDOW_MINUTES.values()))
+    started = alert["started_at"]
+    assert isinstance(started, dt.datetime)
+    return (
+        incident["tenant_id"] == alert["tenant_id"]
+        and incident["slo_name"] == alert["slo_name"]
+        and _parse(incident["start"]) <= started <= _parse(incident["end"]) + longest
+    )
+
+
+def _pages(alert: dict[str, object]) -> int:
+    """Pages people receive from an alert: its opening if it paged, then its escalation."""
+    return int(alert["opened_severity"] == "page") + int(alert["escalated_at"] is not None)
+
+
 def _minute_counts(data: Path, tenant: str, service: str) -> dict[dt.datetime, int]:
     """Requests per minute of one tenant and service, each request once (earliest copy)."""
     frame = (
@@ -130,3 +156,53 @@ def test_no_page_outside_the_incidents(sample_run) -> None:
             for row in incidents
         )
         assert explained, f"page outside any incident: {page}"
+
+
+def test_each_incident_is_one_alert_that_pages_or_tickets_once(sample_alerts) -> None:
+    incidents, alerts = sample_alerts
+    for incident in incidents:
+        if incident["expected_severity"] == "none":
+            continue
+        mine = [a for a in alerts if _explains(incident, a)]
+        assert len(mine) == 1, f"{incident['incident_id']}: {len(mine)} alerts"
+        [alert] = mine
+        assert alert["escalations"] <= 1
+        # One page, or one ticket: a page alert sends one page, a ticket alert none.
+        expected = incident["expected_severity"]
+        assert alert["peak_severity"] == expected, incident["incident_id"]
+        assert _pages(alert) == (1 if expected == "page" else 0)
+
+
+def test_alerts_detect_no_later_than_the_first_episode(sample_run, sample_alerts) -> None:
+    _, _, episodes = sample_run
+    incidents, alerts = sample_alerts
+    for incident in incidents:
+        if incident["expected_severity"] == "none":
+            continue
+        [alert] = [a for a in alerts if _explains(incident, a)]
+        first = episodes.filter(
+            (pl.col("tenant_id") == incident["tenant_id"])
+            & (pl.col("slo_name") == incident["slo_name"])
+            & (pl.col("started_at") >= _parse(incident["start"]))
+        )["started_at"].min()
+        assert alert["started_at"] <= first
+
+
+def test_no_alert_outside_the_incidents_the_first_hours_included(sample_alerts) -> None:
+    incidents, alerts = sample_alerts
+    for alert in alerts:
+        assert any(_explains(incident, alert) for incident in incidents), alert
+
+
+def test_the_slow_burn_that_flaps_per_rule_pages_once(sample_run, sample_alerts) -> None:
+    _, _, episodes = sample_run
+    incidents, alerts = sample_alerts
+    [slow] = [i for i in incidents if i["kind"] == "slow_burn" and i["expected_severity"] == "page"]
+    rule = episodes.filter(
+        (pl.col("tenant_id") == slow["tenant_id"])
+        & (pl.col("rule_name") == slow["expected_rule"])
+        & (pl.col("started_at") >= _parse(slow["start"]))
+    )
+    assert rule.height >= 2, "the per-rule episodes no longer flap: the test shows nothing"
+    [alert] = [a for a in alerts if _explains(slow, a)]
+    assert _pages(alert) == 1

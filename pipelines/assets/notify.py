@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from pipelines.assets.facts import fct_alert_episodes, fct_alert_evaluations, fct_error_budget
+from pipelines.assets.facts import fct_alert_evaluations, fct_alerts, fct_error_budget
 from pipelines.assets.intermediate import int_tenant_horizons
 from pipelines.notify.dispatch import run_notifications
 from pipelines.resources import BurnwatchResource
@@ -13,13 +13,13 @@ from pipelines.warehouse import lake
     kinds={"duckdb", "parquet"},
     group_name="notifications",
     owners=["team:sre"],
-    deps=[fct_alert_episodes, fct_alert_evaluations, fct_error_budget, int_tenant_horizons],
+    deps=[fct_alerts, fct_alert_evaluations, fct_error_budget, int_tenant_horizons],
     pool="duckdb",
 )
 def notifications(
     context: dg.AssetExecutionContext, burnwatch: BurnwatchResource
 ) -> dg.MaterializeResult:
-    """Each episode's transitions (opened, escalated, resolved) and each silent tenant's
+    """Each grouped alert's transitions (opened, escalated, resolved) and each silent tenant's
     no_data / data_resumed, one message per route, through the outbox
     (state/outbox.duckdb) and into the audit log (audit/audit.jsonl); alerts still
     firing are re-sent to Alertmanager every run (docs/notifications.md)."""

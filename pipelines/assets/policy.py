@@ -1,8 +1,12 @@
 """Stage 3b, policy: thresholds derived from history, and policies replayed against incidents."""
 
-import dagster as dg
+import datetime as dt
 
-from pipelines.assets.factory import model_asset
+import dagster as dg
+import duckdb
+import polars as pl
+
+from pipelines.assets.factory import daily_check, model_asset
 from pipelines.assets.facts import fct_burn_rates
 from pipelines.assets.metadata import definition_metadata, markdown_table
 from pipelines.assets.specs import alert_policy, slo_specs
@@ -17,6 +21,46 @@ INCIDENTS_FILE = "incidents.csv"
 cohort_thresholds = model_asset(
     "cohort_thresholds", "policy", build_cohort_thresholds, kinds=("duckdb", "parquet", "csv")
 )
+
+
+@daily_check(
+    asset=cohort_thresholds,
+    description=(
+        "No derived threshold pages more than the policy: a noise threshold below a rule's own "
+        "threshold is flagged, and the proposal held at the rule's own."
+    ),
+)
+def cohort_thresholds_never_page_more(
+    context: dg.AssetCheckExecutionContext, burnwatch: BurnwatchResource
+) -> dg.AssetCheckResult:
+    days = [dt.date.fromisoformat(key) for key in context.partition_keys]
+    files = (
+        lake.existing_partition_files(
+            burnwatch.warehouse_path, "cohort_thresholds", days[0], days[-1]
+        )
+        if days
+        else []
+    )
+    with duckdb.connect() as connection:
+        table = connection.sql(
+            f"select * from {lake.scan_sql(burnwatch.warehouse_path, 'cohort_thresholds', files)}"
+        ).pl()
+    held = table.filter(pl.col("held_at_default")).sort(
+        "effective_from", "cohort", "sli", "rule_name"
+    )
+    preview = held.select(
+        "effective_from", "cohort", "sli", "rule_name", "noise_threshold", "default_threshold"
+    )
+    return dg.AssetCheckResult(
+        # A warning, not a failure: the guard already held each one at the policy's threshold.
+        passed=held.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "proposals": table.height,
+            "would_page_more": held.height,
+            "held_at_default": dg.MetadataValue.md(markdown_table(preview.head(50))),
+        },
+    )
 
 
 @dg.asset(

@@ -36,7 +36,7 @@ from pipelines.warehouse import lake
 from pipelines.warehouse.params import bind_params, bind_run_params
 from pipelines.warehouse.session import bind
 from schemas.errors import BurnwatchInputError
-from schemas.manifest import Manifest, load_manifest
+from schemas.manifest import Manifest, Policy, load_manifest
 from schemas.tables import AlertPolicy, SloSpecs, sql_columns
 
 
@@ -459,6 +459,28 @@ def _bind_episode_restarts(
         connection, "kept_episodes", f"select * from previous_episodes where resolved_at < {since}"
     )
     return f"select * from ({model_sql(entry.name)}) union all by name select * from kept_episodes"
+
+
+def bind_alert_params(connection: duckdb.DuckDBPyConnection, policy: Policy) -> None:
+    """Bind `alert_params`: the policy's cooldowns, which fct_alerts groups rules with."""
+    bind_params(
+        connection,
+        "alert_params",
+        {
+            "page_cooldown_minutes": policy.cooldown_minutes.page,
+            "ticket_cooldown_minutes": policy.cooldown_minutes.ticket,
+        },
+    )
+
+
+def build_fct_alerts(resource: BurnwatchResource) -> int:
+    """A tenant SLO's rules grouped into alerts (sql/facts/fct_alerts.sql): it reads the
+    evaluations that fct_alert_episodes reads, and leaves that table as it is."""
+    entry = model("fct_alerts")
+    with resource.connect() as connection:
+        bind_inputs(connection, resource.warehouse_path, entry)
+        bind_alert_params(connection, load_manifest(resource.manifest_path).policy)
+        return write_model(connection, resource.warehouse_path, entry, None)
 
 
 def build_fct_slo_status(resource: BurnwatchResource) -> int:

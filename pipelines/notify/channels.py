@@ -126,6 +126,10 @@ def _send_email(channel: EmailChannel, payload: dict[str, Any], timeout: float) 
     message["From"] = payload["from"]
     message["To"] = ", ".join(payload["to"])
     message["Message-ID"] = payload["message_id"]
+    if payload.get("in_reply_to"):
+        # The alert's escalation and resolution answer its opening: one email thread.
+        message["In-Reply-To"] = payload["in_reply_to"]
+        message["References"] = payload["in_reply_to"]
     message["Date"] = formatdate(usegmt=True)
     message["X-Burnwatch-Idempotency-Key"] = payload["message_id"].strip("<>").split("@")[0]
     message.set_content(payload["text"])

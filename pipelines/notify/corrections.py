@@ -5,7 +5,8 @@ A cycle recomputes the steps that late rows reach, so an episode of
 holds: late bad rows move its start earlier, late good rows move it later or
 make it vanish. One batch run over all the data would have sent the corrected
 episode; a live run has already sent the first one, and a message sent is never
-retracted. So, per tenant SLO and rule:
+retracted. So, per tenant SLO and rule (for grouped alerts, the rule that opened
+the alert: the outbox and the transition keys name an alert by it and its start):
 
 1. **The same episode, moved.** A recomputed episode that overlaps an episode
    the outbox opened (the recomputed span `[start, resolved)` meets the sent
@@ -41,6 +42,7 @@ import polars as pl
 from pipelines.notify.transitions import Transition
 
 OPENINGS = ("opened", "escalated")
+ANY_RULE = "*"
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,15 @@ def sent_episodes(outbox_rows: pl.DataFrame) -> list[SentEpisode]:
     for row in outbox_rows.filter(pl.col("rule_name") != "-").iter_rows(named=True):
         key = (row["tenant_id"], row["slo_name"], row["rule_name"], row["episode_started_at"])
         episode = grouped.setdefault(
-            key, {"severity": row["severity"], "opening": None, "resolved_at": None}
+            key,
+            {"severity": row["severity"], "opening": None, "opened_at": None, "resolved_at": None},
         )
-        if row["transition"] in OPENINGS:
+        # An alert's first opening names it (an escalation follows its `opened`).
+        if row["transition"] in OPENINGS and (
+            episode["opening"] is None or row["transition_at"] < episode["opened_at"]
+        ):
             episode["opening"] = row["transition"]
+            episode["opened_at"] = row["transition_at"]
         elif row["transition"] == "resolved":
             episode["resolved_at"] = row["transition_at"]
     return [
@@ -143,9 +150,11 @@ def reconcile(
     by_episode: dict[tuple[str, str, str, dt.datetime], list[Transition]] = defaultdict(list)
     for transition in transitions:
         by_episode[(*_rule_key(transition), transition.episode_started_at)].append(transition)
+    # Grouped alerts are one at a time per tenant SLO: a sent alert is matched whatever
+    # rule opens its recomputed form (late rows may let a ticket fire first).
     sent_by_rule: dict[tuple[str, str, str], list[SentEpisode]] = defaultdict(list)
     for episode in sent:
-        sent_by_rule[episode.rule_key].append(episode)
+        sent_by_rule[(episode.tenant_id, episode.slo_name, ANY_RULE)].append(episode)
 
     result: list[Transition] = []
     corrections: list[Correction] = []
@@ -166,7 +175,9 @@ def reconcile(
             result.extend(group)
             continue
         used.add(match)
-        adopted = [_as_sent(t, match) for t in group]
+        # Only the alert's first opening takes the sent opening; its escalation stays one.
+        first = next((t for t in group if t.kind in OPENINGS), None)
+        adopted = [_as_sent(t, match, t is first) for t in group]
         result.extend(adopted)
         corrections.extend(_differences(match, started, resolved, group))
     for episodes in sent_by_rule.values():
@@ -203,20 +214,24 @@ def reconcile(
 
 
 def _rule_key(transition: Transition) -> tuple[str, str, str]:
-    return (transition.tenant_id, transition.slo_name, transition.rule_name)
+    """What a sent alert is matched on: its tenant SLO (one alert at a time there)."""
+    return (transition.tenant_id, transition.slo_name, ANY_RULE)
 
 
-def _as_sent(transition: Transition, sent: SentEpisode) -> Transition:
+def _as_sent(transition: Transition, sent: SentEpisode, first_opening: bool) -> Transition:
     """The transition under the sent episode's identity: its start, and for the opening
     the kind that was sent and the time it was sent for."""
-    if transition.kind in OPENINGS and sent.opening is not None:
+    if first_opening and sent.opening is not None:
         return dataclasses.replace(
             transition,
             episode_started_at=sent.started_at,
+            alert_rule=sent.rule_name,
             kind=sent.opening,  # type: ignore[arg-type]
             at=sent.started_at,
         )
-    return dataclasses.replace(transition, episode_started_at=sent.started_at)
+    return dataclasses.replace(
+        transition, episode_started_at=sent.started_at, alert_rule=sent.rule_name
+    )
 
 
 def _differences(
@@ -303,4 +318,5 @@ def _vanished_resolve(
         peak_long_burn_rate=0.0,
         kind="resolved",
         at=at,
+        alert_rule=sent.rule_name,
     )

@@ -1,6 +1,7 @@
 """Plan, enqueue, deliver, audit, export: the body of the `notifications` asset.
 
-1. Transitions are recomputed from the whole `fct_alert_episodes` table.
+1. Transitions are recomputed from the whole `fct_alerts` table (one alert per
+   tenant SLO incident, its rules grouped; `fct_alert_episodes` stays per rule).
 2. Each transition x matching channel becomes a message whose idempotency key
    is the outbox's primary key; a key already there is left alone, so
    re-materializing, backfilling or retrying never makes a second message.
@@ -11,7 +12,7 @@
 4. Silence: each SLO of a tenant that `int_tenant_horizons` says is silent gets
    one `no_data` message per route, and `data_resumed` once it no longer is;
    the outbox's `silences` table says which silences are open.
-5. Unless this is a dry run, every alert still firing (an episode without
+5. Unless this is a dry run, every alert still firing (an alert without
    `resolved_at`, an open silence) whose opening message an Alertmanager
    channel was sent is re-sent there with `endsAt` = now + 4 cycles, one POST
    per channel, as Prometheus re-sends firing alerts every evaluation; these
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -204,7 +206,8 @@ def _firing_keys(
     config: NotificationConfig,
 ) -> dict[str, list[str]]:
     """Per Alertmanager channel, the message keys of the alerts still firing there:
-    the opening message of every episode without `resolved_at`, and the no_data
+    the opening and escalation messages of every alert without `resolved_at` (the
+    later wins, as both carry the same labels), and the no_data
     message of every open silence (`silences`: tenant SLO -> its `since`)."""
     opening = [
         t.key
@@ -241,7 +244,15 @@ def _refresh(
         payloads = outbox.sent_payloads(keys)
         if not payloads:
             continue
-        alerts = [refreshed(alert, ends_at) for p in payloads.values() for alert in p["alerts"]]
+        # One alert per label set: an escalation (sent after its opening) carries the
+        # opening's labels and the newer annotations, and replaces it.
+        latest = {
+            json.dumps(alert["labels"], sort_keys=True): (key, alert)
+            for key, p in payloads.items()
+            for alert in p["alerts"]
+        }
+        alerts = [refreshed(alert, ends_at) for _, alert in latest.values()]
+        resent = sorted({key for key, _ in latest.values()})
         started, attempts = utcnow(), 0
         outcome, status_code, error = "ok", None, None
 
@@ -261,7 +272,7 @@ def _refresh(
         writer.append(
             audit.refresh_record(
                 name,
-                sorted(payloads),
+                resent,
                 ends_at,
                 started,
                 utcnow(),
@@ -272,6 +283,19 @@ def _refresh(
             )
         )
     return count
+
+
+def _channels(config: NotificationConfig, transition: Transition) -> list[str]:
+    """The channels whose routes take `transition`, once each, in route order: the union
+    over its severities (a resolution goes where the alert's opening and escalation went)."""
+    names: list[str] = []
+    for severity in transition.severities:
+        for name in config.channels_for(
+            transition.cohort, transition.tenant_id, severity, transition.kind
+        ):
+            if name not in names:
+                names.append(name)
+    return names
 
 
 def _is_stale(transition: AnyTransition, config: NotificationConfig, now: dt.datetime) -> bool:
@@ -315,7 +339,7 @@ def run_notifications(
     before_send: Callable[[str], None] | None = None,
     now: dt.datetime | None = None,
 ) -> NotifySummary:
-    """Turn the lake's alert episodes and silent tenants into delivered (or, dry run,
+    """Turn the lake's grouped alerts and silent tenants into delivered (or, dry run,
     queued) notifications, and re-send the alerts still firing to Alertmanager.
 
     `before_send(key)` is called after a message is marked `sending` and
@@ -330,7 +354,7 @@ def run_notifications(
     write_lake_frame(warehouse, events.LAKE_TABLE, events.events_frame(change_events))
 
     slo_specs = lake.read_table(warehouse, "slo_specs")
-    transitions = compute_transitions(lake.read_table(warehouse, "fct_alert_episodes"), slo_specs)
+    transitions = compute_transitions(lake.read_table(warehouse, "fct_alerts"), slo_specs)
     lookback = config.events.lookback_minutes
     summary = NotifySummary(transitions=len(transitions), dry_run=dry_run)
     now = now or utcnow()
@@ -368,9 +392,7 @@ def run_notifications(
                 writer.append(correction.record())
             for transition in undecided:
                 found = evidence[audit.evidence_ref(transition)]
-                channels = config.channels_for(
-                    transition.cohort, transition.tenant_id, transition.severity, transition.kind
-                )
+                channels = _channels(config, transition)
                 stale = _is_stale(transition, config, now)
                 action = "no_route" if not channels else ("suppressed" if stale else "notify")
                 for name in channels:

@@ -128,7 +128,9 @@ class Outbox:
                 t.kind,
                 t.tenant_id,
                 t.slo_name,
-                t.rule_name,
+                # An alert's messages share its opening rule, whatever rule each is
+                # about: the outbox names the alert, as its keys do (corrections).
+                getattr(t, "alert_rule", None) or t.rule_name,
                 t.severity,
                 t.episode_started_at,
                 t.at,

@@ -48,10 +48,18 @@ def message_id(key: str) -> str:
 
 
 def episode_dedup_key(transition: Transition) -> str:
-    """One key per episode, shared by its trigger and its resolve (PagerDuty dedup_key)."""
+    """One key per alert, shared by its trigger, its escalation and its resolve (PagerDuty's
+    dedup_key): an escalation updates the incident that the opening created."""
     started = transition.episode_started_at.isoformat(timespec="seconds")
     t = transition
-    return f"burnwatch:{t.tenant_id}:{t.slo_name}:{t.rule_name}:{started}"
+    return f"burnwatch:{t.tenant_id}:{t.slo_name}:alert:{started}"
+
+
+def thread_message_id(transition: Transition, channel_name: str) -> str:
+    """The email Message-ID of the alert's opening on a channel, which its escalation and
+    resolution answer (In-Reply-To, References): one alert, one thread."""
+    opening = transition.key_of("opened") + "|" + channel_name
+    return f"<{message_id(opening)}@burnwatch>"
 
 
 def _num(value: float | None) -> str:
@@ -140,18 +148,19 @@ def _slack_escape(text: str) -> str:
 def alertmanager_payload(values: dict[str, Any], title: str, body: str) -> list[dict[str, Any]]:
     """One alert for `POST /api/v2/alerts`; its labels identify it, so a repeat is a no-op."""
     alert: dict[str, Any] = {
+        # Labels name the alert, never what changes while it lasts: a severity or rule
+        # label would make the escalation a second Alertmanager alert. Its start tells
+        # alerts of one SLO apart, so a late resolve can never end a newer one.
         "labels": {
             "alertname": ALERTNAME,
             "tenant": values["tenant"],
             "slo": values["slo"],
-            "severity": values["severity"],
-            "rule": values["rule"],
-            # Each episode is its own alert: a late resolve of an old episode can
-            # then never resolve a newer one that has the same other labels.
-            "episode": values["started_at"],
+            "alert": values["started_at"],
         },
         "annotations": {
             "summary": title,
+            "severity": values["severity"],
+            "rule": values["rule"],
             "description": body,
             "transition": values["kind"],
             "long_window_burn_rate": _num(values["long_burn"]),
@@ -343,6 +352,8 @@ def _message(
             "to": list(channel.to),
             "message_id": f"<{message_id(key)}@burnwatch>",
         }
+        if isinstance(transition, Transition) and transition.kind != "opened":
+            payload["in_reply_to"] = thread_message_id(transition, channel_name)
     return Message(key, transition, channel_name, channel.type, dedup_key, payload)
 
 

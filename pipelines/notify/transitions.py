@@ -1,16 +1,21 @@
-"""Alert episodes -> transitions: what happened to an alert, and when.
+"""Grouped alerts -> transitions: what happened to an alert, and when.
 
-Every episode of `fct_alert_episodes` gives:
+Messages come from `fct_alerts`, one alert per tenant SLO incident (its rules
+grouped, with a cooldown), so one incident is one page. Every alert gives:
 
-- `opened` at `started_at`; but a *page* episode that starts while a *ticket*
-  episode of the same tenant SLO is already open (it started strictly earlier
-  and has not resolved) is `escalated` instead: the slow burn that was a ticket
-  has become fast enough to page. It replaces `opened`, so one page is one message.
-- `resolved` at `resolved_at`, once the episode has resolved.
+- `opened` at `started_at`, at the severity it opened with, named after the rule
+  that opened it;
+- `escalated` at `escalated_at` when it opened as a ticket and a page rule fired
+  later: an update of the same alert (same PagerDuty dedup_key, same
+  Alertmanager labels, a reply in the same email thread), never a new one;
+- `resolved` at `resolved_at`, a cooldown after the last rule fired. It goes to
+  the routes of every severity the alert had, so a channel that got its opening
+  or its escalation also gets its end.
 
-A transition's key, `tenant|slo|rule|episode start|transition`, names it for
-good: recomputing the episodes gives the same keys, which is what makes the
-outbox idempotent.
+A transition's key, `tenant|slo|opening rule|alert start|transition`, names it
+for good: the alert's start and opening rule are fixed at its first step, so
+the keys stay the same as the alert grows, escalates or cools down, and
+recomputing gives the same keys, which is what makes the outbox idempotent.
 
 Silence (`int_tenant_horizons.silent`) gives each SLO of the tenant:
 
@@ -58,71 +63,95 @@ class Transition:
     at: dt.datetime
     # The open ticket rule a page escalated from (escalated only).
     escalated_from: str | None = None
+    # The rule that opened the alert: its name in keys, whatever rule a transition is about.
+    alert_rule: str | None = None
+    # The severities whose routes take the transition (default: its own severity).
+    route_severities: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
-        """`tenant|slo|rule|episode start|transition`: stable across recomputations."""
+        """`tenant|slo|opening rule|alert start|transition`: stable across recomputations."""
+        return self.key_of(self.kind)
+
+    def key_of(self, kind: str) -> str:
+        """The key of the alert's transition `kind` (the opening of a thread, say)."""
         started = self.episode_started_at.isoformat(timespec="seconds")
-        return f"{self.tenant_id}|{self.slo_name}|{self.rule_name}|{started}|{self.kind}"
+        rule = self.alert_rule or self.rule_name
+        return f"{self.tenant_id}|{self.slo_name}|{rule}|{started}|{kind}"
+
+    @property
+    def severities(self) -> tuple[str, ...]:
+        """The severities whose routes take this transition."""
+        return self.route_severities or (self.severity,)
 
 
-def _open_ticket(tickets: list[dict[str, object]], started_at: dt.datetime) -> str | None:
-    """The rule of a ticket episode open just before `started_at`, if any (earliest first)."""
-    for ticket in tickets:
-        ticket_start = ticket["started_at"]
-        ticket_end = ticket["resolved_at"]
-        assert isinstance(ticket_start, dt.datetime)
-        if ticket_start < started_at and (
-            ticket_end is None or (isinstance(ticket_end, dt.datetime) and started_at < ticket_end)
-        ):
-            return str(ticket["rule_name"])
-    return None
-
-
-def compute_transitions(episodes: pl.DataFrame, slo_specs: pl.DataFrame) -> list[Transition]:
-    """Every transition of every episode, ordered by time, then tenant, SLO, rule and kind."""
+def compute_transitions(alerts: pl.DataFrame, slo_specs: pl.DataFrame) -> list[Transition]:
+    """Every transition of every alert of `fct_alerts`, ordered by time, then tenant, SLO,
+    opening rule and kind (opened and escalated before resolved)."""
     specs = {(row["tenant_id"], row["slo_name"]): row for row in slo_specs.iter_rows(named=True)}
-    rows = episodes.sort("tenant_id", "slo_name", "started_at", "rule_name").to_dicts()
-    tickets_by_slo: dict[tuple[str, str], list[dict[str, object]]] = {}
-    for row in rows:
-        if row["severity"] == "ticket":
-            tickets_by_slo.setdefault((row["tenant_id"], row["slo_name"]), []).append(row)
     transitions: list[Transition] = []
-    for row in rows:
+    for row in alerts.sort("tenant_id", "slo_name", "started_at").iter_rows(named=True):
         spec = specs.get((row["tenant_id"], row["slo_name"]), {})
-        escalated_from = None
-        if row["severity"] == "page":
-            escalated_from = _open_ticket(
-                tickets_by_slo.get((row["tenant_id"], row["slo_name"]), []), row["started_at"]
-            )
         common = {
             "tenant_id": row["tenant_id"],
             "slo_name": row["slo_name"],
-            "rule_name": row["rule_name"],
-            "severity": row["severity"],
             "cohort": str(spec.get("cohort", "")),
             "service": str(spec.get("service", "")),
-            "long_window": row["long_window"],
-            "short_window": row["short_window"],
-            "burn_threshold": float(row["burn_threshold"]),
             "episode_started_at": row["started_at"],
             "episode_resolved_at": row["resolved_at"],
             "peak_long_burn_rate": float(row["peak_long_burn_rate"]),
+            "alert_rule": row["opened_rule"],
+        }
+        opening = {
+            "rule_name": row["opened_rule"],
+            "long_window": row["opened_long_window"],
+            "short_window": row["opened_short_window"],
+            "burn_threshold": float(row["opened_burn_threshold"]),
         }
         transitions.append(
             Transition(
                 **common,
-                kind="escalated" if escalated_from else "opened",
+                **opening,
+                severity=row["opened_severity"],
+                kind="opened",
                 at=row["started_at"],
-                escalated_from=escalated_from,
             )
         )
+        escalation = opening
+        if row["escalated_at"] is not None:
+            escalation = {
+                "rule_name": row["escalated_rule"],
+                "long_window": row["escalated_long_window"],
+                "short_window": row["escalated_short_window"],
+                "burn_threshold": float(row["escalated_burn_threshold"]),
+            }
+            transitions.append(
+                Transition(
+                    **common,
+                    **escalation,
+                    severity="page",
+                    kind="escalated",
+                    at=row["escalated_at"],
+                    escalated_from=row["opened_rule"],
+                )
+            )
         if row["resolved_at"] is not None:
-            transitions.append(Transition(**common, kind="resolved", at=row["resolved_at"]))
+            # Told about the most severe rule it had, on the routes of every severity it had.
+            severities = tuple(dict.fromkeys((row["peak_severity"], row["opened_severity"])))
+            transitions.append(
+                Transition(
+                    **common,
+                    **escalation,
+                    severity=row["peak_severity"],
+                    kind="resolved",
+                    at=row["resolved_at"],
+                    route_severities=severities,
+                )
+            )
     order = {"opened": 0, "escalated": 0, "resolved": 1}
     return sorted(
         transitions,
-        key=lambda t: (t.at, t.tenant_id, t.slo_name, t.rule_name, order[t.kind]),
+        key=lambda t: (t.at, t.tenant_id, t.slo_name, t.alert_rule or t.rule_name, order[t.kind]),
     )
 
 

@@ -23,7 +23,12 @@ import duckdb
 import polars as pl
 from pydantic import ValidationError
 
-from pipelines.models.build import alert_policy_frame, bind_cohort_policy, bind_inputs
+from pipelines.models.build import (
+    alert_policy_frame,
+    bind_alert_params,
+    bind_cohort_policy,
+    bind_inputs,
+)
 from pipelines.models.registry import model, model_sql
 from pipelines.progress import Stopwatch
 from pipelines.warehouse import lake, session
@@ -43,7 +48,13 @@ BUILTIN_POLICIES: dict[str, str] = {
     "without the short confirming window",
     "manifest": "the manifest's policy as configured",
 }
-OUTPUT_TABLES: tuple[str, ...] = ("replay_episodes", "replay_detections", "replay_comparison")
+OUTPUT_TABLES: tuple[str, ...] = (
+    "replay_episodes",
+    "replay_detections",
+    "replay_alerts",
+    "replay_alert_detections",
+    "replay_comparison",
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,8 @@ class ReplayPolicy:
     description: str
     thresholds: Literal["static", "cohort"]
     alert_policy: pl.DataFrame
+    # Whose cooldowns group its rules into alerts: a policy file's own, else the manifest's.
+    policy: Policy
 
 
 @dataclass(frozen=True)
@@ -92,17 +105,24 @@ def single_window_frame(manifest: Manifest) -> pl.DataFrame:
 def resolve_policy(spec: str, manifest: Manifest) -> ReplayPolicy:
     """A built-in policy name (workbook, cohort, single-window, manifest) or a YAML file
     with `rules:` in the manifest's policy schema (and optionally `thresholds: cohort`)."""
+    # The built-in policies differ in rules and thresholds; they group them into alerts
+    # with the manifest's cooldowns, so a comparison is about the rules alone.
+    grouping = manifest.policy
     if spec == "workbook":
         frame = _with_policy(manifest, Policy(rules=workbook_policy()), spec)
-        return ReplayPolicy(spec, BUILTIN_POLICIES[spec], "static", frame)
+        return ReplayPolicy(spec, BUILTIN_POLICIES[spec], "static", frame, grouping)
     if spec == "cohort":
         frame = _with_policy(manifest, manifest.policy, spec)
-        return ReplayPolicy(spec, BUILTIN_POLICIES[spec], "cohort", frame)
+        return ReplayPolicy(spec, BUILTIN_POLICIES[spec], "cohort", frame, grouping)
     if spec == "single-window":
-        return ReplayPolicy(spec, BUILTIN_POLICIES[spec], "static", single_window_frame(manifest))
+        return ReplayPolicy(
+            spec, BUILTIN_POLICIES[spec], "static", single_window_frame(manifest), grouping
+        )
     if spec == "manifest":
         frame = _with_policy(manifest, manifest.policy, spec)
-        return ReplayPolicy(spec, BUILTIN_POLICIES[spec], manifest.policy.thresholds, frame)
+        return ReplayPolicy(
+            spec, BUILTIN_POLICIES[spec], manifest.policy.thresholds, frame, grouping
+        )
     path = Path(spec)
     if not path.is_file():
         raise BurnwatchInputError(
@@ -130,6 +150,7 @@ def resolve_policy(spec: str, manifest: Manifest) -> ReplayPolicy:
         f"{path.name}: {rules}",
         policy.thresholds,
         _with_policy(manifest, policy, str(path)),
+        policy,
     )
 
 
@@ -230,6 +251,14 @@ def _episode_runs(
         f"select ? as policy_name, {names} from ({model_sql('fct_alert_episodes')})",
         [policy.name],
     )
+    # What people would have received: the same evaluations grouped into alerts.
+    bind_alert_params(connection, policy.policy)
+    alert_columns = ", ".join(f'"{name}"' for name in sql_columns("fct_alerts"))
+    connection.execute(
+        f"insert into replay_alert_runs_all (policy_name, {alert_columns}) "
+        f"select ? as policy_name, {alert_columns} from ({model_sql('fct_alerts')})",
+        [policy.name],
+    )
     connection.unregister("replay_policy_frame")
 
 
@@ -284,9 +313,14 @@ def replay(
             f'"{name}" {kind}' for name, kind in sql_columns("replay_episode_runs").items()
         )
         connection.execute(f"create temp table replay_episode_runs_all ({columns})")
+        alert_run_columns = ", ".join(
+            f'"{name}" {kind}' for name, kind in sql_columns("replay_alert_runs").items()
+        )
+        connection.execute(f"create temp table replay_alert_runs_all ({alert_run_columns})")
         for policy in resolved:
             _episode_runs(connection, warehouse, policy, days, progress)
         bind(connection, "replay_episode_runs", "select * from replay_episode_runs_all")
+        bind(connection, "replay_alert_runs", "select * from replay_alert_runs_all")
         connection.register(
             "replay_policies_frame",
             pl.DataFrame(
@@ -344,9 +378,11 @@ def comparison_text(comparison: pl.DataFrame) -> str:
 
     header = (
         "| policy | pages/tenant/wk | tickets/tenant/wk | episodes | precision | recall "
-        "| recall@sev | detect med/max (min) | reset med/max (min) |"
+        "| recall@sev | detect med/max (min) | reset med/max (min) "
+        "| alerts | pages sent | tickets sent | pages/incident | alert precision | alert recall "
+        "| alert detect med/max (min) | alert reset med/max (min) |"
     )
-    lines = [header, "|" + "---|" * 9]
+    lines = [header, "|" + "---|" * 17]
     for row in comparison.iter_rows(named=True):
         lines.append(
             f"| {row['policy_name']} | {number(row['pages_per_tenant_week'])} "
@@ -355,6 +391,13 @@ def comparison_text(comparison: pl.DataFrame) -> str:
             f"| {number(row['recall_at_severity'])} "
             f"| {number(row['detection_median_minutes'], 4)} / "
             f"{number(row['detection_max_minutes'], 4)} "
-            f"| {number(row['reset_median_minutes'], 4)} / {number(row['reset_max_minutes'], 4)} |"
+            f"| {number(row['reset_median_minutes'], 4)} / {number(row['reset_max_minutes'], 4)} "
+            f"| {row['alerts']} | {row['pages_sent']} | {row['tickets_sent']} "
+            f"| {number(row['pages_per_incident'])} | {number(row['alert_precision'])} "
+            f"| {number(row['alert_recall'])} "
+            f"| {number(row['alert_detection_median_minutes'], 4)} / "
+            f"{number(row['alert_detection_max_minutes'], 4)} "
+            f"| {number(row['alert_reset_median_minutes'], 4)} / "
+            f"{number(row['alert_reset_max_minutes'], 4)} |"
         )
     return "\n".join(lines)

@@ -4,7 +4,10 @@
 -- A tenant SLO's rule takes the proposed threshold of its cohort, SLI kind and
 -- rule (same windows) from the latest version whose effective_from is on or
 -- before the day and whose confidence is high; without one, it keeps the
--- policy's own threshold. Every other column of alert_policy passes through.
+-- policy's own threshold. A proposal never lowers a tenant SLO's own threshold
+-- (a tenant override may be stricter than its cohort's default): a cohort
+-- threshold is a guard against noise, never a reason to page more. Every other
+-- column of alert_policy passes through.
 with versions as (
     select
         cohort_thresholds.cohort,
@@ -40,8 +43,12 @@ final as (
         alert_policy.short_window,
         alert_policy.long_window_minutes,
         alert_policy.short_window_minutes,
-        coalesce(versions.proposed_threshold, alert_policy.burn_threshold)
-            as burn_threshold,
+        -- A derived threshold may raise a rule above its noise floor, never lower it
+        -- below the rule's own (docs/cohort_thresholds.md).
+        greatest(
+            coalesce(versions.proposed_threshold, alert_policy.burn_threshold),
+            alert_policy.burn_threshold
+        ) as burn_threshold,
         alert_policy.budget_consumed_percent,
         alert_policy.period_days,
         alert_policy.objective,

@@ -11,9 +11,13 @@
 -- have no errors. ln(1 + burn) because burns spread multiplicatively above 1
 -- and a burn of 0 (the usual case) must stay a sample.
 -- The noise floor of a window is the nearest-rank quantile of the samples that
--- are not outliers. A rule's proposed threshold is the larger noise floor of
--- its two windows times the safety margin, at least min_threshold, and at most
--- half the highest possible burn 1 / (1 - objective) so the rule can fire.
+-- are not outliers. A rule's noise threshold is the larger noise floor of its
+-- two windows times the safety margin, at least min_threshold, and at most half
+-- the highest possible burn 1 / (1 - objective) so the rule can fire. Its
+-- proposed threshold is the noise threshold or the policy's own threshold
+-- (default_threshold, from its budget-consumption target), whichever is higher:
+-- a noisy cohort pages less, a quiet one never pages more than the policy
+-- (held_at_default says the noise alone would have asked for less).
 with params as (
     select
         cohort_threshold_params.effective_from,
@@ -191,6 +195,31 @@ proposals as (
         and rules.short_window = short_stats.window_label
 ),
 
+-- The threshold the cohort's noise alone asks for: the larger noise floor times
+-- the safety margin, at least min_threshold, at most max_threshold; null without
+-- samples of both windows.
+guarded as (
+    select
+        proposals.cohort,
+        proposals.sli,
+        proposals.rule_name,
+        proposals.long_window,
+        proposals.short_window,
+        case
+            when proposals.long_noise_floor is not null and proposals.short_noise_floor is not null
+                then least(
+                    greatest(
+                        greatest(proposals.long_noise_floor, proposals.short_noise_floor)
+                        * params.safety_margin,
+                        params.min_threshold
+                    ),
+                    proposals.max_threshold
+                )
+        end as noise_threshold
+    from proposals
+    cross join params
+),
+
 final as (
     select
         params.effective_from,
@@ -203,18 +232,14 @@ final as (
         params.history_start,
         params.history_end,
         proposals.default_threshold,
-        case
-            when proposals.long_noise_floor is null or proposals.short_noise_floor is null
-                then proposals.default_threshold
-            else least(
-                greatest(
-                    greatest(proposals.long_noise_floor, proposals.short_noise_floor)
-                    * params.safety_margin,
-                    params.min_threshold
-                ),
-                proposals.max_threshold
-            )
-        end as proposed_threshold,
+        -- A guard, never a flood: the noise floor may raise a rule above the threshold
+        -- its budget-consumption target gives (default_threshold), never lower it.
+        greatest(
+            coalesce(guarded.noise_threshold, proposals.default_threshold),
+            proposals.default_threshold
+        ) as proposed_threshold,
+        guarded.noise_threshold,
+        coalesce(guarded.noise_threshold < proposals.default_threshold, false) as held_at_default,
         case
             when proposals.long_noise_floor is null or proposals.short_noise_floor is null
                 then 'none'
@@ -235,6 +260,12 @@ final as (
         proposals.max_threshold
     from proposals
     cross join params
+    inner join guarded
+        on proposals.cohort = guarded.cohort
+        and proposals.sli = guarded.sli
+        and proposals.rule_name = guarded.rule_name
+        and proposals.long_window = guarded.long_window
+        and proposals.short_window = guarded.short_window
 )
 
 select * from final

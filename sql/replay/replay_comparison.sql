@@ -3,6 +3,11 @@
 -- week), precision (share of episodes that match an incident), recall (share
 -- of incidents detected by any episode; recall_at_severity: by an episode at
 -- least as severe as expected), detection time and reset time (minutes).
+--
+-- The episode counts are per rule; the alert columns count what people receive:
+-- grouped alerts (replay_alerts), pages_sent = alerts opened as a page plus
+-- escalations, tickets_sent = alerts opened as a ticket, pages_per_incident =
+-- the pages sent by alerts that match an incident / the incidents they paged for.
 with episode_stats as (
     select
         replay_episodes.policy_name,
@@ -28,6 +33,35 @@ detection_stats as (
         max(replay_detections.reset_minutes) as reset_max_minutes
     from replay_detections
     group by replay_detections.policy_name
+),
+
+alert_stats as (
+    select
+        replay_alerts.policy_name,
+        count(*) as alerts,
+        cast(sum(replay_alerts.pages_sent) as bigint) as pages_sent,
+        count(*) filter (where replay_alerts.opened_severity = 'ticket') as tickets_sent,
+        count(*) filter (where replay_alerts.matched_incidents > 0) as true_alerts,
+        cast(
+            sum(replay_alerts.pages_sent) filter (where replay_alerts.matched_incidents > 0)
+            as bigint
+        ) as true_pages_sent
+    from replay_alerts
+    group by replay_alerts.policy_name
+),
+
+alert_detection_stats as (
+    select
+        replay_alert_detections.policy_name,
+        count(*) filter (where replay_alert_detections.detected) as detected,
+        count(*) filter (where replay_alert_detections.highest_severity = 'page') as paged,
+        quantile_cont(replay_alert_detections.detection_minutes, 0.5)
+            as detection_median_minutes,
+        max(replay_alert_detections.detection_minutes) as detection_max_minutes,
+        quantile_cont(replay_alert_detections.reset_minutes, 0.5) as reset_median_minutes,
+        max(replay_alert_detections.reset_minutes) as reset_max_minutes
+    from replay_alert_detections
+    group by replay_alert_detections.policy_name
 ),
 
 tenant_count as (
@@ -86,13 +120,37 @@ final as (
         detection_stats.detection_median_minutes,
         detection_stats.detection_max_minutes,
         detection_stats.reset_median_minutes,
-        detection_stats.reset_max_minutes
+        detection_stats.reset_max_minutes,
+        coalesce(alert_stats.alerts, 0) as alerts,
+        coalesce(alert_stats.pages_sent, 0) as pages_sent,
+        coalesce(alert_stats.tickets_sent, 0) as tickets_sent,
+        case
+            when alert_detection_stats.paged > 0
+                then coalesce(alert_stats.true_pages_sent, 0) / alert_detection_stats.paged
+        end as pages_per_incident,
+        coalesce(alert_stats.true_alerts, 0) as true_alerts,
+        case
+            when alert_stats.alerts > 0 then alert_stats.true_alerts / alert_stats.alerts
+        end as alert_precision,
+        coalesce(alert_detection_stats.detected, 0) as alerts_detected,
+        case
+            when detection_stats.incidents > 0
+                then coalesce(alert_detection_stats.detected, 0) / detection_stats.incidents
+        end as alert_recall,
+        alert_detection_stats.detection_median_minutes as alert_detection_median_minutes,
+        alert_detection_stats.detection_max_minutes as alert_detection_max_minutes,
+        alert_detection_stats.reset_median_minutes as alert_reset_median_minutes,
+        alert_detection_stats.reset_max_minutes as alert_reset_max_minutes
     from replay_policies
     cross join scope
     left join episode_stats
         on replay_policies.policy_name = episode_stats.policy_name
     left join detection_stats
         on replay_policies.policy_name = detection_stats.policy_name
+    left join alert_stats
+        on replay_policies.policy_name = alert_stats.policy_name
+    left join alert_detection_stats
+        on replay_policies.policy_name = alert_detection_stats.policy_name
 )
 
 select * from final
