@@ -9,11 +9,15 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-from pipelines.models.build import write_episodes
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.models.build import bind_alert_params, write_extended
 from pipelines.models.registry import model
 from pipelines.resources import BurnwatchResource
 from pipelines.runner import run_pipeline
 from pipelines.warehouse.lake import partition_path
+from schemas.manifest import load_manifest
 from tests.conftest import request, write_requests
 
 DAY_1, DAY_2 = dt.date(2026, 10, 1), dt.date(2026, 10, 2)
@@ -66,20 +70,29 @@ def test_late_rows_on_an_earlier_day_recompute_the_thresholds_that_read_it(
     assert _version(live, DAY_2).stat().st_mtime_ns != before
 
 
-def test_episodes_extended_from_any_step_equal_the_whole_model(
-    small_dataset: tuple[Path, Path], tmp_path: Path
+@pytest.mark.parametrize(
+    ("table", "keys"),
+    [
+        ("fct_alert_episodes", ("tenant_id", "slo_name", "rule_name")),
+        ("fct_alerts", ("tenant_id", "slo_name")),
+    ],
+)
+def test_runs_extended_from_any_step_equal_the_whole_model(
+    small_dataset: tuple[Path, Path], tmp_path: Path, table: str, keys: tuple[str, ...]
 ) -> None:
-    """Keeping the episodes that resolved before a time and recomputing the rest from the
-    evaluations gives the whole model's file, byte for byte, wherever the time falls:
-    before, inside and after the outage's episodes."""
+    """Keeping the episodes (or alerts) that resolved before a time and recomputing the
+    rest from the evaluations gives the whole model's file, byte for byte, wherever
+    the time falls: before, inside and after the outage's runs and cooldowns."""
     data, manifest = small_dataset
     warehouse = tmp_path / "warehouse"
     run_pipeline(data, manifest, warehouse, say=lambda _: None)
-    target = partition_path(warehouse, "fct_alert_episodes", None)
+    target = partition_path(warehouse, table, None)
     whole = _digest(target)
+    assert pq.ParquetFile(target).metadata.num_rows > 0  # the outage gives runs to split
     resource = BurnwatchResource(
         data_dir=str(data), manifest=str(manifest), warehouse=str(warehouse)
     )
+    policy = load_manifest(manifest).policy
     day_2 = dt.datetime.combine(DAY_2, dt.time())
     for since in (
         dt.datetime.combine(DAY_1, dt.time()),
@@ -87,8 +100,16 @@ def test_episodes_extended_from_any_step_equal_the_whole_model(
         day_2 + dt.timedelta(hours=10),
         day_2 + dt.timedelta(hours=10, minutes=10),
         day_2 + dt.timedelta(hours=10, minutes=40),
+        day_2 + dt.timedelta(hours=11, minutes=5),
         day_2 + dt.timedelta(hours=20),
         day_2 + dt.timedelta(days=1),
     ):
-        write_episodes(resource, model("fct_alert_episodes"), target, since)
+        write_extended(
+            resource,
+            model(table),
+            keys,
+            target,
+            since,
+            lambda connection: bind_alert_params(connection, policy),
+        )
         assert _digest(target) == whole, since

@@ -11,7 +11,8 @@ these, so every path computes a table the same way. Each returns the rows writte
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Sequence
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -351,22 +352,38 @@ def bind_cohort_policy(
 
 
 def build_fct_alert_episodes(resource: BurnwatchResource) -> int:
-    """The alert episodes, extended from the first day of `fct_alert_evaluations` that
-    changed since they were last written, so that a cycle reads the evaluations of
-    its own days, not of all history.
+    """The alert episodes of each rule (sql/facts/fct_alert_episodes.sql), extended from
+    the evaluations that changed (`build_extended`)."""
+    return build_extended(resource, "fct_alert_episodes", ("tenant_id", "slo_name", "rule_name"))
 
-    Per tenant SLO and rule, the episodes that resolved before that day are kept
-    as they are: every step they span, and the quiet step that resolved them, is
-    unchanged. The rule's other episodes (open, or resolved on or after that day)
-    are recomputed from the evaluations from the earliest of their starts and that
-    day on. Episodes of one rule never overlap, so the kept ones all come first,
-    and the result equals the whole model run over every evaluation
-    (tests/test_freshness.py checks it byte for byte, from any step).
+
+def build_extended(
+    resource: BurnwatchResource,
+    name: str,
+    keys: tuple[str, ...],
+    params: Mapping[str, object] | None = None,
+    bind_params_of: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> int:
+    """Write a whole table of runs over `fct_alert_evaluations` (episodes, alerts: rows
+    with `started_at` and `resolved_at`, per `keys`) extended from the first day of
+    evaluations that changed since it was last written, so that a cycle reads the
+    evaluations of its own days, not of all history.
+
+    Per key, the rows that resolved before that day are kept as they are: every
+    step they span, and the step that resolved them, is unchanged. The key's other
+    rows (open, or resolved on or after that day) are recomputed from the
+    evaluations from the earliest of their starts and that day on. Rows of one key
+    never overlap and nothing is open between them, so the kept ones all come
+    first, and the result equals the model run over every evaluation
+    (tests/test_freshness.py checks it byte for byte, from any step). `params`
+    (the model's parameters, bound by `bind_params_of`) are part of what it was
+    built from: a change recomputes everything.
     """
-    entry = model("fct_alert_episodes")
+    entry = model(name)
     warehouse = resource.warehouse_path
     source = "fct_alert_evaluations"
     stamps = freshness.partition_stamps(warehouse, source)
+    stamps["parameters"] = json.dumps(params or {}, sort_keys=True)
     target = lake.partition_path(warehouse, entry.name, None)
     changed = freshness.first_changed_day(warehouse, entry.name, source, stamps)
     if resource.full or not target.is_file():
@@ -374,91 +391,91 @@ def build_fct_alert_episodes(resource: BurnwatchResource) -> int:
     if changed is None:
         rows = pq.ParquetFile(target).metadata.num_rows
     elif changed == dt.date.min:
-        rows = write_episodes(resource, entry)
+        rows = write_extended(resource, entry, keys, bind_params_of=bind_params_of)
     else:
-        rows = write_episodes(resource, entry, target, dt.datetime.combine(changed, dt.time()))
+        since = dt.datetime.combine(changed, dt.time())
+        rows = write_extended(resource, entry, keys, target, since, bind_params_of)
     freshness.remember_stamps(warehouse, entry.name, source, stamps)
     return int(rows)
 
 
-def write_episodes(
+def write_extended(
     resource: BurnwatchResource,
     entry: Model,
+    keys: tuple[str, ...],
     previous: Path | None = None,
     changed_from: dt.datetime | None = None,
+    bind_params_of: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> int:
-    """Write `fct_alert_episodes`: the whole model, or with `previous` (the episodes file
-    as last written) and `changed_from`, its kept episodes plus the model over the
-    evaluations from each rule's restart (see `build_fct_alert_episodes`)."""
+    """Write the model whole, or with `previous` (its file as last written) and
+    `changed_from`, its kept rows plus the model over the evaluations from each key's
+    restart (see `build_extended`)."""
     warehouse = resource.warehouse_path
     with resource.connect() as connection:
+        if bind_params_of is not None:
+            bind_params_of(connection)
         if previous is None or changed_from is None:
-            bind_inputs(connection, warehouse, entry)
+            bind_inputs(connection, warehouse, entry, already_bound={"alert_params"})
             query = model_sql(entry.name)
         else:
-            query = _bind_episode_restarts(connection, warehouse, entry, previous, changed_from)
+            query = _bind_restarts(connection, warehouse, entry, keys, previous, changed_from)
         # Through a table, whichever the path: DuckDB marks a Parquet column required
         # when the statistics of what it writes exclude nulls. A table's statistics come
         # from its rows; a query's from its plan, which differs between the two paths.
-        connection.execute(f"create temp table episodes_result as {query}")
+        connection.execute(f"create temp table extended_result as {query}")
         return lake.write_query(
             connection,
-            f"select * from episodes_result order by {entry.order_sql}",
+            f"select * from extended_result order by {entry.order_sql}",
             warehouse,
             entry.name,
         )
 
 
-def _bind_episode_restarts(
+def _bind_restarts(
     connection: duckdb.DuckDBPyConnection,
     warehouse: Path,
     entry: Model,
+    keys: tuple[str, ...],
     previous: Path,
     changed_from: dt.datetime,
 ) -> str:
-    """Bind the evaluations from each rule's restart and the kept episodes; return the
-    query of the episodes (the model over those evaluations, plus the kept ones)."""
+    """Bind the evaluations from each key's restart and the kept rows; return the query
+    of the table (the model over those evaluations, plus the kept rows)."""
     since = f"timestamp '{changed_from:%Y-%m-%d %H:%M:%S}'"
-    keys = "tenant_id, slo_name, rule_name"
+    listed = ", ".join(keys)
     bind(
         connection,
-        "previous_episodes",
+        "previous_rows",
         "select * from " + lake.scan_sql(warehouse, entry.name, [str(previous)]),
     )
     connection.execute(
         f"""
-        create temp table episode_restarts as
-        select {keys}, least(min(started_at), {since}) as restart_at
-        from previous_episodes
+        create temp table restarts as
+        select {listed}, least(min(started_at), {since}) as restart_at
+        from previous_rows
         where resolved_at is null or resolved_at >= {since}
         group by all
         """
     )
-    row = connection.execute(
-        f"select least(min(restart_at), {since}) from episode_restarts"
-    ).fetchone()
+    row = connection.execute(f"select least(min(restart_at), {since}) from restarts").fetchone()
     first_day = (row[0] if row and row[0] else changed_from).date()
     evaluations = lake.scan_sql(
         warehouse,
         "fct_alert_evaluations",
         lake.existing_partition_files(warehouse, "fct_alert_evaluations", first_day, dt.date.max),
     )
+    joined = " and ".join(f"evaluations.{key} = restarts.{key}" for key in keys)
     bind(
         connection,
         "fct_alert_evaluations",
         f"""
         select evaluations.* from {evaluations} as evaluations
-        left join episode_restarts
-            on evaluations.tenant_id = episode_restarts.tenant_id
-            and evaluations.slo_name = episode_restarts.slo_name
-            and evaluations.rule_name = episode_restarts.rule_name
-        where evaluations.eval_ts >= coalesce(episode_restarts.restart_at, {since})
+        left join restarts on {joined}
+        where evaluations.eval_ts >= coalesce(restarts.restart_at, {since})
         """,
     )
-    bind(
-        connection, "kept_episodes", f"select * from previous_episodes where resolved_at < {since}"
-    )
-    return f"select * from ({model_sql(entry.name)}) union all by name select * from kept_episodes"
+    bind(connection, "kept_rows", f"select * from previous_rows where resolved_at < {since}")
+    return f"select * from ({model_sql(entry.name)}) union all by name select * from kept_rows"
 
 
 def bind_alert_params(connection: duckdb.DuckDBPyConnection, policy: Policy) -> None:
@@ -474,13 +491,18 @@ def bind_alert_params(connection: duckdb.DuckDBPyConnection, policy: Policy) -> 
 
 
 def build_fct_alerts(resource: BurnwatchResource) -> int:
-    """A tenant SLO's rules grouped into alerts (sql/facts/fct_alerts.sql): it reads the
-    evaluations that fct_alert_episodes reads, and leaves that table as it is."""
-    entry = model("fct_alerts")
-    with resource.connect() as connection:
-        bind_inputs(connection, resource.warehouse_path, entry)
-        bind_alert_params(connection, load_manifest(resource.manifest_path).policy)
-        return write_model(connection, resource.warehouse_path, entry, None)
+    """A tenant SLO's rules grouped into alerts (sql/facts/fct_alerts.sql), extended from
+    the evaluations that changed (`build_extended`); a change of cooldowns recomputes
+    them all. It leaves fct_alert_episodes as it is."""
+    policy = load_manifest(resource.manifest_path).policy
+    cooldowns = {"page": policy.cooldown_minutes.page, "ticket": policy.cooldown_minutes.ticket}
+    return build_extended(
+        resource,
+        "fct_alerts",
+        ("tenant_id", "slo_name"),
+        cooldowns,
+        lambda connection: bind_alert_params(connection, policy),
+    )
 
 
 def build_fct_slo_status(resource: BurnwatchResource) -> int:

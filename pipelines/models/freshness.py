@@ -115,8 +115,12 @@ def first_changed_day(
     if not path.is_file():
         return dt.date.min
     previous: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    changed = [day for day in set(previous) | set(current) if previous.get(day) != current.get(day)]
-    return dt.date.fromisoformat(min(changed)) if changed else None
+    changed = {key for key in set(previous) | set(current) if previous.get(key) != current.get(key)}
+    if not changed:
+        return None
+    days = sorted(key for key in changed if key[:1].isdigit())
+    # A key that is not a day (the parameters) changes what every day gives.
+    return dt.date.fromisoformat(days[0]) if len(days) == len(changed) else dt.date.min
 
 
 def remember_stamps(warehouse: Path, table: str, source: str, current: Mapping[str, str]) -> None:
