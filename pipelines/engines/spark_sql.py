@@ -56,6 +56,7 @@ PORTABLE_FUNCTIONS = frozenset(
         "epoch",
         "generate_series",
         "greatest",
+        "lag",
         "least",
         "ln",
         "max",

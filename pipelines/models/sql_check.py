@@ -247,7 +247,14 @@ def _registry_problems(
         )
     order = tree.args.get("order")
     if order is not None:
-        found = [item.sql(dialect=DIALECT) for item in order.expressions]
+        # Compared without table qualifiers: `final.state` inside an expression is the
+        # registry's `state`.
+        found = [
+            item.transform(
+                lambda node: exp.column(node.name) if isinstance(node, exp.Column) else node
+            ).sql(dialect=DIALECT)
+            for item in order.expressions
+        ]
         declared = [
             sqlglot.parse_one(f"select 1 order by {column}", dialect=DIALECT)
             .args["order"]
