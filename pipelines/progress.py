@@ -33,6 +33,9 @@ def quiet(_message: str) -> None:
     """A `say` that says nothing (`--quiet`)."""
 
 
+_SKIPPED = "Dependencies for step"
+
+
 class _StepLines(logging.Handler):
     """Turns a run's log records into progress lines: the assets' own INFO messages as they
     are, and one line per successful step with its rows and seconds."""
@@ -49,8 +52,10 @@ class _StepLines(logging.Handler):
         event = meta["dagster_event"]
         step = meta["step_key"] or ""
         if event is None:
-            if record.levelno >= logging.INFO and step:
-                self.say(f"  {meta['orig_message']}")
+            message = str(meta["orig_message"])
+            # Steps skipped after a failure are not progress: the failure is told once.
+            if record.levelno >= logging.INFO and step and not message.startswith(_SKIPPED):
+                self.say(f"  {message}")
             return
         if event.is_step_materialization:
             materialization = event.step_materialization_data.materialization

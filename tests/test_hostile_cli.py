@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -247,9 +248,18 @@ def invoke_here(
     return subprocess.CompletedProcess(args, code if isinstance(code, int) else 1, out.out, out.err)
 
 
+# A progress line of pipelines/progress.py: "<step>: N rows in S s", "  <table> <day>: N
+# rows in S s (i/n days)", "<step>: S s" or "<step>: failed".
+PROGRESS_LINE = re.compile(r"^\s*[\w.]+( \d{4}-\d{2}-\d{2})?: (.* s( \(\d+/\d+ days\))?|failed)$")
+
+
 def error_lines(stderr: str) -> list[str]:
     """stderr without the progress lines of a run."""
-    return [line for line in stderr.splitlines() if line.strip() and not line.startswith(PROGRESS)]
+    return [
+        line
+        for line in stderr.splitlines()
+        if line.strip() and not line.startswith(PROGRESS) and not PROGRESS_LINE.match(line)
+    ]
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess[str], case: Case) -> None:

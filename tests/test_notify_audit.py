@@ -134,10 +134,11 @@ def write_lines(path: Path, lines: list[str]) -> None:
 
 TAMPERING = [
     ("last lines removed", lambda lines: lines[:-3], "truncated: the log holds"),
-    ("first 5 kept", lambda lines: lines[:5], "record(s) 6 to"),
+    ("first 2 kept", lambda lines: lines[:2], "record(s) 3 to"),
     ("emptied", lambda lines: [], "truncated: the log is empty"),
     ("edited and re-chained", edit_and_rechain, "audit.jsonl:3: differs from record 3"),
-    ("a line removed", lambda lines: lines[:4] + lines[5:], "audit.jsonl:5: seq 6 where 5"),
+    # A line from the middle: the log holds 5 records (the fixture's grouped alerts).
+    ("a line removed", lambda lines: lines[:1] + lines[2:], "audit.jsonl:2: seq 3 where 2"),
 ]
 
 
