@@ -382,10 +382,12 @@ def build_extended(
     entry = model(name)
     warehouse = resource.warehouse_path
     source = "fct_alert_evaluations"
-    stamps = freshness.partition_stamps(warehouse, source)
-    stamps["parameters"] = json.dumps(params or {}, sort_keys=True)
+    built_from = freshness.BuiltFrom(
+        parameters=json.dumps(params or {}, sort_keys=True),
+        partitions=freshness.partition_stamps(warehouse, source),
+    )
     target = lake.partition_path(warehouse, entry.name, None)
-    changed = freshness.first_changed_day(warehouse, entry.name, source, stamps)
+    changed = freshness.first_changed_day(warehouse, entry.name, source, built_from)
     if resource.full or not target.is_file():
         changed = dt.date.min
     if changed is None:
@@ -395,7 +397,7 @@ def build_extended(
     else:
         since = dt.datetime.combine(changed, dt.time())
         rows = write_extended(resource, entry, keys, target, since, bind_params_of)
-    freshness.remember_stamps(warehouse, entry.name, source, stamps)
+    freshness.remember_built_from(warehouse, entry.name, source, built_from)
     return int(rows)
 
 

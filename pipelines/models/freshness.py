@@ -10,7 +10,7 @@ fingerprint keeps the partition as it is.
 The fingerprint covers, per lake input of the model's entry in the registry:
 
 - for partitioned inputs, every partition file its lookback reaches from D, by
-  path, size and modification time (a recomputed partition is a new file);
+  path inside the warehouse, size and modification time (a recomputed partition is a new file);
 - for whole tables (small, and rewritten every run), their content;
 
 plus the parameters the model is bound with. The records live in
@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.models.registry import Model, Reach
@@ -61,7 +62,7 @@ def fingerprint(
                 warehouse, source.table, dt.date.min, dt.date.max
             )
             for name in files:
-                digest.update(name.encode())
+                digest.update(_relative(warehouse, name))
                 digest.update(Path(name).read_bytes())
             continue
         first = source.lookback.first_day(day, longest_period_days, history_days)
@@ -69,8 +70,15 @@ def fingerprint(
             warehouse, source.table, first, source.lookback.last_day(day)
         ):
             stat = Path(name).stat()
-            digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+            digest.update(_relative(warehouse, name))
+            digest.update(f"\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return digest.hexdigest()
+
+
+def _relative(warehouse: Path, name: str) -> bytes:
+    """A partition's path inside the warehouse: a moved or copied warehouse (the catalog is
+    portable, README) keeps its fingerprints."""
+    return Path(name).relative_to(Path(warehouse)).as_posix().encode()
 
 
 def is_unchanged(warehouse: Path, entry: Model, day: dt.date, current: str) -> bool:
@@ -105,27 +113,37 @@ def _stamps_path(warehouse: Path, table: str, source: str) -> Path:
     return Path(warehouse) / FINGERPRINT_DIR / table / f"{source}.json"
 
 
+@dataclass(frozen=True)
+class BuiltFrom:
+    """What an extended table was built from: its parameters, and the stamp of each
+    partition of its source by day (`partition_stamps`)."""
+
+    parameters: str
+    partitions: Mapping[str, str]
+
+
 def first_changed_day(
-    warehouse: Path, table: str, source: str, current: Mapping[str, str]
+    warehouse: Path, table: str, source: str, current: BuiltFrom
 ) -> dt.date | None:
     """The first day whose partition of `source` differs from (or was added to, or removed
-    from) what `table` was last built from; `dt.date.min` when there is no record (build
-    everything), None when nothing changed."""
+    from) what `table` was last built from; `dt.date.min` when there is no record or the
+    parameters changed (build everything), None when nothing changed."""
     path = _stamps_path(warehouse, table, source)
     if not path.is_file():
         return dt.date.min
-    previous: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    changed = {key for key in set(previous) | set(current) if previous.get(key) != current.get(key)}
-    if not changed:
-        return None
-    days = sorted(key for key in changed if key[:1].isdigit())
-    # A key that is not a day (the parameters) changes what every day gives.
-    return dt.date.fromisoformat(days[0]) if len(days) == len(changed) else dt.date.min
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record.get("parameters") != current.parameters:
+        return dt.date.min
+    previous: dict[str, str] = record.get("partitions", {})
+    now = current.partitions
+    changed = sorted(day for day in set(previous) | set(now) if previous.get(day) != now.get(day))
+    return dt.date.fromisoformat(changed[0]) if changed else None
 
 
-def remember_stamps(warehouse: Path, table: str, source: str, current: Mapping[str, str]) -> None:
-    """Record the stamps of `source`'s partitions that `table` was just built from."""
+def remember_built_from(warehouse: Path, table: str, source: str, current: BuiltFrom) -> None:
+    """Record what `table` was just built from (after its write, as `remember`)."""
     path = _stamps_path(warehouse, table, source)
     path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"parameters": current.parameters, "partitions": dict(current.partitions)}
     with atomic_path(path) as temporary:
-        Path(temporary).write_text(json.dumps(dict(current), sort_keys=True), encoding="utf-8")
+        Path(temporary).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
