@@ -12,13 +12,11 @@
 -- evaluated_until (int_tenant_horizons), as in fct_burn_rates.
 --
 -- A period's sum is a difference of running totals, read at the step's bucket and
--- at the bucket before the period. Running totals are kept only at the buckets
--- that can be read or that hold units (the day's steps, the period starts, the
--- buckets with data): counts are integers, so a running total over those buckets
--- equals the one over every bucket of the period, and the cost follows requests,
--- not tenant SLOs times a period of steps. ratio_timeslices units are fractions,
--- whose floating-point sums depend on how they are grouped: for those SLOs the
--- grid keeps every 5-minute bucket of the period, as the totals always did.
+-- at the bucket before the period, each running total split at midnight into
+-- whole days and the buckets of its own day (see exact_units below), so that the
+-- buckets of the period are read one by one only on the days where a total is
+-- read: the cost of a day's steps follows the day and its period starts, not
+-- the whole period's buckets.
 with slo_periods as (
     select
         slo_specs.tenant_id,
@@ -105,8 +103,19 @@ step_periods as (
         and steps.slo_name = slo_periods.slo_name
 ),
 
--- The buckets where running totals are read or change (see the header).
-grid as (
+-- The running total of a tenant SLO at a bucket x, cum(x), is split at midnight:
+-- the whole days before x's day (day_running, a few rows per day) plus the
+-- buckets of x's own day up to x (day_prefix). A period's sum is then
+-- cum(step bucket) - cum(bucket before the period). Only two kinds of bucket
+-- are read, the day's steps and each step's period start, so the buckets
+-- summed one by one are those of the days holding them (the day, the day
+-- before, and the days of the period starts); every day in between is read as
+-- its total. Counts are integers (the units of occurrences and timeslices are
+-- whole numbers too), so the sums are exact whatever their grouping.
+-- ratio_timeslices units are fractions, whose floating-point sums depend on
+-- how they are grouped: for those SLOs running totals run over every 5-minute
+-- bucket of the period (dense_running), as they always did.
+read_buckets as (
     select step_periods.tenant_id, step_periods.slo_name, step_periods.bucket_start
     from step_periods
     union
@@ -115,14 +124,150 @@ grid as (
         step_periods.slo_name,
         step_periods.period_start - interval 5 minute as bucket_start
     from step_periods
-    union
-    select int_sli_units.tenant_id, int_sli_units.slo_name, int_sli_units.bucket_start
+),
+
+exact_units as (
+    select
+        int_sli_units.tenant_id,
+        int_sli_units.slo_name,
+        int_sli_units.bucket_start,
+        time_bucket(to_days(1), int_sli_units.bucket_start) as day_start,
+        int_sli_units.total,
+        int_sli_units.bad,
+        int_sli_units.unit_total,
+        int_sli_units.unit_bad
     from int_sli_units
     inner join grid_bounds
         on int_sli_units.tenant_id = grid_bounds.tenant_id
         and int_sli_units.slo_name = grid_bounds.slo_name
-    where int_sli_units.bucket_start between grid_bounds.first_bucket and grid_bounds.last_bucket
+    where grid_bounds.budgeting <> 'ratio_timeslices'
+        and int_sli_units.bucket_start between grid_bounds.first_bucket and grid_bounds.last_bucket
+),
+
+-- Every day of each SLO's grid, so that a day without data has its (zero) total.
+grid_days as (
+    select
+        grid_bounds.tenant_id,
+        grid_bounds.slo_name,
+        unnest(
+            generate_series(
+                time_bucket(to_days(1), grid_bounds.first_bucket),
+                time_bucket(to_days(1), grid_bounds.last_bucket),
+                to_days(1)
+            )
+        ) as day_start
+    from grid_bounds
+    where grid_bounds.budgeting <> 'ratio_timeslices'
+),
+
+day_totals as (
+    select
+        exact_units.tenant_id,
+        exact_units.slo_name,
+        exact_units.day_start,
+        sum(exact_units.total) as total,
+        sum(exact_units.bad) as bad,
+        sum(exact_units.unit_total) as unit_total,
+        sum(exact_units.unit_bad) as unit_bad
+    from exact_units
+    group by exact_units.tenant_id, exact_units.slo_name, exact_units.day_start
+),
+
+-- Per day: the running totals of every day before it.
+day_running as (
+    select
+        grid_days.tenant_id,
+        grid_days.slo_name,
+        grid_days.day_start,
+        coalesce(sum(day_totals.total) over before_day, 0) as total_before,
+        coalesce(sum(day_totals.bad) over before_day, 0) as bad_before,
+        coalesce(sum(day_totals.unit_total) over before_day, 0) as unit_total_before,
+        coalesce(sum(day_totals.unit_bad) over before_day, 0) as unit_bad_before
+    from grid_days
+    left join day_totals
+        on grid_days.tenant_id = day_totals.tenant_id
+        and grid_days.slo_name = day_totals.slo_name
+        and grid_days.day_start = day_totals.day_start
+    window before_day as (
+        partition by grid_days.tenant_id, grid_days.slo_name
+        order by grid_days.day_start
+        rows between unbounded preceding and 1 preceding
+    )
+),
+
+exact_read_buckets as (
+    select
+        read_buckets.tenant_id,
+        read_buckets.slo_name,
+        read_buckets.bucket_start,
+        time_bucket(to_days(1), read_buckets.bucket_start) as day_start
+    from read_buckets
+    inner join grid_bounds
+        on read_buckets.tenant_id = grid_bounds.tenant_id
+        and read_buckets.slo_name = grid_bounds.slo_name
+    where grid_bounds.budgeting <> 'ratio_timeslices'
+),
+
+read_days as (
+    select distinct
+        exact_read_buckets.tenant_id, exact_read_buckets.slo_name, exact_read_buckets.day_start
+    from exact_read_buckets
+),
+
+-- Within the days that hold read buckets: the read buckets and the buckets with data.
+day_points as (
+    select exact_read_buckets.tenant_id, exact_read_buckets.slo_name,
+        exact_read_buckets.day_start, exact_read_buckets.bucket_start
+    from exact_read_buckets
     union
+    select exact_units.tenant_id, exact_units.slo_name, exact_units.day_start,
+        exact_units.bucket_start
+    from exact_units
+    inner join read_days
+        on exact_units.tenant_id = read_days.tenant_id
+        and exact_units.slo_name = read_days.slo_name
+        and exact_units.day_start = read_days.day_start
+),
+
+day_prefix as (
+    select
+        day_points.tenant_id,
+        day_points.slo_name,
+        day_points.day_start,
+        day_points.bucket_start,
+        sum(coalesce(exact_units.total, 0)) over in_day as total_in_day,
+        sum(coalesce(exact_units.bad, 0)) over in_day as bad_in_day,
+        sum(coalesce(exact_units.unit_total, 0)) over in_day as unit_total_in_day,
+        sum(coalesce(exact_units.unit_bad, 0)) over in_day as unit_bad_in_day
+    from day_points
+    left join exact_units
+        on day_points.tenant_id = exact_units.tenant_id
+        and day_points.slo_name = exact_units.slo_name
+        and day_points.bucket_start = exact_units.bucket_start
+    window in_day as (
+        partition by day_points.tenant_id, day_points.slo_name, day_points.day_start
+        order by day_points.bucket_start
+        rows between unbounded preceding and current row
+    )
+),
+
+exact_running as (
+    select
+        day_prefix.tenant_id,
+        day_prefix.slo_name,
+        day_prefix.bucket_start,
+        day_running.total_before + day_prefix.total_in_day as running_total,
+        day_running.bad_before + day_prefix.bad_in_day as running_bad,
+        day_running.unit_total_before + day_prefix.unit_total_in_day as running_unit_total,
+        day_running.unit_bad_before + day_prefix.unit_bad_in_day as running_unit_bad
+    from day_prefix
+    inner join day_running
+        on day_prefix.tenant_id = day_running.tenant_id
+        and day_prefix.slo_name = day_running.slo_name
+        and day_prefix.day_start = day_running.day_start
+),
+
+dense_grid as (
     select
         grid_bounds.tenant_id,
         grid_bounds.slo_name,
@@ -133,25 +278,31 @@ grid as (
     where grid_bounds.budgeting = 'ratio_timeslices'
 ),
 
-running as (
+dense_running as (
     select
-        grid.tenant_id,
-        grid.slo_name,
-        grid.bucket_start,
+        dense_grid.tenant_id,
+        dense_grid.slo_name,
+        dense_grid.bucket_start,
         sum(coalesce(int_sli_units.total, 0)) over by_bucket as running_total,
         sum(coalesce(int_sli_units.bad, 0)) over by_bucket as running_bad,
         sum(coalesce(int_sli_units.unit_total, 0)) over by_bucket as running_unit_total,
         sum(coalesce(int_sli_units.unit_bad, 0)) over by_bucket as running_unit_bad
-    from grid
+    from dense_grid
     left join int_sli_units
-        on grid.tenant_id = int_sli_units.tenant_id
-        and grid.slo_name = int_sli_units.slo_name
-        and grid.bucket_start = int_sli_units.bucket_start
+        on dense_grid.tenant_id = int_sli_units.tenant_id
+        and dense_grid.slo_name = int_sli_units.slo_name
+        and dense_grid.bucket_start = int_sli_units.bucket_start
     window by_bucket as (
-        partition by grid.tenant_id, grid.slo_name
-        order by grid.bucket_start
+        partition by dense_grid.tenant_id, dense_grid.slo_name
+        order by dense_grid.bucket_start
         rows between unbounded preceding and current row
     )
+),
+
+running as (
+    select * from exact_running
+    union all
+    select * from dense_running
 ),
 
 -- Two joins in sequence: as one three-way join, DuckDB's join order built a

@@ -17,6 +17,7 @@ with request_units as (
         int_sli_buckets.bucket_start,
         int_sli_buckets.total,
         int_sli_buckets.bad,
+        slo_specs.budgeting,
         case when slo_specs.budgeting = 'occurrences' then int_sli_buckets.total else 0 end
             as unit_total,
         case when slo_specs.budgeting = 'occurrences' then int_sli_buckets.bad else 0 end
@@ -64,21 +65,26 @@ slice_units as (
     from slices
 ),
 
-final as (
+-- An occurrences SLO's buckets are its request rows, one per bucket already; only
+-- a timeslice SLO's buckets merge request rows with the slices ending there. So
+-- only those go through the group by: the budget's period reads are mostly
+-- occurrences rows, and stay a projection.
+merged_timeslice_units as (
     select
         units.tenant_id,
         units.slo_name,
         units.bucket_start,
-        cast(sum(units.total) as bigint) as total,
-        cast(sum(units.bad) as bigint) as bad,
-        cast(sum(units.unit_total) as double) as unit_total,
-        cast(sum(units.unit_bad) as double) as unit_bad
+        sum(units.total) as total,
+        sum(units.bad) as bad,
+        sum(units.unit_total) as unit_total,
+        sum(units.unit_bad) as unit_bad
     from (
         select
             request_units.tenant_id, request_units.slo_name, request_units.bucket_start,
             request_units.total, request_units.bad,
             request_units.unit_total, request_units.unit_bad
         from request_units
+        where request_units.budgeting <> 'occurrences'
         union all
         select
             slice_units.tenant_id, slice_units.slo_name, slice_units.bucket_start,
@@ -87,6 +93,29 @@ final as (
         from slice_units
     ) as units
     group by units.tenant_id, units.slo_name, units.bucket_start
+),
+
+final as (
+    select
+        request_units.tenant_id,
+        request_units.slo_name,
+        request_units.bucket_start,
+        cast(request_units.total as bigint) as total,
+        cast(request_units.bad as bigint) as bad,
+        cast(request_units.unit_total as double) as unit_total,
+        cast(request_units.unit_bad as double) as unit_bad
+    from request_units
+    where request_units.budgeting = 'occurrences'
+    union all
+    select
+        merged_timeslice_units.tenant_id,
+        merged_timeslice_units.slo_name,
+        merged_timeslice_units.bucket_start,
+        cast(merged_timeslice_units.total as bigint) as total,
+        cast(merged_timeslice_units.bad as bigint) as bad,
+        cast(merged_timeslice_units.unit_total as double) as unit_total,
+        cast(merged_timeslice_units.unit_bad as double) as unit_bad
+    from merged_timeslice_units
 )
 
 select * from final
