@@ -536,27 +536,45 @@ class FctErrorBudget(_Table):
     tenant_id: pl.String = pa.Field(description="The tenant.")
     slo_name: pl.String = pa.Field(description="The tenant's SLO.")
     eval_ts: UtcTimestamp = pa.Field(description="The evaluation step t, a 5-minute boundary, UTC.")
+    objective: pl.Float64 = pa.Field(
+        description="The SLO's objective, in percent (slo_specs): the budget is 100 - objective."
+    )
+    period_days: pl.Int32 = pa.Field(
+        ge=1,
+        description=(
+            "The budget period in days: rolling, or a calendar period's nominal length (7, 30, 91)."
+        ),
+    )
+    calendar: pl.String = pa.Field(
+        nullable=True,
+        description="week, month or quarter for a calendar period; null for a rolling one.",
+    )
     total: pl.Int64 = pa.Field(
         ge=0, description="Requests in the current period [period_start, t)."
     )
     bad: pl.Int64 = pa.Field(ge=0, description="Bad requests in the current period.")
-    consumed: pl.Float64 = pa.Field(
+    budget_consumed_percent: pl.Float64 = pa.Field(
         nullable=True,
         ge=0,
         description=(
-            "Share of the period's budget spent: bad units / (units * (1 - objective)); null "
-            "without traffic."
+            "Percent of the period's budget spent: 100 * bad units / (units * (1 - objective)); "
+            "above 100 once overspent; null without traffic."
         ),
     )
-    remaining: pl.Float64 = pa.Field(
-        nullable=True, description="1 - consumed; negative once overspent; null without traffic."
+    budget_remaining_percent: pl.Float64 = pa.Field(
+        nullable=True,
+        description=(
+            "Percent of the period's budget left: 100 - budget_consumed_percent; negative once "
+            "overspent; null without traffic."
+        ),
     )
-    time_to_exhaustion: pl.Float64 = pa.Field(
+    time_to_exhaustion_hours: pl.Float64 = pa.Field(
         nullable=True,
         ge=0,
         description=(
-            "Hours until the budget is spent at the 1h burn rate; 0 once spent; null when nothing "
-            "burns."
+            "Hours until the budget is spent at the 1d window's burn rate; 0 once spent; null "
+            "when it is not spent within the period (nothing burns, no traffic, or it would "
+            "last past the period)."
         ),
     )
     period_start: UtcTimestamp = pa.Field(
@@ -755,8 +773,8 @@ class FctSloStatus(_Table):
     time_to_exhaustion_hours: pl.Float64 = pa.Field(
         nullable=True,
         ge=0,
-        description="Hours until the budget is spent at the 1h burn at as_of; 0 once spent; "
-        "null when nothing burns.",
+        description="Hours until the budget is spent at the 1d burn at as_of "
+        "(fct_error_budget); 0 once spent; null: not within the period.",
     )
     burn_rate_5m: pl.Float64 = pa.Field(
         nullable=True, ge=0, description="The 5m window's burn rate at as_of; null: no requests."
@@ -1280,14 +1298,18 @@ class ReportOverview(_Table):
     )
     objective: pl.Float64 = pa.Field(nullable=True, description="The objective, in percent.")
     period_days: pl.Int32 = pa.Field(nullable=True, description="The SLO period in days.")
-    remaining: pl.Float64 = pa.Field(
-        nullable=True, description="Share of the budget left at as_of; null: no data."
+    budget_remaining_percent: pl.Float64 = pa.Field(
+        nullable=True, description="Percent of the budget left at as_of; null: no data."
     )
-    time_to_exhaustion: pl.Float64 = pa.Field(
-        nullable=True, description="Hours until the budget is spent at the current burn."
+    time_to_exhaustion_hours: pl.Float64 = pa.Field(
+        nullable=True,
+        description="Hours until the budget is spent at the 1d burn; null: not within the period.",
     )
     burn_rate_1h: pl.Float64 = pa.Field(
         nullable=True, description="The 1h window's burn rate at as_of."
+    )
+    burn_rate_1d: pl.Float64 = pa.Field(
+        nullable=True, description="The 1d window's burn rate at as_of: the exhaustion's."
     )
     pages: pl.Int64 = pa.Field(ge=0, description="Page episodes of the SLO.")
     tickets: pl.Int64 = pa.Field(ge=0, description="Ticket episodes of the SLO.")
@@ -1306,7 +1328,9 @@ class ReportBurndown(_Table):
     tenant_id: pl.String = pa.Field(description="The tenant.")
     slo_name: pl.String = pa.Field(description="The tenant's SLO.")
     eval_ts: UtcTimestamp = pa.Field(description="The evaluation step, UTC.")
-    remaining: pl.Float64 = pa.Field(nullable=True, description="Share of the budget left.")
+    budget_remaining_percent: pl.Float64 = pa.Field(
+        nullable=True, description="Percent of the budget left."
+    )
 
 
 class ReportBurnRates(_Table):

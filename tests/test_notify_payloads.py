@@ -122,7 +122,9 @@ class WebhookAlert(_Doc):
     episode: dict[str, dt.datetime | None]
     policy: dict[str, str | float]
     windows: dict[Literal["long", "short"], Window]
-    budget: dict[Literal["remaining", "consumed", "hours_to_exhaustion"], float | None]
+    budget: dict[
+        Literal["remaining_percent", "consumed_percent", "hours_to_exhaustion"], float | None
+    ]
     change_events: list[str]
     runbook_url: str
 

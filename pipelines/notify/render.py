@@ -68,13 +68,15 @@ def _num(value: float | None) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
+def _pct(percent: float | None) -> str:
+    return "n/a" if percent is None else f"{percent:.1f}%"
 
 
 def _hours(value: float | None) -> str:
+    # fct_error_budget leaves the hours null when the budget is not spent within the
+    # period at the 1d burn (nothing burns, or too slowly to matter before it resets).
     if value is None:
-        return "not burning"
+        return "not within the period"
     return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} days"
 
 
@@ -127,9 +129,9 @@ def context(transition: Transition, evidence: Evidence, runbook_template: str) -
         "long_bad": row.get("long_bad"),
         "short_total": row.get("short_total"),
         "short_bad": row.get("short_bad"),
-        "budget_remaining": budget.get("remaining"),
-        "budget_consumed": budget.get("consumed"),
-        "hours_to_exhaustion": budget.get("time_to_exhaustion"),
+        "budget_remaining_percent": budget.get("budget_remaining_percent"),
+        "budget_consumed_percent": budget.get("budget_consumed_percent"),
+        "hours_to_exhaustion": budget.get("time_to_exhaustion_hours"),
         "peak": transition.peak_long_burn_rate,
         "escalated_from": transition.escalated_from,
         "events": [e.describe(transition.at, transition.severity) for e in evidence.events],
@@ -166,7 +168,7 @@ def alertmanager_payload(values: dict[str, Any], title: str, body: str) -> list[
             "long_window_burn_rate": _num(values["long_burn"]),
             "short_window_burn_rate": _num(values["short_burn"]),
             "burn_threshold": _num(values["threshold"]),
-            "budget_remaining": _pct(values["budget_remaining"]),
+            "budget_remaining": _pct(values["budget_remaining_percent"]),
             "time_to_exhaustion": _hours(values["hours_to_exhaustion"]),
             "runbook_url": values["runbook_url"],
             "change_events": "; ".join(values["events"]),
@@ -188,7 +190,7 @@ _PAGERDUTY_EPISODE_DETAILS = (
     "threshold",
     "long_burn",
     "short_burn",
-    "budget_remaining",
+    "budget_remaining_percent",
     "hours_to_exhaustion",
     "escalated_from",
     "events",
@@ -288,8 +290,8 @@ def webhook_payload(values: dict[str, Any], title: str, key: str, dedup_key: str
             },
         },
         "budget": {
-            "remaining": values["budget_remaining"],
-            "consumed": values["budget_consumed"],
+            "remaining_percent": values["budget_remaining_percent"],
+            "consumed_percent": values["budget_consumed_percent"],
             "hours_to_exhaustion": values["hours_to_exhaustion"],
         },
         "change_events": values["events"],

@@ -59,20 +59,20 @@ def burndown_id(tenant_id: str) -> str:
     return f"burndown-{tenant_id}"
 
 
-def _budget_color(remaining: float | None) -> str:
-    if remaining is None or remaining <= 0:
+def _budget_color(remaining_percent: float | None) -> str:
+    if remaining_percent is None or remaining_percent <= 0:
         return "#7f0000"
-    if remaining < 0.25:
+    if remaining_percent < 25:
         return "#c62828"
-    return "#ef8f00" if remaining < 0.5 else "#2e7d32"
+    return "#ef8f00" if remaining_percent < 50 else "#2e7d32"
 
 
 def _overview_figure(overview: pl.DataFrame) -> Figure:
     # The table is in urgency order; the budget chart stays lowest budget first.
-    with_budget = overview.filter(pl.col("remaining").is_not_null())
-    lowest = with_budget.sort(["remaining", "tenant_id", "slo_name"])
+    with_budget = overview.filter(pl.col("budget_remaining_percent").is_not_null())
+    lowest = with_budget.sort(["budget_remaining_percent", "tenant_id", "slo_name"])
     rows = lowest.head(OVERVIEW_CHART_LIMIT).to_dicts()
-    remaining = [_round(r["remaining"]) for r in rows]
+    remaining = [_round(r["budget_remaining_percent"]) for r in rows]
     return {
         "data": [
             {
@@ -83,15 +83,15 @@ def _overview_figure(overview: pl.DataFrame) -> Figure:
                 "y": [f"{r['tenant_id']} · {r['slo_name']}" for r in rows],
                 "customdata": [[series_key(r["tenant_id"], r["slo_name"])] for r in rows],
                 "marker": {"color": [_budget_color(v) for v in remaining]},
-                "hovertemplate": "%{y}<br>remaining %{x:.1%}<extra></extra>",
+                "hovertemplate": "%{y}<br>remaining %{x:.1f} %<extra></extra>",
             }
         ],
         "layout": {
             "height": 120 + 22 * max(len(rows), 1),
             "margin": {"l": 10, "r": 20, "t": 30, "b": 40},
             "xaxis": {
-                "title": {"text": "error budget remaining (newest step)"},
-                "tickformat": ".0%",
+                "title": {"text": "error budget remaining, % (newest step)"},
+                "ticksuffix": " %",
                 "zeroline": True,
                 "zerolinecolor": "#555",
             },
@@ -108,9 +108,11 @@ def _burndown_figure(tenant_id: str, rows: pl.DataFrame) -> Figure:
             "mode": "lines",
             "name": str(slo_name),
             "x": [ts_text(v) for v in series["eval_ts"]],
-            "y": [_round(v) for v in series["remaining"]],
+            "y": [_round(v) for v in series["budget_remaining_percent"]],
             "meta": {"slo_name": slo_name},
-            "hovertemplate": "%{x}<br>" + html.escape(str(slo_name)) + ": %{y:.1%}<extra></extra>",
+            "hovertemplate": "%{x}<br>"
+            + html.escape(str(slo_name))
+            + ": %{y:.1f} %<extra></extra>",
         }
         for (slo_name,), series in rows.group_by("slo_name", maintain_order=True)
     ]
@@ -122,8 +124,8 @@ def _burndown_figure(tenant_id: str, rows: pl.DataFrame) -> Figure:
             "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
             "xaxis": {"type": "date"},
             "yaxis": {
-                "tickformat": ".0%",
-                "title": {"text": "budget remaining"},
+                "ticksuffix": " %",
+                "title": {"text": "budget remaining, %"},
                 "zeroline": True,
                 "zerolinecolor": "#555",
                 "zerolinewidth": 1.5,
