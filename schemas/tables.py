@@ -1359,6 +1359,21 @@ class ReportSummaryEpisodes(_Table):
     peak_burn: pl.Float64 = pa.Field(description="The peak long-window burn, to 2 decimals.")
 
 
+class ReportSuppressed(_Table):
+    """Per tenant SLO rule: each span of consecutive steps at which its ticket fired but was
+    held back while a page of the SLO fired (fct_alert_evaluations.suppressed)."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    rule_name: pl.String = pa.Field(description="The suppressed (ticket) rule.")
+    severity: pl.String = pa.Field(description="The rule's severity: ticket.")
+    started_at: UtcTimestamp = pa.Field(description="The span's first suppressed step, UTC.")
+    ended_at: UtcTimestamp = pa.Field(
+        description="The step after its last suppressed step, UTC (as an episode's resolved_at)."
+    )
+    suppressed_steps: pl.Int64 = pa.Field(ge=1, description="Suppressed steps in the span.")
+
+
 # Tables by name, in pipeline (DAG) order. The name is also the SQL model's file name.
 TABLES: dict[str, type[_Table]] = {
     "run_params": RunParams,
@@ -1410,6 +1425,7 @@ TABLES: dict[str, type[_Table]] = {
     # fct_alert_episodes in the order of the page's episode table.
     "report_episodes": FctAlertEpisodes,
     "report_summary_episodes": ReportSummaryEpisodes,
+    "report_suppressed": ReportSuppressed,
 }
 
 
@@ -1601,6 +1617,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "report_policy": ("tenant_id", "slo_name", "rule_name"),
     "report_episodes": ("tenant_id", "slo_name", "rule_name", "started_at"),
     "report_summary_episodes": ("tenant_id", "slo_name", "rule_name", "started_at"),
+    "report_suppressed": ("tenant_id", "slo_name", "rule_name", "started_at"),
 }
 
 

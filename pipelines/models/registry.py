@@ -562,6 +562,14 @@ _ENTRIES = (
         order_by=("started_at", "tenant_id", "slo_name", "rule_name"),
         description="The summary's alert episodes, peak burn rounded.",
     ),
+    Model(
+        "report_suppressed",
+        "reports",
+        Kind.EPHEMERAL,
+        inputs=(lake("fct_alert_evaluations", Reach.WHOLE),),
+        order_by=("started_at", "tenant_id", "slo_name", "rule_name"),
+        description="Spans of ticket steps suppressed while paging, oldest first.",
+    ),
 )
 
 MODELS: dict[str, Model] = {model.name: model for model in _ENTRIES}

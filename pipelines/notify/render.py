@@ -100,8 +100,14 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def context(transition: Transition, evidence: Evidence, runbook_template: str) -> dict[str, Any]:
-    """Everything a template may use, from the transition and the lake rows behind it."""
+def context(
+    transition: Transition,
+    evidence: Evidence,
+    runbook_template: str,
+    report_url: str | None = None,
+) -> dict[str, Any]:
+    """Everything a template may use, from the transition and the lake rows behind it;
+    `report_url` is the report page at the SLO's anchor (pipelines.notify.report_links)."""
     row = evidence.at(transition.at) or {}
     budget = evidence.budget or {}
     names = {
@@ -136,6 +142,7 @@ def context(transition: Transition, evidence: Evidence, runbook_template: str) -
         "escalated_from": transition.escalated_from,
         "events": [e.describe(transition.at, transition.severity) for e in evidence.events],
         "runbook_url": runbook_template.format_map(names),
+        "report_url": report_url,
     }
 
 
@@ -172,6 +179,7 @@ def alertmanager_payload(values: dict[str, Any], title: str, body: str) -> list[
             "time_to_exhaustion": _hours(values["hours_to_exhaustion"]),
             "runbook_url": values["runbook_url"],
             "change_events": "; ".join(values["events"]),
+            **({"report_url": values["report_url"]} if values["report_url"] else {}),
         },
         "startsAt": values["started_at"],
     }
@@ -218,7 +226,14 @@ def _pagerduty_event(
             "class": values["slo"],
             "custom_details": {key: values[key] for key in details},
         },
-        "links": [{"href": values["runbook_url"], "text": "Runbook"}],
+        "links": [
+            {"href": values["runbook_url"], "text": "Runbook"},
+            *(
+                [{"href": values["report_url"], "text": "Report"}]
+                if values.get("report_url")
+                else []
+            ),
+        ],
         "client": "Burnwatch",
     }
 
@@ -230,6 +245,7 @@ def pagerduty_payload(values: dict[str, Any], title: str, dedup_key: str) -> dic
 
 def slack_payload(values: dict[str, Any], title: str, body: str) -> dict[str, Any]:
     """An incoming-webhook message: `text` for notifications, blocks for the layout."""
+    report = f"<{values['report_url']}|Report> · " if values.get("report_url") else ""
     return {
         "text": _slack_escape(title),
         "blocks": [
@@ -243,8 +259,8 @@ def slack_payload(values: dict[str, Any], title: str, body: str) -> dict[str, An
                 "elements": [
                     {
                         "type": "mrkdwn",
-                        "text": f"<{values['runbook_url']}|Runbook> · {values['kind']} "
-                        f"at {values['at']}",
+                        "text": f"<{values['runbook_url']}|Runbook> · {report}"
+                        f"{values['kind']} at {values['at']}",
                     }
                 ],
             },
@@ -296,6 +312,7 @@ def webhook_payload(values: dict[str, Any], title: str, key: str, dedup_key: str
         },
         "change_events": values["events"],
         "runbook_url": values["runbook_url"],
+        "report_url": values["report_url"],
     }
 
 
@@ -305,9 +322,11 @@ def render(
     channel_name: str,
     channel: Channel,
     runbook_template: str,
+    report_url: str | None = None,
 ) -> Message:
-    """The message for one transition on one channel."""
-    values = context(transition, evidence, runbook_template)
+    """The message for one transition on one channel; `report_url` (the report at the SLO's
+    anchor) goes into every channel's message when given."""
+    values = context(transition, evidence, runbook_template, report_url)
     payloads = _Payloads(alertmanager_payload, pagerduty_payload, webhook_payload)
     return _message(
         transition, episode_dedup_key(transition), channel_name, channel, values, "", payloads

@@ -24,6 +24,8 @@ OVERVIEW_CHART_LIMIT = 30
 SIGNIFICANT_DIGITS = 5
 
 SEVERITY_COLORS = {"page": "#c62828", "ticket": "#ef8f00"}
+# Tickets held back while a page fired: a pale fill, hatched in the ticket colour.
+SUPPRESSED_COLOR = "#fff3e0"
 WINDOW_COLORS = {
     "5m": "#9e9e9e",
     "30m": "#26a69a",
@@ -338,13 +340,63 @@ def _episode_label(row: dict[str, Any]) -> str:
     return f"{row['tenant_id']} · {row['slo_name']} · {row['rule_name']}"
 
 
+def _span_ms(start: dt.datetime, end: dt.datetime) -> int:
+    return int((end - start).total_seconds() * 1000)
+
+
+def _short_markers(
+    spans: list[tuple[dict[str, Any], dt.datetime]], step_minutes: int, color: str, meta: Figure
+) -> Figure | None:
+    """A fixed-size tick at the start of every span shorter than a chart step: the chart
+    step keeps a series under MAX_POINTS points, so on a plot at least that many pixels
+    wide such a span is at most one pixel column, and its bar alone could vanish."""
+    short = [
+        (r, end) for r, end in spans if end - r["started_at"] < dt.timedelta(minutes=step_minutes)
+    ]
+    if not short:
+        return None
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "name": f"{meta['severity']} under {step_minutes} min",
+        "showlegend": False,
+        "x": [ts_text(r["started_at"]) for r, _ in short],
+        "y": [_episode_label(r) for r, _ in short],
+        "marker": {
+            "symbol": "line-ns-open",
+            "size": 14,
+            "line": {"width": 3, "color": color},
+            "color": color,
+        },
+        "customdata": [
+            [
+                ts_text(r["started_at"]),
+                ts_text(end),
+                round((end - r["started_at"]).total_seconds() / 60),
+            ]
+            for r, end in short
+        ],
+        "hovertemplate": "%{y}<br>%{customdata[0]} → %{customdata[1]}"
+        " (%{customdata[2]} min)<extra></extra>",
+        "meta": meta,
+    }
+
+
 def _timeline_figure(
-    episodes: pl.DataFrame, changes: pl.DataFrame | None, period_end: dt.datetime | None
+    episodes: pl.DataFrame,
+    suppressed: pl.DataFrame,
+    changes: pl.DataFrame | None,
+    period_end: dt.datetime | None,
+    step_minutes: int,
 ) -> Figure:
     """Episodes as bars from start to resolution (open ones run to the end of the data),
-    one row per tenant SLO rule; change events as diamonds on a row per tenant."""
+    one row per tenant SLO rule; tickets suppressed while paging as hatched, pale bars on
+    their rule's row; a tick marker on every episode or suppressed span shorter than a
+    chart step, so that none vanishes at the chart's width; change events as diamonds on
+    a row per tenant."""
     rows = episodes.to_dicts()
-    tenants = sorted({r["tenant_id"] for r in rows})
+    held = suppressed.to_dicts()
+    tenants = sorted({r["tenant_id"] for r in rows} | {r["tenant_id"] for r in held})
     change_rows: list[dict[str, Any]] = []
     if changes is not None:
         # An event for every tenant ("*") shows on the row of each tenant with episodes.
@@ -365,8 +417,43 @@ def _timeline_figure(
     for tenant in tenants:
         if any(c["tenant_id"] == tenant for c in change_rows):
             categories.append(f"{tenant} · changes")
-        categories.extend(sorted({_episode_label(r) for r in rows if r["tenant_id"] == tenant}))
+        categories.extend(
+            sorted({_episode_label(r) for r in [*rows, *held] if r["tenant_id"] == tenant})
+        )
     traces: list[dict[str, Any]] = []
+    markers: list[Figure] = []
+    if held:
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": "ticket suppressed while paging",
+                "base": [ts_text(r["started_at"]) for r in held],
+                "x": [_span_ms(r["started_at"], r["ended_at"]) for r in held],
+                "y": [_episode_label(r) for r in held],
+                "marker": {
+                    "color": SUPPRESSED_COLOR,
+                    "opacity": 0.6,
+                    "pattern": {"shape": "/", "fgcolor": SEVERITY_COLORS["ticket"], "size": 6},
+                    "line": {"width": 1, "color": SEVERITY_COLORS["ticket"]},
+                },
+                "customdata": [
+                    [ts_text(r["started_at"]), ts_text(r["ended_at"]), r["suppressed_steps"]]
+                    for r in held
+                ],
+                "hovertemplate": "%{y}<br>suppressed while paging %{customdata[0]} → "
+                "%{customdata[1]} (%{customdata[2]} steps)<extra></extra>",
+                "meta": {"kind": "suppressed"},
+            }
+        )
+        marker = _short_markers(
+            [(r, r["ended_at"]) for r in held],
+            step_minutes,
+            SEVERITY_COLORS["ticket"],
+            {"kind": "short_suppressed", "severity": "ticket"},
+        )
+        if marker:
+            markers.append(marker)
     for severity in ("page", "ticket"):
         chosen = [r for r in rows if r["severity"] == severity]
         if not chosen:
@@ -378,10 +465,7 @@ def _timeline_figure(
                 "orientation": "h",
                 "name": severity,
                 "base": [ts_text(r["started_at"]) for r in chosen],
-                "x": [
-                    int((end - r["started_at"]).total_seconds() * 1000)
-                    for r, end in zip(chosen, ends, strict=True)
-                ],
+                "x": [_span_ms(r["started_at"], end) for r, end in zip(chosen, ends, strict=True)],
                 "y": [_episode_label(r) for r in chosen],
                 "marker": {
                     "color": SEVERITY_COLORS[severity],
@@ -400,6 +484,16 @@ def _timeline_figure(
                 "meta": {"kind": "episodes", "severity": severity},
             }
         )
+        marker = _short_markers(
+            list(zip(chosen, ends, strict=True)),
+            step_minutes,
+            SEVERITY_COLORS[severity],
+            {"kind": "short_episodes", "severity": severity},
+        )
+        if marker:
+            markers.append(marker)
+    # Markers last, so that they are drawn above every bar.
+    traces.extend(markers)
     if change_rows:
         traces.append(
             {
@@ -461,8 +555,8 @@ def build_figures(data: ReportData) -> dict[str, Figure]:
             data.step_minutes,
             data.period_end,
         )
-    if not data.episodes.is_empty():
+    if not data.episodes.is_empty() or not data.suppressed.is_empty():
         figures["episodes-timeline"] = _timeline_figure(
-            data.episodes, data.change_events, data.period_end
+            data.episodes, data.suppressed, data.change_events, data.period_end, data.step_minutes
         )
     return figures
