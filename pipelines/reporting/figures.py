@@ -347,9 +347,10 @@ def _span_ms(start: dt.datetime, end: dt.datetime) -> int:
 def _short_markers(
     spans: list[tuple[dict[str, Any], dt.datetime]], step_minutes: int, color: str, meta: Figure
 ) -> Figure | None:
-    """A fixed-size tick at the start of every span shorter than a chart step: the chart
-    step keeps a series under MAX_POINTS points, so on a plot at least that many pixels
-    wide such a span is at most one pixel column, and its bar alone could vanish."""
+    """A fixed-size tick at the start of every span shorter than a chart step, whose bar
+    alone could vanish. The step is at least the data's span / queries.MAX_POINTS (400),
+    so on a plot at least 400 pixels wide a pixel column is at most a step: every span
+    under one pixel column gets a tick."""
     short = [
         (r, end) for r, end in spans if end - r["started_at"] < dt.timedelta(minutes=step_minutes)
     ]
