@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 
 from pipelines import settings
+from pipelines.notify.report_links import report_url_from_env
 from pipelines.warehouse import session
 
 ENV_DATA_DIR = "BURNWATCH_DATA_DIR"
@@ -122,6 +123,8 @@ def limits_from_env() -> dict[str, Any]:
 
     Raises BurnwatchInputError naming the variable when one is not a valid value."""
     limits: dict[str, Any] = {}
+    # Checked here, before anything is written; the notifications stage reads it again.
+    report_url_from_env()
     if settings.env(ENV_MAX_QUARANTINED_SHARE).strip():
         limits["max_quarantined_share"] = settings.share(
             settings.env(ENV_MAX_QUARANTINED_SHARE), ENV_MAX_QUARANTINED_SHARE

@@ -46,6 +46,7 @@ BOUND_ONLY: tuple[str, ...] = (
     "report_policy",
     "report_episodes",
     "report_summary_episodes",
+    "report_suppressed",
 )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -50,6 +51,17 @@ class _Channel(_Strict):
                         f"environment variable and name it with {env_key}"
                     )
         return data
+
+
+def report_url_problem(url: str) -> str | None:
+    """What is wrong with `url` as the report page's address, or None: it must be an
+    absolute http://, https:// or file:// URL without a #fragment (messages add one)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https", "file") or not (parts.netloc or parts.path):
+        return "not an http://, https:// or file:// URL of the report page"
+    if parts.fragment:
+        return "no #fragment, please: each message adds its SLO's anchor"
+    return None
 
 
 def _env_name(value: str | None) -> str | None:
@@ -185,6 +197,9 @@ class NotificationConfig(_Strict):
     events: EventsConfig = Field(default_factory=EventsConfig)
     # `{tenant}`, `{slo}` and `{rule}` are filled in.
     runbook_url: str = "https://runbooks.example.com/slo/{slo}"
+    # The report page's address (http(s):// or file://, no #fragment); each message links
+    # to it at the SLO's anchor. None: $BURNWATCH_REPORT_URL, else the warehouse's report.
+    report_url: str | None = None
     # Transitions older than this (at planning time) are recorded but never sent,
     # so a first run or a backfill over months does not page for history.
     max_age_hours: float | None = Field(default=None, gt=0)
@@ -196,6 +211,14 @@ class NotificationConfig(_Strict):
     # with: a silent tenant cannot be watched, and its silence may be the outage
     # itself (the log shipper often dies with the service), so a page by default.
     no_data_severity: Literal["page", "ticket"] = "page"
+
+    @field_validator("report_url")
+    @classmethod
+    def _report_url(cls, url: str | None) -> str | None:
+        problem = None if url is None else report_url_problem(url)
+        if problem:
+            raise ValueError(problem)
+        return url
 
     @field_validator("channels")
     @classmethod

@@ -536,27 +536,45 @@ class FctErrorBudget(_Table):
     tenant_id: pl.String = pa.Field(description="The tenant.")
     slo_name: pl.String = pa.Field(description="The tenant's SLO.")
     eval_ts: UtcTimestamp = pa.Field(description="The evaluation step t, a 5-minute boundary, UTC.")
+    objective: pl.Float64 = pa.Field(
+        description="The SLO's objective, in percent (slo_specs): the budget is 100 - objective."
+    )
+    period_days: pl.Int32 = pa.Field(
+        ge=1,
+        description=(
+            "The budget period in days: rolling, or a calendar period's nominal length (7, 30, 91)."
+        ),
+    )
+    calendar: pl.String = pa.Field(
+        nullable=True,
+        description="week, month or quarter for a calendar period; null for a rolling one.",
+    )
     total: pl.Int64 = pa.Field(
         ge=0, description="Requests in the current period [period_start, t)."
     )
     bad: pl.Int64 = pa.Field(ge=0, description="Bad requests in the current period.")
-    consumed: pl.Float64 = pa.Field(
+    budget_consumed_percent: pl.Float64 = pa.Field(
         nullable=True,
         ge=0,
         description=(
-            "Share of the period's budget spent: bad units / (units * (1 - objective)); null "
-            "without traffic."
+            "Percent of the period's budget spent: 100 * bad units / (units * (1 - objective)); "
+            "above 100 once overspent; null without traffic."
         ),
     )
-    remaining: pl.Float64 = pa.Field(
-        nullable=True, description="1 - consumed; negative once overspent; null without traffic."
+    budget_remaining_percent: pl.Float64 = pa.Field(
+        nullable=True,
+        description=(
+            "Percent of the period's budget left: 100 - budget_consumed_percent; negative once "
+            "overspent; null without traffic."
+        ),
     )
-    time_to_exhaustion: pl.Float64 = pa.Field(
+    time_to_exhaustion_hours: pl.Float64 = pa.Field(
         nullable=True,
         ge=0,
         description=(
-            "Hours until the budget is spent at the 1h burn rate; 0 once spent; null when nothing "
-            "burns."
+            "Hours until the budget is spent at the 1d window's burn rate; 0 once spent; null "
+            "when it is not spent within the period (nothing burns, no traffic, or it would "
+            "last past the period)."
         ),
     )
     period_start: UtcTimestamp = pa.Field(
@@ -755,8 +773,8 @@ class FctSloStatus(_Table):
     time_to_exhaustion_hours: pl.Float64 = pa.Field(
         nullable=True,
         ge=0,
-        description="Hours until the budget is spent at the 1h burn at as_of; 0 once spent; "
-        "null when nothing burns.",
+        description="Hours until the budget is spent at the 1d burn at as_of "
+        "(fct_error_budget); 0 once spent; null: not within the period.",
     )
     burn_rate_5m: pl.Float64 = pa.Field(
         nullable=True, ge=0, description="The 5m window's burn rate at as_of; null: no requests."
@@ -1280,14 +1298,18 @@ class ReportOverview(_Table):
     )
     objective: pl.Float64 = pa.Field(nullable=True, description="The objective, in percent.")
     period_days: pl.Int32 = pa.Field(nullable=True, description="The SLO period in days.")
-    remaining: pl.Float64 = pa.Field(
-        nullable=True, description="Share of the budget left at as_of; null: no data."
+    budget_remaining_percent: pl.Float64 = pa.Field(
+        nullable=True, description="Percent of the budget left at as_of; null: no data."
     )
-    time_to_exhaustion: pl.Float64 = pa.Field(
-        nullable=True, description="Hours until the budget is spent at the current burn."
+    time_to_exhaustion_hours: pl.Float64 = pa.Field(
+        nullable=True,
+        description="Hours until the budget is spent at the 1d burn; null: not within the period.",
     )
     burn_rate_1h: pl.Float64 = pa.Field(
         nullable=True, description="The 1h window's burn rate at as_of."
+    )
+    burn_rate_1d: pl.Float64 = pa.Field(
+        nullable=True, description="The 1d window's burn rate at as_of: the exhaustion's."
     )
     pages: pl.Int64 = pa.Field(ge=0, description="Page episodes of the SLO.")
     tickets: pl.Int64 = pa.Field(ge=0, description="Ticket episodes of the SLO.")
@@ -1306,7 +1328,9 @@ class ReportBurndown(_Table):
     tenant_id: pl.String = pa.Field(description="The tenant.")
     slo_name: pl.String = pa.Field(description="The tenant's SLO.")
     eval_ts: UtcTimestamp = pa.Field(description="The evaluation step, UTC.")
-    remaining: pl.Float64 = pa.Field(nullable=True, description="Share of the budget left.")
+    budget_remaining_percent: pl.Float64 = pa.Field(
+        nullable=True, description="Percent of the budget left."
+    )
 
 
 class ReportBurnRates(_Table):
@@ -1333,6 +1357,21 @@ class ReportSummaryEpisodes(_Table):
         nullable=True, description="The first step no longer firing, UTC; null while open."
     )
     peak_burn: pl.Float64 = pa.Field(description="The peak long-window burn, to 2 decimals.")
+
+
+class ReportSuppressed(_Table):
+    """Per tenant SLO rule: each span of consecutive steps at which its ticket fired but was
+    held back while a page of the SLO fired (fct_alert_evaluations.suppressed)."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    rule_name: pl.String = pa.Field(description="The suppressed (ticket) rule.")
+    severity: pl.String = pa.Field(description="The rule's severity: ticket.")
+    started_at: UtcTimestamp = pa.Field(description="The span's first suppressed step, UTC.")
+    ended_at: UtcTimestamp = pa.Field(
+        description="The step after its last suppressed step, UTC (as an episode's resolved_at)."
+    )
+    suppressed_steps: pl.Int64 = pa.Field(ge=1, description="Suppressed steps in the span.")
 
 
 # Tables by name, in pipeline (DAG) order. The name is also the SQL model's file name.
@@ -1386,6 +1425,7 @@ TABLES: dict[str, type[_Table]] = {
     # fct_alert_episodes in the order of the page's episode table.
     "report_episodes": FctAlertEpisodes,
     "report_summary_episodes": ReportSummaryEpisodes,
+    "report_suppressed": ReportSuppressed,
 }
 
 
@@ -1577,6 +1617,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "report_policy": ("tenant_id", "slo_name", "rule_name"),
     "report_episodes": ("tenant_id", "slo_name", "rule_name", "started_at"),
     "report_summary_episodes": ("tenant_id", "slo_name", "rule_name", "started_at"),
+    "report_suppressed": ("tenant_id", "slo_name", "rule_name", "started_at"),
 }
 
 

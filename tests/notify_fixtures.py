@@ -105,7 +105,7 @@ def write_events(data: Path) -> None:
 
 
 def build_lake(data: Path, warehouse: Path) -> None:
-    """Compute every table up to `fct_alert_episodes` for DAY into `warehouse`."""
+    """Compute every table the notifications stage reads, for DAY, into `warehouse`."""
     from pipelines.ingest import staging
     from pipelines.models import build
     from pipelines.resources import BurnwatchResource
@@ -127,6 +127,8 @@ def build_lake(data: Path, warehouse: Path) -> None:
         build_day(resource, DAY)
     build.build_fct_alert_episodes(resource)
     build.build_fct_alerts(resource)
+    # The notifications asset reads it too: each message links to the report's anchor.
+    build.build_fct_slo_status(resource)
     lake.refresh_catalog(warehouse)
 
 

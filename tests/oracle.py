@@ -257,36 +257,44 @@ def burn_rates(
 def error_budget(
     requests: Iterable[Request], slos: Sequence[ResolvedSlo], days: Sequence[date]
 ) -> list[Row]:
-    """fct_error_budget: per tenant SLO and step, the budget over `[t - period, t)`."""
+    """fct_error_budget: per tenant SLO and step, the budget over `[t - period, t)`, in
+    percent; the hours to exhaustion at the 1d burn, None beyond one period from t."""
     rows: list[Row] = []
     for slo, slo_buckets, steps in slo_series(requests, slos, days):
         ratio = budget_ratio(slo)
         period_buckets = slo.period_days * STEPS_PER_DAY
+        period_hours = slo.period_days * 24
         for step in steps:
             total, bad = slo_buckets.window(step, period_buckets)
-            hour_total, hour_bad = slo_buckets.window(step, window_buckets("1h"))
-            burn_1h = burn_rate(hour_total, hour_bad, ratio)
-            consumed = None if total == 0 else bad / (total * ratio)
-            remaining = None if consumed is None else 1.0 - consumed
+            day_total, day_bad = slo_buckets.window(step, window_buckets("1d"))
+            burn_1d = burn_rate(day_total, day_bad, ratio)
+            share_spent = None if total == 0 else bad / (total * ratio)
             tte: float | None
-            if remaining is None:
+            if share_spent is None:
                 tte = None
-            elif remaining <= 0:
+            elif share_spent >= 1:
                 tte = 0.0
-            elif burn_1h is None or burn_1h == 0:
+            elif burn_1d is None or burn_1d == 0:
                 tte = None
             else:
-                tte = remaining * slo.period_days * 24 / burn_1h
+                tte = (1.0 - share_spent) * period_hours / burn_1d
+                if tte > period_hours:  # not within the period
+                    tte = None
             rows.append(
                 {
                     "tenant_id": slo.tenant_id,
                     "slo_name": slo.slo_name,
                     "eval_ts": bucket_start(step),
+                    "objective": slo.objective,
+                    "period_days": slo.period_days,
+                    "calendar": None,
                     "total": total,
                     "bad": bad,
-                    "consumed": consumed,
-                    "remaining": remaining,
-                    "time_to_exhaustion": tte,
+                    "budget_consumed_percent": None if share_spent is None else 100 * share_spent,
+                    "budget_remaining_percent": (
+                        None if share_spent is None else 100 * (1.0 - share_spent)
+                    ),
+                    "time_to_exhaustion_hours": tte,
                 }
             )
     return rows

@@ -552,20 +552,23 @@ def budget_row(
     eval_ts: dt.datetime,
     total: int,
     bad: int,
-    consumed: float | None,
-    remaining: float | None,
-    time_to_exhaustion: float | None,
+    consumed_percent: float | None,
+    remaining_percent: float | None,
+    time_to_exhaustion_hours: float | None,
     period_days: int = 30,
 ) -> Row:
     return {
         "tenant_id": "acme",
         "slo_name": "availability",
         "eval_ts": eval_ts,
+        "objective": 99.9,
+        "period_days": period_days,
+        "calendar": None,
         "total": total,
         "bad": bad,
-        "consumed": consumed,
-        "remaining": remaining,
-        "time_to_exhaustion": time_to_exhaustion,
+        "budget_consumed_percent": consumed_percent,
+        "budget_remaining_percent": remaining_percent,
+        "time_to_exhaustion_hours": time_to_exhaustion_hours,
         "period_start": eval_ts - dt.timedelta(days=period_days),
     }
 
@@ -573,23 +576,24 @@ def budget_row(
 BUDGET_KEY = ["tenant_id", "slo_name", "eval_ts"]
 
 
-def test_budget_consumed_is_bad_over_the_periods_allowed_bad_and_lasts_at_the_1h_burn() -> None:
+def test_budget_consumed_is_bad_over_the_periods_allowed_bad_and_lasts_at_the_1d_burn() -> None:
     # 30 days at 99.9 %: 2000 requests may hold 2 bad ones; 1 bad spends half the budget.
-    # The last hour burns at 1x (1 bad of 1000), which would spend the whole budget in
-    # 720 h, so the remaining half lasts 360 h.
+    # The last day burns at 1x (1 bad of 1000), which would spend the whole budget in
+    # 720 h, so the remaining half lasts 360 h. The 1h window is not what counts.
     buckets = [sli_bucket(at("08:00", days=-10), 1000, 0), sli_bucket(at("06:00"), 1000, 1)]
     burn_rates = [
-        burn_row(at("06:00"), "1h", 0, 0, None),
-        burn_row(at("06:05"), "1h", 1000, 1, 1.0),
+        burn_row(at("06:00"), "1d", 0, 0, None),
+        burn_row(at("06:05"), "1d", 1000, 1, 1.0),
+        burn_row(at("06:05"), "1h", 1000, 1, 50.0),
     ]
     result = run_fct_error_budget(buckets, burn_rates)
     assert result.height == STEPS_PER_DAY
     assert_rows(
         at_steps(result, at("06:00"), at("06:05")),
         [
-            # Nothing burning in the last hour: the budget is not running out.
-            budget_row(at("06:00"), 1000, 0, 0.0, 1.0, None),
-            budget_row(at("06:05"), 2000, 1, 0.5, 0.5, 360.0),
+            # Nothing burning in the last day: not spent within the period.
+            budget_row(at("06:00"), 1000, 0, 0.0, 100.0, None),
+            budget_row(at("06:05"), 2000, 1, 50.0, 50.0, 360.0),
         ],
         BUDGET_KEY,
     )
@@ -603,8 +607,8 @@ def test_the_budget_period_is_the_period_days_up_to_but_not_including_the_step()
     assert_rows(
         at_steps(result, at("06:05"), at("06:10")),
         [
-            budget_row(at("06:05"), 4000, 1, 0.25, 0.75, None),
-            budget_row(at("06:10"), 3999, 0, 0.0, 1.0, None),
+            budget_row(at("06:05"), 4000, 1, 25.0, 75.0, None),
+            budget_row(at("06:10"), 3999, 0, 0.0, 100.0, None),
         ],
         BUDGET_KEY,
     )
@@ -613,11 +617,31 @@ def test_the_budget_period_is_the_period_days_up_to_but_not_including_the_step()
 def test_a_spent_budget_has_no_time_left() -> None:
     # 5 bad of 10 at 99.9 %: 500 budgets spent, 499 overspent.
     buckets = [sli_bucket(at("06:00"), 10, 5)]
-    burn_rates = [burn_row(at("06:05"), "1h", 10, 5, 0.5 / 0.001)]
+    burn_rates = [burn_row(at("06:05"), "1d", 10, 5, 0.5 / 0.001)]
     result = run_fct_error_budget(buckets, burn_rates)
     assert_rows(
         at_steps(result, at("06:05")),
-        [budget_row(at("06:05"), 10, 5, 500.0, -499.0, 0.0)],
+        [budget_row(at("06:05"), 10, 5, 50000.0, -49900.0, 0.0)],
+        BUDGET_KEY,
+    )
+
+
+def test_a_burn_that_would_outlast_the_period_is_not_within_the_period() -> None:
+    # 1 bad of 10000 at 99.9 %: 10 % of the budget spent, 90 % left. The day burns at
+    # 0.1x, which would spend the rest in 0.9 * 720 / 0.1 = 6480 h, past the 720-hour
+    # period: null, "not within the period". At 1x it lasts 648 h, within it.
+    buckets = [sli_bucket(at("06:00"), 10000, 1)]
+    burn_rates = [
+        burn_row(at("06:05"), "1d", 10000, 1, 0.1),
+        burn_row(at("06:10"), "1d", 10000, 1, 1.0),
+    ]
+    result = run_fct_error_budget(buckets, burn_rates)
+    assert_rows(
+        at_steps(result, at("06:05"), at("06:10")),
+        [
+            budget_row(at("06:05"), 10000, 1, 10.0, 90.0, None),
+            budget_row(at("06:10"), 10000, 1, 10.0, 90.0, 648.0),
+        ],
         BUDGET_KEY,
     )
 

@@ -13,6 +13,7 @@ import email
 import email.policy
 import hashlib
 import hmac
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -122,9 +123,12 @@ class WebhookAlert(_Doc):
     episode: dict[str, dt.datetime | None]
     policy: dict[str, str | float]
     windows: dict[Literal["long", "short"], Window]
-    budget: dict[Literal["remaining", "consumed", "hours_to_exhaustion"], float | None]
+    budget: dict[
+        Literal["remaining_percent", "consumed_percent", "hours_to_exhaustion"], float | None
+    ]
     change_events: list[str]
     runbook_url: str
+    report_url: str
 
 
 @dataclass
@@ -218,6 +222,27 @@ def test_webhook_bodies_are_signed_with_hmac_sha256_and_follow_the_schema(
         assert (
             alert.runbook_url == f"https://runbooks.example.com/acme/api-availability#{alert.rule}"
         )
+        # No report_url in the manifest or environment: the warehouse's own report, at
+        # the SLO's anchor (the page's `#burn=<tenant>/<slo>`).
+        assert alert.report_url == report_link(delivered.workspace, alert.tenant, alert.slo)
+
+
+def report_link(workspace: Workspace, tenant: str, slo: str) -> str:
+    page = (workspace.warehouse / "reports" / "report.html").resolve().as_uri()
+    return f"{page}#burn={tenant}/{slo}"
+
+
+def test_every_message_links_to_the_report_at_its_slo(delivered: Delivered) -> None:
+    link = report_link(delivered.workspace, "acme", "api-availability")
+    triggers = [e for e in delivered.pagerduty.bodies() if e["event_action"] == "trigger"]
+    assert triggers
+    for event in triggers:
+        assert {"href": link, "text": "Report"} in event["links"]
+    for body in delivered.slack.bodies():
+        assert f"<{link}|Report>" in json.dumps(body, ensure_ascii=False)
+    for envelope in delivered.smtp.messages:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert f"Report: {link}" in message.get_content()
 
 
 def test_webhook_carries_change_events_as_context(delivered: Delivered) -> None:

@@ -178,11 +178,11 @@ def test_a_full_outage_exhausts_a_30_day_999_budget_in_43_minutes() -> None:
     after_40 = budget[outage_start + timedelta(minutes=40)]
     after_45 = budget[outage_start + timedelta(minutes=45)]
     assert after_40["bad"] == 8
-    assert after_40["remaining"] == pytest.approx(1 - 8 / 8.64)
-    assert after_40["time_to_exhaustion"] > 0
+    assert after_40["budget_remaining_percent"] == pytest.approx(100 * (1 - 8 / 8.64))
+    assert after_40["time_to_exhaustion_hours"] > 0
     assert after_45["bad"] == 9
-    assert after_45["remaining"] < 0
-    assert after_45["time_to_exhaustion"] == 0.0
+    assert after_45["budget_remaining_percent"] < 0
+    assert after_45["time_to_exhaustion_hours"] == 0.0
 
 
 def test_burning_at_14_4x_for_an_hour_spends_2_percent_of_a_30_day_budget() -> None:
@@ -203,7 +203,7 @@ def test_burning_at_14_4x_for_an_hour_spends_2_percent_of_a_30_day_budget() -> N
     assert burn["1h"]["burn_rate"] == pytest.approx(14.4, rel=1e-12)
     budget = by_step(error_budget(rows, [ninety_five], [DAY]))[end]
     assert budget["total"] == 720 * 25
-    assert budget["consumed"] == pytest.approx(0.02, rel=1e-12)
+    assert budget["budget_consumed_percent"] == pytest.approx(2.0, rel=1e-12)
 
 
 def test_burn_rate_1_spends_the_budget_exactly_over_the_period() -> None:
@@ -213,15 +213,34 @@ def test_burn_rate_1_spends_the_budget_exactly_over_the_period() -> None:
     end = MIDNIGHT + timedelta(hours=6)
     burning = steady(end - timedelta(days=30), end, 10, 1)
     budget = by_step(error_budget(burning, [slo(90.0)], [DAY]))[end]
-    assert budget["consumed"] == pytest.approx(1.0, rel=1e-12)
-    assert budget["remaining"] == pytest.approx(0.0, abs=1e-12)
-    assert budget["time_to_exhaustion"] == pytest.approx(0.0, abs=1e-9)
+    assert budget["budget_consumed_percent"] == pytest.approx(100.0, rel=1e-12)
+    assert budget["budget_remaining_percent"] == pytest.approx(0.0, abs=1e-10)
+    assert budget["time_to_exhaustion_hours"] == pytest.approx(0.0, abs=1e-9)
 
     half = steady(end - timedelta(days=30), end - timedelta(days=15), 10, 0)
     half += steady(end - timedelta(days=15), end, 10, 1)
     budget = by_step(error_budget(half, [slo(90.0)], [DAY]))[end]
-    assert budget["consumed"] == pytest.approx(0.5, rel=1e-12)
-    assert budget["time_to_exhaustion"] == pytest.approx(15 * 24, rel=1e-12)
+    assert budget["budget_consumed_percent"] == pytest.approx(50.0, rel=1e-12)
+    assert budget["time_to_exhaustion_hours"] == pytest.approx(15 * 24, rel=1e-12)
+
+
+def test_a_burn_too_slow_to_spend_the_budget_within_the_period_has_no_exhaustion_time() -> None:
+    # 10 % bad against a 50 % objective, steadily for a period: burn 0.2 on every window,
+    # so 80 % of the budget is left and would last 0.8 * 720 h / 0.2 = 2880 h, longer
+    # than the 720-hour period: "not within the period", null rather than a big number.
+    end = MIDNIGHT + timedelta(hours=6)
+    slow = steady(end - timedelta(days=30), end, 10, 1)
+    budget = by_step(error_budget(slow, [slo(50.0)], [DAY]))[end]
+    assert budget["budget_remaining_percent"] == pytest.approx(80.0, rel=1e-12)
+    assert budget["time_to_exhaustion_hours"] is None
+    # A day at about 1x (10 % bad of a 90 % objective) whose last hour is clean: the 1h
+    # burn is 0, yet the hours come from the 1d window's burn.
+    recent = steady(end - timedelta(days=1), end - timedelta(hours=1), 10, 1)
+    recent += steady(end - timedelta(hours=1), end, 10, 0)
+    budget = by_step(error_budget(recent, [slo(90.0)], [DAY]))[end]
+    burn_1d = (23 * 12) / (24 * 12 * 10) / 0.1
+    left = 100 - budget["budget_consumed_percent"]
+    assert budget["time_to_exhaustion_hours"] == pytest.approx(left / 100 * 720 / burn_1d)
 
 
 def test_windows_without_requests_have_no_burn_rate_and_do_not_fire() -> None:
@@ -245,9 +264,9 @@ def test_windows_without_requests_have_no_burn_rate_and_do_not_fire() -> None:
     assert not page[MIDNIGHT + timedelta(hours=3, minutes=10)]["fires"]
     assert page[MIDNIGHT + timedelta(hours=3, minutes=10)]["short_burn_rate"] is None
     budget = by_step(error_budget([], [slo()], [DAY]))[MIDNIGHT]
-    assert budget["consumed"] is None
-    assert budget["remaining"] is None
-    assert budget["time_to_exhaustion"] is None
+    assert budget["budget_consumed_percent"] is None
+    assert budget["budget_remaining_percent"] is None
+    assert budget["time_to_exhaustion_hours"] is None
 
 
 def test_every_slo_gets_every_step_and_window_of_every_day_even_without_traffic() -> None:

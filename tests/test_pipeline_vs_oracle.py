@@ -311,7 +311,8 @@ def test_the_dataset_exercises_what_it_should(main_run: dict[str, Any]) -> None:
     assert any(t == "initech" and rule.startswith("ticket") for t, _, rule in fired)
     copies = main_run["expected"]["stg_requests"]
     assert any(row["replica_copies"] == 3 for row in copies)
-    exhaustion = [row["time_to_exhaustion"] for row in main_run["expected"]["fct_error_budget"]]
+    budget = main_run["expected"]["fct_error_budget"]
+    exhaustion = [row["time_to_exhaustion_hours"] for row in budget]
     assert sum(1 for tte in exhaustion if tte is not None and tte > 0) > 50
     assert sum(1 for tte in exhaustion if tte == 0.0) > 50
     assert None in exhaustion

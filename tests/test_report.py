@@ -172,14 +172,13 @@ def _latest_budgets(warehouse: Path) -> pl.DataFrame:
     return (
         budget.sort("eval_ts")
         .group_by("tenant_id", "slo_name")
-        .agg(pl.col("remaining").last(), pl.col("eval_ts").last().alias("as_of"))
+        .agg(pl.col("budget_remaining_percent").last(), pl.col("eval_ts").last().alias("as_of"))
     )
 
 
 def test_overview_is_the_newest_budget_most_urgent_first(warehouse: Path) -> None:
-    # The overview reads fct_slo_status, whose budget is in percent: shares again here,
-    # equal to the newest budget up to rounding. Order: paging, ticketing, no data, then
-    # the least budget left.
+    # The overview reads fct_slo_status: its budget is the newest fct_error_budget
+    # row's. Order: paging, ticketing, no data, then the least budget left.
     overview = load_report_data(warehouse).overview
     states = lake.read_table(warehouse, "fct_slo_status").select("tenant_id", "slo_name", "state")
     rank = {"page": 0, "ticket": 1, "no_data": 2}
@@ -187,12 +186,14 @@ def test_overview_is_the_newest_budget_most_urgent_first(warehouse: Path) -> Non
         _latest_budgets(warehouse)
         .join(states, on=["tenant_id", "slo_name"])
         .with_columns(rank=pl.col("state").replace_strict(rank, default=3))
-        .sort(["rank", "remaining", "tenant_id", "slo_name"], nulls_last=True)
+        .sort(["rank", "budget_remaining_percent", "tenant_id", "slo_name"], nulls_last=True)
     )
     assert overview.select("tenant_id", "slo_name", "as_of").equals(
         expected.select("tenant_id", "slo_name", "as_of")
     )
-    assert overview["remaining"].to_list() == pytest.approx(expected["remaining"].to_list())
+    assert overview["budget_remaining_percent"].to_list() == pytest.approx(
+        expected["budget_remaining_percent"].to_list()
+    )
 
 
 def test_overview_shows_each_slos_status(warehouse: Path) -> None:

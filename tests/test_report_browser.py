@@ -315,9 +315,9 @@ def test_report_renders_in_chromium_and_its_charts_match_the_lake(
         latest = (
             budget.sort("eval_ts")
             .group_by("tenant_id", "slo_name")
-            .agg(pl.col("remaining").last())
-            .filter(pl.col("remaining").is_not_null())
-            .sort(["remaining", "tenant_id", "slo_name"])
+            .agg(pl.col("budget_remaining_percent").last())
+            .filter(pl.col("budget_remaining_percent").is_not_null())
+            .sort(["budget_remaining_percent", "tenant_id", "slo_name"])
             .head(OVERVIEW_CHART_LIMIT)
         )
         overview = page.evaluate(
@@ -327,7 +327,7 @@ def test_report_renders_in_chromium_and_its_charts_match_the_lake(
         assert overview["y"] == [
             f"{t} · {s}" for t, s in zip(latest["tenant_id"], latest["slo_name"], strict=True)
         ]
-        assert _close(overview["x"], latest["remaining"].to_list())
+        assert _close(overview["x"], latest["budget_remaining_percent"].to_list())
 
         # Burn-down: each tenant's chart has a line per SLO through the lake's values.
         step = page.evaluate("document.getElementById('burn-rates').layout.meta.step_minutes")
@@ -346,7 +346,10 @@ def test_report_renders_in_chromium_and_its_charts_match_the_lake(
                     )
                 ).sort("eval_ts")
                 assert line["x"] == [_minute(v) for v in expected["eval_ts"]]
-                assert _close(line["y"], expected["remaining"].to_list()), (tenant, line["name"])
+                assert _close(line["y"], expected["budget_remaining_percent"].to_list()), (
+                    tenant,
+                    line["name"],
+                )
             assert sorted(line["name"] for line in lines) == sorted(rows["slo_name"].unique())
 
         # Burn rates: choose each tenant SLO; every window's peak per step and every
@@ -444,18 +447,11 @@ URGENCY_RANK = {"page": 0, "ticket": 1, "no_data": 2}
 def test_the_overview_table_leads_with_what_is_burning_now(rendered: Path, tmp_path: Path) -> None:
     """Rows: paging, then ticketing, then no data, then least budget left (from the lake's
     fct_slo_status); the time to exhaustion reads as minutes, hours or days and agrees with
-    the lake's hours."""
+    the lake's hours; null hours with a budget read "not within the period"."""
     status = lake.read_table(rendered, "fct_slo_status")
-    specs = lake.read_table(rendered, "slo_specs").select("tenant_id", "slo_name", "period_days")
-    expected = (
-        status.join(specs, on=["tenant_id", "slo_name"], how="left")
-        .with_columns(
-            pl.col("state")
-            .replace_strict(URGENCY_RANK, default=3, return_dtype=pl.Int32)
-            .alias("rank")
-        )
-        .sort(["rank", "budget_remaining_percent", "tenant_id", "slo_name"], nulls_last=True)
-    )
+    expected = status.with_columns(
+        pl.col("state").replace_strict(URGENCY_RANK, default=3, return_dtype=pl.Int32).alias("rank")
+    ).sort(["rank", "budget_remaining_percent", "tenant_id", "slo_name"], nulls_last=True)
     with chromium_page(tmp_path / "chromium-profile") as page:
         open_report(page, rendered / "reports" / "report.html")
         rows = page.evaluate(
@@ -467,20 +463,139 @@ def test_the_overview_table_leads_with_what_is_burning_now(rendered: Path, tmp_p
         f"{t}/{s}" for t, s in zip(expected["tenant_id"], expected["slo_name"], strict=True)
     ]
     assert [row["state"] for row in rows] == expected["state"].to_list()
-    for row, hours, period in zip(
-        rows, expected["time_to_exhaustion_hours"], expected["period_days"], strict=True
+    shown = set()
+    for row, hours, budget in zip(
+        rows,
+        expected["time_to_exhaustion_hours"],
+        expected["budget_remaining_percent"],
+        strict=True,
     ):
         text = row["exhaustion"]
+        shown.add(text if not text.startswith("≈") else "hours")
         if hours is None:
-            assert text == ""
+            assert text == ("" if budget is None else "not within the period")
         elif hours <= 0:
             assert text == "spent"
-        elif hours > 24 * period:
-            assert text == "not within the period"
         else:
             number, unit = text.removeprefix("≈ ").split()
             scale = {"min": 1 / 60, "h": 1.0, "d": 24.0}[unit]
             assert abs(float(number) * scale - hours) <= scale / 2 + 1e-9, (text, hours)
+    # The lake has spent budgets and budgets that the 1d burn does not spend in time.
+    assert {"spent", "not within the period"} <= shown
+
+
+def _label(row: dict[str, Any]) -> str:
+    return f"{row['tenant_id']} · {row['slo_name']} · {row['rule_name']}"
+
+
+def _suppressed_spans(evaluations: pl.DataFrame) -> list[tuple[str, str, int]]:
+    """Runs of consecutive suppressed steps per rule, from the lake with polars:
+    (timeline label, first step, duration in ms up to the step after the last)."""
+    held = (
+        evaluations.filter(pl.col("suppressed"))
+        .sort("tenant_id", "slo_name", "rule_name", "eval_ts")
+        .to_dicts()
+    )
+    spans: list[tuple[str, dt.datetime, dt.datetime]] = []
+    for row in held:
+        end = row["eval_ts"] + dt.timedelta(minutes=5)
+        if spans and spans[-1][0] == _label(row) and spans[-1][2] == row["eval_ts"]:
+            spans[-1] = (spans[-1][0], spans[-1][1], end)
+        else:
+            spans.append((_label(row), row["eval_ts"], end))
+    return sorted(
+        (label, _minute(start), int((end - start).total_seconds() * 1000))
+        for label, start, end in spans
+    )
+
+
+def test_the_timeline_shades_suppressed_tickets_and_marks_short_episodes(
+    rendered: Path, artifacts: Path, tmp_path: Path
+) -> None:
+    """Tickets held back while paging (fct_alert_evaluations.suppressed) are hatched bars
+    on their rule's row; every episode or held-back span shorter than a chart step has a
+    tick marker, and at a width where such an episode is under one pixel column the
+    marker is still drawn as a tick 14 pixels tall and 3 wide."""
+    evaluations = lake.read_table(rendered, "fct_alert_evaluations")
+    episodes = lake.read_table(rendered, "fct_alert_episodes")
+    data_end = lake.read_table(rendered, "fct_error_budget")["eval_ts"].max()
+    expected_spans = _suppressed_spans(evaluations)
+    assert expected_spans, "the dataset should suppress a ticket while paging"
+    with chromium_page(tmp_path / "chromium-profile") as page:
+        open_report(page, rendered / "reports" / "report.html")
+        shot = screenshot(page, artifacts / "report-timeline.png", "#episodes-timeline")
+        print(f"timeline screenshot: {shot}")
+        step = page.evaluate("document.getElementById('burn-rates').layout.meta.step_minutes")
+        traces = page.evaluate(
+            "document.getElementById('episodes-timeline').data.map(t =>"
+            " ({meta: t.meta, base: t.base, x: t.x, y: t.y}))"
+        )
+        [shaded] = [t for t in traces if t["meta"]["kind"] == "suppressed"]
+        drawn = sorted(zip(shaded["y"], shaded["base"], shaded["x"], strict=True))
+        assert drawn == expected_spans
+        # Drawn as hatched bars: one path per span, filled with a pattern.
+        fills = page.evaluate(
+            "(() => { const gd = document.getElementById('episodes-timeline');"
+            " const i = gd.data.findIndex(t => t.meta.kind === 'suppressed');"
+            " const trace = gd.querySelectorAll('.barlayer .trace')[i];"
+            " return Array.from(trace.querySelectorAll('.point path')).map(p =>"
+            " p.style.fill || p.getAttribute('fill') || ''); })()"
+        )
+        assert len(fills) == len(expected_spans)
+        assert all(fill.startswith("url(") for fill in fills), fills
+
+        # Markers: every episode and held-back span shorter than a step, by the lake.
+        short = dt.timedelta(minutes=step)
+        expected_marks = {
+            ("episode", _label(r), _minute(r["started_at"]))
+            for r in episodes.iter_rows(named=True)
+            if (r["resolved_at"] or data_end) - r["started_at"] < short
+        } | {
+            ("suppressed", label, start)
+            for label, start, duration in expected_spans
+            if duration < short.total_seconds() * 1000
+        }
+        assert any(kind == "episode" for kind, _, _ in expected_marks)
+        marks = {
+            (
+                "episode" if t["meta"]["kind"] == "short_episodes" else "suppressed",
+                label,
+                x,
+            )
+            for t in traces
+            if t["meta"]["kind"] in ("short_episodes", "short_suppressed")
+            for label, x in zip(t["y"], t["x"], strict=True)
+        }
+        assert marks == expected_marks
+
+        # Narrow the chart until the short episodes are under one pixel column: their
+        # bars are then sub-pixel, and the markers still show, at full size.
+        page.evaluate("Plotly.relayout('episodes-timeline', {width: 420}).then(() => true)")
+        shot = screenshot(page, artifacts / "report-timeline-narrow.png", "#episodes-timeline")
+        print(f"narrow timeline screenshot: {shot}")
+        widths = page.evaluate(
+            "(() => { const gd = document.getElementById('episodes-timeline');"
+            " const ax = gd._fullLayout.xaxis;"
+            " return gd.data.filter(t => t.meta.kind === 'episodes').flatMap(t =>"
+            " t.y.map((label, i) => ({label: label, start: t.base[i],"
+            " px: ax.l2p(ax.d2l(t.base[i]) + t.x[i]) - ax.l2p(ax.d2l(t.base[i]))}))); })()"
+        )
+        sub_pixel = {("episode", w["label"], w["start"]) for w in widths if w["px"] < 1}
+        assert sub_pixel, "at 420 px some episode should be under one pixel column"
+        assert sub_pixel <= marks
+        boxes = page.evaluate(
+            "(() => { const gd = document.getElementById('episodes-timeline');"
+            " const layers = gd.querySelectorAll('.scatterlayer .trace');"
+            " const scatter = gd.data.filter(t => t.type === 'scatter');"
+            " return scatter.flatMap((t, i) => t.meta.kind.startsWith('short_') ?"
+            " Array.from(layers[i].querySelectorAll('.point')).map(p => {"
+            " const b = p.getBoundingClientRect();"
+            " return [b.height, parseFloat(getComputedStyle(p).strokeWidth)]; }) : []); })()"
+        )
+        # A vertical tick: its box has no width, its stroke does.
+        assert len(boxes) == len(marks)
+        assert all(height >= 10 and stroke >= 2 for height, stroke in boxes), boxes
+        assert page.errors() == []
 
 
 def test_the_replay_comparison_is_in_view_without_scrolling_sideways(

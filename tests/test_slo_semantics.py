@@ -245,30 +245,47 @@ def test_burn_rates_match_oracle_for_every_budgeting_method(computed) -> None:
 def test_error_budget_matches_oracle_for_rolling_and_calendar_periods(computed) -> None:
     rows, specs, burn, budget = computed
     oracles = _oracles(rows, specs)
-    burn_1h = {
+    burn_1d = {
         (r["slo_name"], r["eval_ts"]): r["burn_rate"]
-        for r in burn.filter(pl.col("window") == "1h").iter_rows(named=True)
+        for r in burn.filter(pl.col("window") == "1d").iter_rows(named=True)
     }
+    outcomes = set()
     for record in _sample_steps(budget).iter_rows(named=True):
         spec, oracle = specs[record["slo_name"]], oracles[record["slo_name"]]
         t = record["eval_ts"]
         begin, hours = period_bounds(t, spec.calendar, spec.timezone, spec.period_days)
         assert record["period_start"] == begin, record
+        assert (record["objective"], record["period_days"], record["calendar"]) == (
+            spec.objective,
+            spec.period_days,
+            spec.calendar,
+        )
         assert (record["total"], record["bad"]) == oracle.requests(begin, t)
         units, bad_units = oracle.units(begin, t)
         if units == 0:
-            assert record["consumed"] is None
+            assert record["budget_consumed_percent"] is None
             continue
         consumed = bad_units / (units * ((100 - spec.objective) / 100))
-        assert record["consumed"] == pytest.approx(consumed, rel=1e-9, abs=1e-12)
-        assert record["remaining"] == pytest.approx(1 - consumed, rel=1e-9, abs=1e-12)
-        burn_now = burn_1h[(record["slo_name"], t)]
+        assert record["budget_consumed_percent"] == pytest.approx(
+            100 * consumed, rel=1e-9, abs=1e-10
+        )
+        assert record["budget_remaining_percent"] == pytest.approx(
+            100 * (1 - consumed), rel=1e-9, abs=1e-10
+        )
+        burn_now = burn_1d[(record["slo_name"], t)]
+        # Within the period: a rolling one's length from t, or until a calendar one ends.
+        hours_left = hours if spec.calendar is None else hours - (t - begin).total_seconds() / 3600
+        lasts = None if not burn_now else (1 - consumed) * hours / burn_now
         if consumed >= 1:
-            assert record["time_to_exhaustion"] == 0.0
-        elif burn_now:
-            assert record["time_to_exhaustion"] == pytest.approx((1 - consumed) * hours / burn_now)
+            outcomes.add("spent")
+            assert record["time_to_exhaustion_hours"] == 0.0
+        elif lasts is not None and lasts <= hours_left:
+            outcomes.add("within")
+            assert record["time_to_exhaustion_hours"] == pytest.approx(lasts)
         else:
-            assert record["time_to_exhaustion"] is None
+            outcomes.add("not within")
+            assert record["time_to_exhaustion_hours"] is None
+    assert "within" in outcomes and "not within" in outcomes
 
 
 def test_calendar_budget_resets_at_the_local_boundary(computed) -> None:
@@ -283,7 +300,7 @@ def test_calendar_budget_resets_at_the_local_boundary(computed) -> None:
     # At the boundary the new period holds nothing yet: the budget is whole again.
     at_boundary = month.filter(pl.col("eval_ts") == starts[1])
     assert at_boundary["total"].to_list() == [0]
-    assert at_boundary["consumed"].to_list() == [None]
+    assert at_boundary["budget_consumed_percent"].to_list() == [None]
     week = budget.filter(pl.col("slo_name") == "occ-week-berlin")
     for start in week["period_start"].unique().to_list():
         local = start.replace(tzinfo=dt.UTC).astimezone(berlin)

@@ -59,15 +59,19 @@ def horizon(
 
 
 def budget(eval_ts: dt.datetime, remaining: float | None, hours: float | None) -> Row:
+    """acme's fct_error_budget row at eval_ts, `remaining` a share of the budget."""
     return {
         "tenant_id": "acme",
         "slo_name": "availability",
         "eval_ts": eval_ts,
+        "objective": 99.9,
+        "period_days": 30,
+        "calendar": None,
         "total": 1000,
         "bad": 1,
-        "consumed": None if remaining is None else 1 - remaining,
-        "remaining": remaining,
-        "time_to_exhaustion": hours,
+        "budget_consumed_percent": None if remaining is None else 100 * (1 - remaining),
+        "budget_remaining_percent": None if remaining is None else 100 * remaining,
+        "time_to_exhaustion_hours": hours,
         "period_start": eval_ts - dt.timedelta(days=30),
     }
 
@@ -365,7 +369,7 @@ def test_burnwatch_run_writes_one_status_per_slo_and_every_reader_shows_it(
         pl.col("eval_ts") == dt.datetime(2026, 10, 2, 23, 55)
     )
     assert status.sort("slo_name")["budget_remaining_percent"].to_list() == pytest.approx(
-        (100 * budget.sort("slo_name")["remaining"]).to_list()
+        budget.sort("slo_name")["budget_remaining_percent"].to_list()
     )
     # The closing table, the summary and the report's overview are the status.
     for row in status.iter_rows(named=True):

@@ -338,7 +338,7 @@ _ENTRIES = (
         ),
         order_by=(*_DAY, "eval_ts"),
         day_column="eval_ts",
-        description="Per tenant SLO and step: budget consumed and left, time to exhaustion.",
+        description="Per tenant SLO and step: budget consumed and left (%), hours to exhaustion.",
     ),
     Model(
         "cohort_thresholds",
@@ -504,7 +504,7 @@ _ENTRIES = (
         ),
         order_by=(
             "case state when 'page' then 0 when 'ticket' then 1 when 'no_data' then 2 else 3 end",
-            "remaining nulls last",
+            "budget_remaining_percent nulls last",
             "tenant_id",
             "slo_name",
         ),
@@ -561,6 +561,14 @@ _ENTRIES = (
         inputs=(lake("report_episodes", Reach.WHOLE),),
         order_by=("started_at", "tenant_id", "slo_name", "rule_name"),
         description="The summary's alert episodes, peak burn rounded.",
+    ),
+    Model(
+        "report_suppressed",
+        "reports",
+        Kind.EPHEMERAL,
+        inputs=(lake("fct_alert_evaluations", Reach.WHOLE),),
+        order_by=("started_at", "tenant_id", "slo_name", "rule_name"),
+        description="Spans of ticket steps suppressed while paging, oldest first.",
     ),
 )
 

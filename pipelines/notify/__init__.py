@@ -7,6 +7,7 @@ One module per job:
 - `events`: change events (deploys, failovers...) read from `<data>/events/*.csv`;
 - `evidence`: the lake rows that support a transition, and their content hash;
 - `render`: each channel's message, from jinja2 templates (never holds a secret);
+- `report_links`: the report page at each SLO's anchor, which every message links to;
 - `channels`: the wire protocols (Alertmanager, PagerDuty, Slack, webhook, SMTP);
 - `outbox`: the durable outbox in `<warehouse>/state/outbox.duckdb` (and its silences);
 - `audit`: the hash-chained, append-only audit log and its verification;

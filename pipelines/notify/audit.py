@@ -298,9 +298,9 @@ def decision_record(
             "fires": row.get("fires"),
         },
         "budget": {
-            "remaining": budget.get("remaining"),
-            "consumed": budget.get("consumed"),
-            "hours_to_exhaustion": budget.get("time_to_exhaustion"),
+            "remaining_percent": budget.get("budget_remaining_percent"),
+            "consumed_percent": budget.get("budget_consumed_percent"),
+            "hours_to_exhaustion": budget.get("time_to_exhaustion_hours"),
         },
         "change_events": [e.describe(transition.at, transition.severity) for e in evidence.events],
         "decision": {"action": action, "channels": channels, "dry_run": dry_run},

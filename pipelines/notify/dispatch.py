@@ -50,6 +50,7 @@ from pipelines.notify.channels import DeliveryError, deliver, secret_env_names
 from pipelines.notify.evidence import load_evidence
 from pipelines.notify.outbox import Outbox, OutboxRow, open_outbox, utcnow
 from pipelines.notify.render import message_id, refreshed, render, render_silence
+from pipelines.notify.report_links import report_links, report_page_url
 from pipelines.notify.transitions import (
     AnyTransition,
     SilenceTransition,
@@ -376,6 +377,7 @@ def run_notifications(
         # crash in between leaves it undecided and the next run completes it.
         decided = audit.decided_keys(log_file)
         undecided = [t for t in transitions if t.key not in decided]
+        links = report_links(warehouse, report_page_url(warehouse, config.report_url))
         evidence = load_evidence(
             warehouse, [audit.evidence_ref(t) for t in undecided], change_events, lookback
         )
@@ -397,7 +399,12 @@ def run_notifications(
                 action = "no_route" if not channels else ("suppressed" if stale else "notify")
                 for name in channels:
                     message = render(
-                        transition, found, name, config.channels[name], config.runbook_url
+                        transition,
+                        found,
+                        name,
+                        config.channels[name],
+                        config.runbook_url,
+                        links.get((transition.tenant_id, transition.slo_name)),
                     )
                     if outbox.enqueue(message, status="suppressed" if stale else "pending"):
                         summary.new_messages += 1

@@ -68,13 +68,15 @@ def _num(value: float | None) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
+def _pct(percent: float | None) -> str:
+    return "n/a" if percent is None else f"{percent:.1f}%"
 
 
 def _hours(value: float | None) -> str:
+    # fct_error_budget leaves the hours null when the budget is not spent within the
+    # period at the 1d burn (nothing burns, or too slowly to matter before it resets).
     if value is None:
-        return "not burning"
+        return "not within the period"
     return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} days"
 
 
@@ -98,8 +100,14 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def context(transition: Transition, evidence: Evidence, runbook_template: str) -> dict[str, Any]:
-    """Everything a template may use, from the transition and the lake rows behind it."""
+def context(
+    transition: Transition,
+    evidence: Evidence,
+    runbook_template: str,
+    report_url: str | None = None,
+) -> dict[str, Any]:
+    """Everything a template may use, from the transition and the lake rows behind it;
+    `report_url` is the report page at the SLO's anchor (pipelines.notify.report_links)."""
     row = evidence.at(transition.at) or {}
     budget = evidence.budget or {}
     names = {
@@ -127,13 +135,14 @@ def context(transition: Transition, evidence: Evidence, runbook_template: str) -
         "long_bad": row.get("long_bad"),
         "short_total": row.get("short_total"),
         "short_bad": row.get("short_bad"),
-        "budget_remaining": budget.get("remaining"),
-        "budget_consumed": budget.get("consumed"),
-        "hours_to_exhaustion": budget.get("time_to_exhaustion"),
+        "budget_remaining_percent": budget.get("budget_remaining_percent"),
+        "budget_consumed_percent": budget.get("budget_consumed_percent"),
+        "hours_to_exhaustion": budget.get("time_to_exhaustion_hours"),
         "peak": transition.peak_long_burn_rate,
         "escalated_from": transition.escalated_from,
         "events": [e.describe(transition.at, transition.severity) for e in evidence.events],
         "runbook_url": runbook_template.format_map(names),
+        "report_url": report_url,
     }
 
 
@@ -166,10 +175,11 @@ def alertmanager_payload(values: dict[str, Any], title: str, body: str) -> list[
             "long_window_burn_rate": _num(values["long_burn"]),
             "short_window_burn_rate": _num(values["short_burn"]),
             "burn_threshold": _num(values["threshold"]),
-            "budget_remaining": _pct(values["budget_remaining"]),
+            "budget_remaining": _pct(values["budget_remaining_percent"]),
             "time_to_exhaustion": _hours(values["hours_to_exhaustion"]),
             "runbook_url": values["runbook_url"],
             "change_events": "; ".join(values["events"]),
+            **({"report_url": values["report_url"]} if values["report_url"] else {}),
         },
         "startsAt": values["started_at"],
     }
@@ -188,7 +198,7 @@ _PAGERDUTY_EPISODE_DETAILS = (
     "threshold",
     "long_burn",
     "short_burn",
-    "budget_remaining",
+    "budget_remaining_percent",
     "hours_to_exhaustion",
     "escalated_from",
     "events",
@@ -216,7 +226,14 @@ def _pagerduty_event(
             "class": values["slo"],
             "custom_details": {key: values[key] for key in details},
         },
-        "links": [{"href": values["runbook_url"], "text": "Runbook"}],
+        "links": [
+            {"href": values["runbook_url"], "text": "Runbook"},
+            *(
+                [{"href": values["report_url"], "text": "Report"}]
+                if values.get("report_url")
+                else []
+            ),
+        ],
         "client": "Burnwatch",
     }
 
@@ -228,6 +245,7 @@ def pagerduty_payload(values: dict[str, Any], title: str, dedup_key: str) -> dic
 
 def slack_payload(values: dict[str, Any], title: str, body: str) -> dict[str, Any]:
     """An incoming-webhook message: `text` for notifications, blocks for the layout."""
+    report = f"<{values['report_url']}|Report> · " if values.get("report_url") else ""
     return {
         "text": _slack_escape(title),
         "blocks": [
@@ -241,8 +259,8 @@ def slack_payload(values: dict[str, Any], title: str, body: str) -> dict[str, An
                 "elements": [
                     {
                         "type": "mrkdwn",
-                        "text": f"<{values['runbook_url']}|Runbook> · {values['kind']} "
-                        f"at {values['at']}",
+                        "text": f"<{values['runbook_url']}|Runbook> · {report}"
+                        f"{values['kind']} at {values['at']}",
                     }
                 ],
             },
@@ -288,12 +306,13 @@ def webhook_payload(values: dict[str, Any], title: str, key: str, dedup_key: str
             },
         },
         "budget": {
-            "remaining": values["budget_remaining"],
-            "consumed": values["budget_consumed"],
+            "remaining_percent": values["budget_remaining_percent"],
+            "consumed_percent": values["budget_consumed_percent"],
             "hours_to_exhaustion": values["hours_to_exhaustion"],
         },
         "change_events": values["events"],
         "runbook_url": values["runbook_url"],
+        "report_url": values["report_url"],
     }
 
 
@@ -303,9 +322,11 @@ def render(
     channel_name: str,
     channel: Channel,
     runbook_template: str,
+    report_url: str | None = None,
 ) -> Message:
-    """The message for one transition on one channel."""
-    values = context(transition, evidence, runbook_template)
+    """The message for one transition on one channel; `report_url` (the report at the SLO's
+    anchor) goes into every channel's message when given."""
+    values = context(transition, evidence, runbook_template, report_url)
     payloads = _Payloads(alertmanager_payload, pagerduty_payload, webhook_payload)
     return _message(
         transition, episode_dedup_key(transition), channel_name, channel, values, "", payloads

@@ -24,6 +24,8 @@ OVERVIEW_CHART_LIMIT = 30
 SIGNIFICANT_DIGITS = 5
 
 SEVERITY_COLORS = {"page": "#c62828", "ticket": "#ef8f00"}
+# Tickets held back while a page fired: a pale fill, hatched in the ticket colour.
+SUPPRESSED_COLOR = "#fff3e0"
 WINDOW_COLORS = {
     "5m": "#9e9e9e",
     "30m": "#26a69a",
@@ -59,20 +61,20 @@ def burndown_id(tenant_id: str) -> str:
     return f"burndown-{tenant_id}"
 
 
-def _budget_color(remaining: float | None) -> str:
-    if remaining is None or remaining <= 0:
+def _budget_color(remaining_percent: float | None) -> str:
+    if remaining_percent is None or remaining_percent <= 0:
         return "#7f0000"
-    if remaining < 0.25:
+    if remaining_percent < 25:
         return "#c62828"
-    return "#ef8f00" if remaining < 0.5 else "#2e7d32"
+    return "#ef8f00" if remaining_percent < 50 else "#2e7d32"
 
 
 def _overview_figure(overview: pl.DataFrame) -> Figure:
     # The table is in urgency order; the budget chart stays lowest budget first.
-    with_budget = overview.filter(pl.col("remaining").is_not_null())
-    lowest = with_budget.sort(["remaining", "tenant_id", "slo_name"])
+    with_budget = overview.filter(pl.col("budget_remaining_percent").is_not_null())
+    lowest = with_budget.sort(["budget_remaining_percent", "tenant_id", "slo_name"])
     rows = lowest.head(OVERVIEW_CHART_LIMIT).to_dicts()
-    remaining = [_round(r["remaining"]) for r in rows]
+    remaining = [_round(r["budget_remaining_percent"]) for r in rows]
     return {
         "data": [
             {
@@ -83,15 +85,15 @@ def _overview_figure(overview: pl.DataFrame) -> Figure:
                 "y": [f"{r['tenant_id']} · {r['slo_name']}" for r in rows],
                 "customdata": [[series_key(r["tenant_id"], r["slo_name"])] for r in rows],
                 "marker": {"color": [_budget_color(v) for v in remaining]},
-                "hovertemplate": "%{y}<br>remaining %{x:.1%}<extra></extra>",
+                "hovertemplate": "%{y}<br>remaining %{x:.1f} %<extra></extra>",
             }
         ],
         "layout": {
             "height": 120 + 22 * max(len(rows), 1),
             "margin": {"l": 10, "r": 20, "t": 30, "b": 40},
             "xaxis": {
-                "title": {"text": "error budget remaining (newest step)"},
-                "tickformat": ".0%",
+                "title": {"text": "error budget remaining, % (newest step)"},
+                "ticksuffix": " %",
                 "zeroline": True,
                 "zerolinecolor": "#555",
             },
@@ -108,9 +110,11 @@ def _burndown_figure(tenant_id: str, rows: pl.DataFrame) -> Figure:
             "mode": "lines",
             "name": str(slo_name),
             "x": [ts_text(v) for v in series["eval_ts"]],
-            "y": [_round(v) for v in series["remaining"]],
+            "y": [_round(v) for v in series["budget_remaining_percent"]],
             "meta": {"slo_name": slo_name},
-            "hovertemplate": "%{x}<br>" + html.escape(str(slo_name)) + ": %{y:.1%}<extra></extra>",
+            "hovertemplate": "%{x}<br>"
+            + html.escape(str(slo_name))
+            + ": %{y:.1f} %<extra></extra>",
         }
         for (slo_name,), series in rows.group_by("slo_name", maintain_order=True)
     ]
@@ -122,8 +126,8 @@ def _burndown_figure(tenant_id: str, rows: pl.DataFrame) -> Figure:
             "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
             "xaxis": {"type": "date"},
             "yaxis": {
-                "tickformat": ".0%",
-                "title": {"text": "budget remaining"},
+                "ticksuffix": " %",
+                "title": {"text": "budget remaining, %"},
                 "zeroline": True,
                 "zerolinecolor": "#555",
                 "zerolinewidth": 1.5,
@@ -336,13 +340,64 @@ def _episode_label(row: dict[str, Any]) -> str:
     return f"{row['tenant_id']} · {row['slo_name']} · {row['rule_name']}"
 
 
+def _span_ms(start: dt.datetime, end: dt.datetime) -> int:
+    return int((end - start).total_seconds() * 1000)
+
+
+def _short_markers(
+    spans: list[tuple[dict[str, Any], dt.datetime]], step_minutes: int, color: str, meta: Figure
+) -> Figure | None:
+    """A fixed-size tick at the start of every span shorter than a chart step, whose bar
+    alone could vanish. The step is at least the data's span / queries.MAX_POINTS (400),
+    so on a plot at least 400 pixels wide a pixel column is at most a step: every span
+    under one pixel column gets a tick."""
+    short = [
+        (r, end) for r, end in spans if end - r["started_at"] < dt.timedelta(minutes=step_minutes)
+    ]
+    if not short:
+        return None
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "name": f"{meta['severity']} under {step_minutes} min",
+        "showlegend": False,
+        "x": [ts_text(r["started_at"]) for r, _ in short],
+        "y": [_episode_label(r) for r, _ in short],
+        "marker": {
+            "symbol": "line-ns-open",
+            "size": 14,
+            "line": {"width": 3, "color": color},
+            "color": color,
+        },
+        "customdata": [
+            [
+                ts_text(r["started_at"]),
+                ts_text(end),
+                round((end - r["started_at"]).total_seconds() / 60),
+            ]
+            for r, end in short
+        ],
+        "hovertemplate": "%{y}<br>%{customdata[0]} → %{customdata[1]}"
+        " (%{customdata[2]} min)<extra></extra>",
+        "meta": meta,
+    }
+
+
 def _timeline_figure(
-    episodes: pl.DataFrame, changes: pl.DataFrame | None, period_end: dt.datetime | None
+    episodes: pl.DataFrame,
+    suppressed: pl.DataFrame,
+    changes: pl.DataFrame | None,
+    period_end: dt.datetime | None,
+    step_minutes: int,
 ) -> Figure:
     """Episodes as bars from start to resolution (open ones run to the end of the data),
-    one row per tenant SLO rule; change events as diamonds on a row per tenant."""
+    one row per tenant SLO rule; tickets suppressed while paging as hatched, pale bars on
+    their rule's row; a tick marker on every episode or suppressed span shorter than a
+    chart step, so that none vanishes at the chart's width; change events as diamonds on
+    a row per tenant."""
     rows = episodes.to_dicts()
-    tenants = sorted({r["tenant_id"] for r in rows})
+    held = suppressed.to_dicts()
+    tenants = sorted({r["tenant_id"] for r in rows} | {r["tenant_id"] for r in held})
     change_rows: list[dict[str, Any]] = []
     if changes is not None:
         # An event for every tenant ("*") shows on the row of each tenant with episodes.
@@ -363,8 +418,43 @@ def _timeline_figure(
     for tenant in tenants:
         if any(c["tenant_id"] == tenant for c in change_rows):
             categories.append(f"{tenant} · changes")
-        categories.extend(sorted({_episode_label(r) for r in rows if r["tenant_id"] == tenant}))
+        categories.extend(
+            sorted({_episode_label(r) for r in [*rows, *held] if r["tenant_id"] == tenant})
+        )
     traces: list[dict[str, Any]] = []
+    markers: list[Figure] = []
+    if held:
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": "ticket suppressed while paging",
+                "base": [ts_text(r["started_at"]) for r in held],
+                "x": [_span_ms(r["started_at"], r["ended_at"]) for r in held],
+                "y": [_episode_label(r) for r in held],
+                "marker": {
+                    "color": SUPPRESSED_COLOR,
+                    "opacity": 0.6,
+                    "pattern": {"shape": "/", "fgcolor": SEVERITY_COLORS["ticket"], "size": 6},
+                    "line": {"width": 1, "color": SEVERITY_COLORS["ticket"]},
+                },
+                "customdata": [
+                    [ts_text(r["started_at"]), ts_text(r["ended_at"]), r["suppressed_steps"]]
+                    for r in held
+                ],
+                "hovertemplate": "%{y}<br>suppressed while paging %{customdata[0]} → "
+                "%{customdata[1]} (%{customdata[2]} steps)<extra></extra>",
+                "meta": {"kind": "suppressed"},
+            }
+        )
+        marker = _short_markers(
+            [(r, r["ended_at"]) for r in held],
+            step_minutes,
+            SEVERITY_COLORS["ticket"],
+            {"kind": "short_suppressed", "severity": "ticket"},
+        )
+        if marker:
+            markers.append(marker)
     for severity in ("page", "ticket"):
         chosen = [r for r in rows if r["severity"] == severity]
         if not chosen:
@@ -376,10 +466,7 @@ def _timeline_figure(
                 "orientation": "h",
                 "name": severity,
                 "base": [ts_text(r["started_at"]) for r in chosen],
-                "x": [
-                    int((end - r["started_at"]).total_seconds() * 1000)
-                    for r, end in zip(chosen, ends, strict=True)
-                ],
+                "x": [_span_ms(r["started_at"], end) for r, end in zip(chosen, ends, strict=True)],
                 "y": [_episode_label(r) for r in chosen],
                 "marker": {
                     "color": SEVERITY_COLORS[severity],
@@ -398,6 +485,16 @@ def _timeline_figure(
                 "meta": {"kind": "episodes", "severity": severity},
             }
         )
+        marker = _short_markers(
+            list(zip(chosen, ends, strict=True)),
+            step_minutes,
+            SEVERITY_COLORS[severity],
+            {"kind": "short_episodes", "severity": severity},
+        )
+        if marker:
+            markers.append(marker)
+    # Markers last, so that they are drawn above every bar.
+    traces.extend(markers)
     if change_rows:
         traces.append(
             {
@@ -459,8 +556,8 @@ def build_figures(data: ReportData) -> dict[str, Figure]:
             data.step_minutes,
             data.period_end,
         )
-    if not data.episodes.is_empty():
+    if not data.episodes.is_empty() or not data.suppressed.is_empty():
         figures["episodes-timeline"] = _timeline_figure(
-            data.episodes, data.change_events, data.period_end
+            data.episodes, data.suppressed, data.change_events, data.period_end, data.step_minutes
         )
     return figures

@@ -61,19 +61,18 @@ def _script_json(value: Any) -> str:
 
 
 def _percent(value: float | None) -> str:
-    return "no data" if value is None else f"{100 * value:.1f} %"
+    return "no data" if value is None else f"{value:.1f} %"
 
 
-def exhaustion_text(hours: float | None, period_days: int | None) -> str:
+def exhaustion_text(hours: float | None, budget_remaining_percent: float | None) -> str:
     """Time to exhaustion as a reader takes it in: "spent", "≈ 40 min", "≈ 6 h", "≈ 10 d",
-    "not within the period" (beyond the SLO's period: the burn is too slow to matter
-    before the period rolls on), or "" when nothing burns."""
+    "not within the period" (null hours with a known budget: nothing burns, or the 1d
+    burn is too slow to spend it before the period rolls on or resets), or "" when there
+    is no budget to speak of (no traffic, no step yet)."""
     if hours is None or math.isnan(hours):
-        return ""
+        return "" if budget_remaining_percent is None else "not within the period"
     if hours <= 0:
         return "spent"
-    if period_days is not None and hours > 24 * period_days:
-        return "not within the period"
     if hours < 1:
         return f"≈ {max(1, round(hours * 60))} min"
     if hours < 48:

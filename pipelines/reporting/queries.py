@@ -39,6 +39,7 @@ REPORT_INPUTS = (
     "fct_error_budget",
     "fct_alert_episodes",
     "fct_slo_status",
+    "fct_alert_evaluations",
 )
 SUMMARY_INPUTS = ("fct_slo_status", "fct_alert_episodes")
 
@@ -67,6 +68,8 @@ class ReportData:
     burn_rates: pl.DataFrame
     policy: pl.DataFrame
     episodes: pl.DataFrame
+    # Spans of ticket steps held back while paging (report_suppressed), shaded on the timeline.
+    suppressed: pl.DataFrame
     change_events: pl.DataFrame | None
     change_lookback: dt.timedelta
     extra_tables: dict[str, pl.DataFrame] = field(default_factory=dict)
@@ -219,6 +222,7 @@ def load_report_data(
         burn_rates = run_model(connection, "report_burn_rates")
         policy = run_model(connection, "report_policy")
         episodes = run_model(connection, "report_episodes")
+        suppressed = run_model(connection, "report_suppressed")
         specs = connection.table("slo_specs").pl()
         changes = _change_events(connection, warehouse)
         extras = {
@@ -235,6 +239,7 @@ def load_report_data(
         burn_rates=burn_rates,
         policy=policy,
         episodes=_correlate(episodes, specs, changes, end, change_lookback),
+        suppressed=suppressed,
         change_events=changes,
         change_lookback=change_lookback,
         extra_tables=extras,

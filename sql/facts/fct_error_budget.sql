@@ -5,11 +5,20 @@
 -- month, quarter) start at the period's boundary in the SLO's IANA time zone,
 -- so the budget resets there (DST and month lengths included).
 -- consumed = bad units / (units * (1 - objective)), over the budgeting units of
--- int_sli_units (requests, or completed slices); remaining = 1 - consumed.
--- time_to_exhaustion (hours) = remaining budget at the current (1h) burn rate:
--- remaining * period_hours / burn_1h; 0 once the budget is spent; null when
--- nothing is burning or there is no traffic. Steps run up to each tenant's
--- evaluated_until (int_tenant_horizons), as in fct_burn_rates.
+-- int_sli_units (requests, or completed slices); remaining = 1 - consumed. Both
+-- are written in percent (budget_consumed_percent, budget_remaining_percent),
+-- like objective, which is carried with period_days and calendar for the reader.
+-- time_to_exhaustion_hours = remaining * period_hours / burn_1d: the remaining
+-- budget at the 1d window's burn rate. The 1d window, not the 1h one, because a
+-- steady slow burn (a few bad requests an hour) has a defined, non-zero rate over a
+-- day whatever hour it is, and a day covers the daily load cycle; it is the long
+-- window of the SRE Workbook's 3x ticket. 0 once the budget is spent. Null when
+-- the budget is not spent within the period at that rate: nothing burns, no
+-- traffic, or it would last beyond the period (rolling: longer than period_hours;
+-- calendar: past the period's end, where the budget resets). Null, not a
+-- sentinel: no number of hours is "never", and a sentinel would sort and average
+-- as if it were one. Steps run up to each tenant's evaluated_until
+-- (int_tenant_horizons), as in fct_burn_rates.
 --
 -- A period's sum is a difference of running totals, read at the step's bucket and
 -- at the bucket before the period, each running total split at midnight into
@@ -368,23 +377,35 @@ final as (
         consumption.tenant_id,
         consumption.slo_name,
         consumption.eval_ts,
+        slo_specs.objective,
+        slo_specs.period_days,
+        slo_specs.calendar,
         consumption.total,
         consumption.bad,
-        consumption.consumed,
-        1 - consumption.consumed as remaining,
+        100 * consumption.consumed as budget_consumed_percent,
+        100 * (1 - consumption.consumed) as budget_remaining_percent,
         case
             when consumption.consumed >= 1 then 0.0
             when fct_burn_rates.burn_rate > 0
+                and (1 - consumption.consumed) * consumption.period_hours / fct_burn_rates.burn_rate
+                <= case
+                    when slo_specs.calendar is null then consumption.period_hours
+                    else consumption.period_hours
+                    - epoch(consumption.eval_ts - consumption.period_start) / 3600.0
+                end
                 then (1 - consumption.consumed) * consumption.period_hours
                 / fct_burn_rates.burn_rate
-        end as time_to_exhaustion,
+        end as time_to_exhaustion_hours,
         consumption.period_start
     from consumption
+    inner join slo_specs
+        on consumption.tenant_id = slo_specs.tenant_id
+        and consumption.slo_name = slo_specs.slo_name
     left join fct_burn_rates
         on consumption.tenant_id = fct_burn_rates.tenant_id
         and consumption.slo_name = fct_burn_rates.slo_name
         and consumption.eval_ts = fct_burn_rates.eval_ts
-        and fct_burn_rates."window" = '1h'
+        and fct_burn_rates."window" = '1d'
 )
 
 select * from final

@@ -15,7 +15,7 @@
 --                without requests), so a quiet "ok" would claim too much;
 --   ok           otherwise.
 -- budget_remaining_percent and time_to_exhaustion_hours are fct_error_budget's
--- remaining (x 100) and time_to_exhaustion at as_of; burn_rate_<window> is
+-- at as_of (the exhaustion at the 1d burn; null: not within the period); burn_rate_<window> is
 -- fct_burn_rates' burn at as_of, one column per window of
 -- schemas.manifest.WINDOW_MINUTES (a test holds the labels written here to it),
 -- null when the window had no requests. open_alerts lists the open episodes'
@@ -41,8 +41,8 @@ budgets as (
     select
         fct_error_budget.tenant_id,
         fct_error_budget.slo_name,
-        100 * fct_error_budget.remaining as budget_remaining_percent,
-        fct_error_budget.time_to_exhaustion as time_to_exhaustion_hours
+        fct_error_budget.budget_remaining_percent,
+        fct_error_budget.time_to_exhaustion_hours
     from fct_error_budget
     inner join evaluation_points
         on fct_error_budget.tenant_id = evaluation_points.tenant_id

@@ -10,7 +10,7 @@ with stepped as (
         fct_error_budget.tenant_id,
         fct_error_budget.slo_name,
         fct_error_budget.eval_ts,
-        fct_error_budget.remaining,
+        fct_error_budget.budget_remaining_percent,
         report_params.step_minutes,
         max(fct_error_budget.eval_ts) over (
             partition by fct_error_budget.tenant_id, fct_error_budget.slo_name
@@ -24,7 +24,7 @@ sampled as (
         stepped.tenant_id,
         stepped.slo_name,
         stepped.eval_ts,
-        stepped.remaining
+        stepped.budget_remaining_percent
     from stepped
     where
         cast(epoch(stepped.eval_ts) as bigint) % (stepped.step_minutes * 60) = 0
@@ -36,7 +36,7 @@ final as (
         sampled.tenant_id,
         sampled.slo_name,
         sampled.eval_ts,
-        sampled.remaining
+        sampled.budget_remaining_percent
     from sampled
 )
 

@@ -3,8 +3,8 @@
 --
 -- The SLO's status (fct_slo_status: state, budget, 1h burn and open alerts at
 -- the tenant's as_of), its spec, and its episode counts over the lake (0 when it
--- has none). remaining is the status's budget as a share (the page's charts
--- and colours are in shares); null when there is no traffic or no step yet.
+-- has none). budget_remaining_percent is null when there is no traffic or no
+-- step yet; time_to_exhaustion_hours null: not within the period.
 with episode_counts as (
     select
         fct_alert_episodes.tenant_id,
@@ -26,9 +26,10 @@ final as (
         fct_slo_status.open_alerts,
         slo_specs.objective,
         slo_specs.period_days,
-        fct_slo_status.budget_remaining_percent / 100 as remaining,
-        fct_slo_status.time_to_exhaustion_hours as time_to_exhaustion,
+        fct_slo_status.budget_remaining_percent,
+        fct_slo_status.time_to_exhaustion_hours,
         fct_slo_status.burn_rate_1h,
+        fct_slo_status.burn_rate_1d,
         coalesce(episode_counts.pages, 0) as pages,
         coalesce(episode_counts.tickets, 0) as tickets,
         coalesce(episode_counts.open_episodes, 0) as open_episodes,
@@ -46,6 +47,6 @@ final as (
 select * from final
 order by
     case final.state when 'page' then 0 when 'ticket' then 1 when 'no_data' then 2 else 3 end,
-    final.remaining nulls last,
+    final.budget_remaining_percent nulls last,
     final.tenant_id,
     final.slo_name
