@@ -33,9 +33,6 @@ def quiet(_message: str) -> None:
     """A `say` that says nothing (`--quiet`)."""
 
 
-_SKIPPED = "Dependencies for step"
-
-
 class _StepLines(logging.Handler):
     """Turns a run's log records into progress lines: the assets' own INFO messages as they
     are, and one line per successful step with its rows and seconds."""
@@ -53,8 +50,10 @@ class _StepLines(logging.Handler):
         step = meta["step_key"] or ""
         if event is None:
             message = str(meta["orig_message"])
-            # Steps skipped after a failure are not progress: the failure is told once.
-            if record.levelno >= logging.INFO and step and not message.startswith(_SKIPPED):
+            # The assets' own lines are INFO or WARNING. Dagster's ERROR lines about steps
+            # it did not run after a failure are not progress: the failure is told once,
+            # by its step-failure event below.
+            if step and logging.INFO <= record.levelno <= logging.WARNING:
                 self.say(f"  {message}")
             return
         if event.is_step_materialization:
