@@ -153,20 +153,27 @@ exact_units as (
         and int_sli_units.bucket_start between grid_bounds.first_bucket and grid_bounds.last_bucket
 ),
 
--- Every day of each SLO's grid, so that a day without data has its (zero) total.
-grid_days as (
+-- The first and last day of each SLO's grid. (Computed apart from the series below:
+-- Spark refuses a SQL function, as its time_bucket is, inside a generator.)
+grid_day_bounds as (
     select
         grid_bounds.tenant_id,
         grid_bounds.slo_name,
-        unnest(
-            generate_series(
-                time_bucket(to_days(1), grid_bounds.first_bucket),
-                time_bucket(to_days(1), grid_bounds.last_bucket),
-                to_days(1)
-            )
-        ) as day_start
+        time_bucket(to_days(1), grid_bounds.first_bucket) as first_day,
+        time_bucket(to_days(1), grid_bounds.last_bucket) as last_day
     from grid_bounds
     where grid_bounds.budgeting <> 'ratio_timeslices'
+),
+
+-- Every day of each SLO's grid, so that a day without data has its (zero) total.
+grid_days as (
+    select
+        grid_day_bounds.tenant_id,
+        grid_day_bounds.slo_name,
+        unnest(
+            generate_series(grid_day_bounds.first_day, grid_day_bounds.last_day, to_days(1))
+        ) as day_start
+    from grid_day_bounds
 ),
 
 day_totals as (
