@@ -1401,7 +1401,9 @@ class Notifications(_Table):
     )
     channel: pl.String = pa.Field(description="The route's channel name (from the manifest).")
     channel_type: pl.String = pa.Field(
-        description="The channel's kind (e.g. alertmanager, pagerduty, slack, webhook, email)."
+        description=(
+            "The channel's kind (e.g. alertmanager, pagerduty, slack, webhook, email, command)."
+        )
     )
     transition: pl.String = pa.Field(description="opened, escalated or resolved.")
     tenant_id: pl.String = pa.Field(description="The tenant.")
@@ -1452,6 +1454,13 @@ class DeliveryAttempts(_Table):
     )
     error: pl.String = pa.Field(
         nullable=True, description="What went wrong, secrets redacted; null on success."
+    )
+    output: pl.String = pa.Field(
+        nullable=True,
+        description=(
+            "A command channel's stdout and stderr, secrets redacted, each cut to 4,000 "
+            "characters; null for other channels and when the command printed nothing."
+        ),
     )
 
 

@@ -387,6 +387,8 @@ def attempt_record(row: dict[str, Any]) -> dict[str, Any]:
         "outcome": row["outcome"],
         "status_code": row["status_code"],
         "error": row["error"],
+        # A command channel's stdout and stderr (redacted, truncated); null otherwise.
+        "output": row.get("output"),
     }
 
 

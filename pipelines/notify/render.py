@@ -342,7 +342,8 @@ def _message(
         payload = payloads.pagerduty(values, title, dedup_key)
     elif channel.type == "slack":
         payload = slack_payload(values, title, body)
-    elif channel.type == "webhook":
+    elif channel.type == "webhook" or channel.type == "command":
+        # A command reads the same `burnwatch.alert.v1` document on its stdin.
         payload = payloads.webhook(values, title, key, dedup_key)
     else:
         payload = {
