@@ -127,6 +127,7 @@ def build_lake(data: Path, warehouse: Path) -> None:
         build_day(resource, DAY)
     build.build_fct_alert_episodes(resource)
     build.build_fct_alerts(resource)
+    build.build_fct_alert_contributors(resource)
     lake.refresh_catalog(warehouse)
 
 

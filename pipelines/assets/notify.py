@@ -2,7 +2,12 @@
 
 import dagster as dg
 
-from pipelines.assets.facts import fct_alert_evaluations, fct_alerts, fct_error_budget
+from pipelines.assets.facts import (
+    fct_alert_contributors,
+    fct_alert_evaluations,
+    fct_alerts,
+    fct_error_budget,
+)
 from pipelines.assets.intermediate import int_tenant_horizons
 from pipelines.notify.dispatch import run_notifications
 from pipelines.resources import BurnwatchResource
@@ -13,7 +18,13 @@ from pipelines.warehouse import lake
     kinds={"duckdb", "parquet"},
     group_name="notifications",
     owners=["team:sre"],
-    deps=[fct_alerts, fct_alert_evaluations, fct_error_budget, int_tenant_horizons],
+    deps=[
+        fct_alerts,
+        fct_alert_contributors,
+        fct_alert_evaluations,
+        fct_error_budget,
+        int_tenant_horizons,
+    ],
     pool="duckdb",
 )
 def notifications(

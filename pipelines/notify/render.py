@@ -98,6 +98,40 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def contributor_lines(contributors: list[dict[str, Any]]) -> list[str]:
+    """One line per top operation: its bad requests, share, and the replicas standing out
+    (`GET /v1/items: 18 of 59 bad requests (31%); replicas standing out: r2 (...)`)."""
+    lines = []
+    for row in contributors:
+        operation = row["operation"] if row["operation"] is not None else "(operation not logged)"
+        line = (
+            f"{operation}: {row['bad']} of {row['window_bad']} bad requests "
+            f"({_pct(row['bad_share'])}) in the {row['long_window']} window"
+        )
+        if row["standout_replicas"]:
+            line += f"; replicas standing out: {row['standout_replicas']}"
+        lines.append(line)
+    return lines
+
+
+def _contributors_json(contributors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "rank": row["operation_rank"],
+            "operation": row["operation"],
+            "bad": row["bad"],
+            "total": row["total"],
+            "bad_share": row["bad_share"],
+            "request_share": row["request_share"],
+            "standout_replicas": row["standout_replicas"],
+            "window": row["long_window"],
+            "window_start": _iso(row["window_start"]),
+            "window_end": _iso(row["window_end"]),
+        }
+        for row in contributors
+    ]
+
+
 def context(transition: Transition, evidence: Evidence, runbook_template: str) -> dict[str, Any]:
     """Everything a template may use, from the transition and the lake rows behind it."""
     row = evidence.at(transition.at) or {}
@@ -133,6 +167,8 @@ def context(transition: Transition, evidence: Evidence, runbook_template: str) -
         "peak": transition.peak_long_burn_rate,
         "escalated_from": transition.escalated_from,
         "events": [e.describe(transition.at, transition.severity) for e in evidence.events],
+        "contributors": contributor_lines(evidence.contributors or []),
+        "contributors_json": _contributors_json(evidence.contributors or []),
         "runbook_url": runbook_template.format_map(names),
     }
 
@@ -170,6 +206,7 @@ def alertmanager_payload(values: dict[str, Any], title: str, body: str) -> list[
             "time_to_exhaustion": _hours(values["hours_to_exhaustion"]),
             "runbook_url": values["runbook_url"],
             "change_events": "; ".join(values["events"]),
+            "top_operations": "; ".join(values["contributors"]),
         },
         "startsAt": values["started_at"],
     }
@@ -192,6 +229,7 @@ _PAGERDUTY_EPISODE_DETAILS = (
     "hours_to_exhaustion",
     "escalated_from",
     "events",
+    "contributors",
 )
 _PAGERDUTY_SILENCE_DETAILS = ("kind", "cohort", "data_until", "horizon", "max_silence_minutes")
 
@@ -293,6 +331,7 @@ def webhook_payload(values: dict[str, Any], title: str, key: str, dedup_key: str
             "hours_to_exhaustion": values["hours_to_exhaustion"],
         },
         "change_events": values["events"],
+        "top_operations": values["contributors_json"],
         "runbook_url": values["runbook_url"],
     }
 
