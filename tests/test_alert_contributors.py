@@ -343,3 +343,24 @@ def test_the_report_burn_panel_lists_the_same_rows(handmade: tuple[Path, Path]) 
     table = lake.read_table(handmade[1], "fct_alert_contributors")
     assert sorted(map(tuple, data.contributors.rows())) == sorted(map(tuple, table.rows()))
     assert data.contributors.height > 0
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from pipelines.runner import run_pipeline
+    from pipelines.sample.generator import generate_sample
+
+    root = tmp_path_factory.mktemp("sample")
+    generate_sample(root / "data", tenants=3, days=7, seed=7)
+    run_pipeline(root / "data", root / "data" / "slos.yaml", root / "wh", dry_run=True)
+    return root / "data", root / "wh"
+
+
+@pytest.mark.slow
+def test_on_the_sample_every_row_matches_a_brute_force_count(sample: tuple[Path, Path]) -> None:
+    data, warehouse = sample
+    alerts = lake.read_table(warehouse, "fct_alerts").to_dicts()
+    specs = lake.read_table(warehouse, "slo_specs").to_dicts()
+    expected = oracle(data, alerts, specs)
+    assert len(alerts) > 0 and len(expected) >= len(alerts)
+    assert table_rows(warehouse) == expected
