@@ -23,7 +23,6 @@ import pyarrow.parquet as pq
 
 from pipelines.models import freshness
 from pipelines.models.registry import (
-    LONGEST_WINDOW,
     MODELS,
     STEP,
     Kind,
@@ -39,7 +38,7 @@ from pipelines.warehouse import lake
 from pipelines.warehouse.params import bind_params, bind_run_params
 from pipelines.warehouse.session import bind
 from schemas.errors import BurnwatchInputError
-from schemas.manifest import Manifest, Policy, load_manifest
+from schemas.manifest import WINDOW_MINUTES, Manifest, Policy, load_manifest
 from schemas.tables import AlertPolicy, SloSpecs, sql_columns
 
 
@@ -524,8 +523,10 @@ def build_fct_alert_contributors(resource: BurnwatchResource) -> int:
     same windows (the same opening and escalation) and they end before the first
     day of stg_requests that changed since; the others are computed over the
     stg_requests days their windows cover. A change of slo_specs or of the
-    parameters recomputes every alert. Kept plus recomputed rows equal the model
-    run over every alert (tests/test_alert_contributors.py checks the bytes).
+    parameters recomputes every alert. (An alert without a row, whose windows hold no
+    bad request, is computed again each time: its own windows' days, never more.)
+    Kept plus recomputed rows equal the model run over every alert
+    (tests/test_alert_contributors.py checks the bytes).
     """
     entry = model("fct_alert_contributors")
     warehouse = resource.warehouse_path
@@ -605,14 +606,30 @@ def build_fct_alert_contributors(resource: BurnwatchResource) -> int:
             )
             """,
         )
-        row = connection.execute(
-            "select min(started_at), max(coalesce(escalated_at, started_at)) from fct_alerts"
-        ).fetchone()
-        if row is None or row[0] is None:
-            lake.bind_table(connection, warehouse, "stg_requests", dt.date.max, dt.date.max)
-        else:
-            first = (row[0] - LONGEST_WINDOW).date()
-            lake.bind_table(connection, warehouse, "stg_requests", first, row[1].date())
+        # Only the request days the windows to compute cover (not the span between an
+        # old alert and a new one).
+        windows = connection.execute(
+            "select started_at, opened_long_window, escalated_at, escalated_long_window "
+            "from fct_alerts"
+        ).fetchall()
+        days: set[dt.date] = set()
+        for started, opened_window, escalated, escalated_window in windows:
+            for end, label in ((started, opened_window), (escalated, escalated_window)):
+                if end is not None and label is not None:
+                    day = (end - dt.timedelta(minutes=WINDOW_MINUTES[label])).date()
+                    while day <= end.date():
+                        days.add(day)
+                        day += dt.timedelta(days=1)
+        files = [
+            str(lake.partition_path(warehouse, "stg_requests", day))
+            for day in lake.partition_days(warehouse, "stg_requests")
+            if day in days
+        ]
+        bind(
+            connection,
+            "stg_requests",
+            "select * from " + lake.scan_sql(warehouse, "stg_requests", files),
+        )
         connection.execute(
             f"""
             create temp table contributors_result as
