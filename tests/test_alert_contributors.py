@@ -364,3 +364,37 @@ def test_on_the_sample_every_row_matches_a_brute_force_count(sample: tuple[Path,
     expected = oracle(data, alerts, specs)
     assert len(alerts) > 0 and len(expected) >= len(alerts)
     assert table_rows(warehouse) == expected
+
+
+def test_the_message_text_lists_the_top_operations(
+    handmade: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from pipelines.notify.dispatch import run_notifications
+
+    data, warehouse = tmp_path / "data", tmp_path / "warehouse"
+    shutil.copytree(handmade[0], data)
+    shutil.copytree(handmade[1], warehouse)
+    (data / "slos.yaml").write_text(
+        BASE_MANIFEST
+        + "notifications:\n  channels:\n"
+        + "    am: {type: alertmanager, url: 'http://127.0.0.1:9'}\n"
+        + "  routes:\n    - channel: am\n      match: {transitions: [escalated]}\n"
+    )
+    run_notifications(warehouse, data, data / "slos.yaml", dry_run=True)
+
+    [payload] = [json.loads(p) for p in lake.read_table(warehouse, "notifications")["payload"]]
+    [alert] = payload["alerts"]
+    rows = lake.read_table(warehouse, "fct_alert_contributors").to_dicts()
+    escalation = [r for r in rows if r["basis"] == "escalated"]
+    lines = alert["annotations"]["description"].split("Top operations by bad requests:\n")[1]
+    listed = [line for line in lines.splitlines() if line.startswith("- ")]
+    assert [line.split(":")[0] for line in listed] == [
+        f"- {r['operation'] or '(operation not logged)'}" for r in escalation
+    ]
+    assert all(
+        f"{r['bad']} of {r['window_bad']} bad" in line
+        for r, line in zip(escalation, listed, strict=True)
+    )
+    assert "replicas standing out: r2 (100% of bad, 50% of requests)" in listed[0]
+    annotation = alert["annotations"]["top_operations"].split(" | ")
+    assert annotation == [line.removeprefix("- ") for line in listed]

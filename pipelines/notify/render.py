@@ -206,7 +206,7 @@ def alertmanager_payload(values: dict[str, Any], title: str, body: str) -> list[
             "time_to_exhaustion": _hours(values["hours_to_exhaustion"]),
             "runbook_url": values["runbook_url"],
             "change_events": "; ".join(values["events"]),
-            "top_operations": "; ".join(values["contributors"]),
+            "top_operations": " | ".join(values["contributors"]),
         },
         "startsAt": values["started_at"],
     }
