@@ -1,7 +1,7 @@
 """Notification channels and routes in the manifest (`notifications:` in slos.yaml).
 
 A *channel* is one receiver (an Alertmanager, a PagerDuty service, a Slack
-channel, a signed webhook, a mailbox). A *route* sends the alert transitions it
+channel, a signed webhook, a mailbox, a local command). A *route* sends the alert transitions it
 matches (by cohort, tenant, severity and transition) to one channel.
 
 Secrets never live in the manifest: a channel names the environment variables
@@ -141,8 +141,47 @@ class EmailChannel(_Channel):
     _env = field_validator("password_env")(_env_name)
 
 
+class CommandChannel(_Channel):
+    """An executable run once per message (a rollback, `pagerduty-escalate`, a canary
+    kill): the message's `burnwatch.alert.v1` JSON on stdin, its exit status the
+    delivery's result (0 delivered; anything else, or the timeout, a failure retried
+    like an HTTP 5xx). `command` is the argument list, run without a shell.
+
+    `secret_envs` names the environment variables the command reads its secrets
+    from (it inherits the environment): their values are redacted from the
+    stdout and stderr kept in the attempt record."""
+
+    type: Literal["command"]
+    command: list[str] = Field(min_length=1)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    secret_envs: list[str] = Field(default_factory=list)
+
+    @field_validator("command")
+    @classmethod
+    def _executable_named(cls, command: list[str]) -> list[str]:
+        executable = command[0]
+        # A relative path would depend on the directory the scheduler runs in.
+        if not executable.strip() or ("/" in executable and not executable.startswith("/")):
+            raise ValueError(
+                f"command[0] {executable!r}: give an absolute path or a program name on PATH"
+            )
+        return command
+
+    @field_validator("secret_envs")
+    @classmethod
+    def _secret_env_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            _env_name(name)
+        return names
+
+
 Channel = Annotated[
-    AlertmanagerChannel | PagerDutyChannel | SlackChannel | WebhookChannel | EmailChannel,
+    AlertmanagerChannel
+    | PagerDutyChannel
+    | SlackChannel
+    | WebhookChannel
+    | EmailChannel
+    | CommandChannel,
     Field(discriminator="type"),
 ]
 

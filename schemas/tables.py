@@ -737,6 +737,64 @@ class FctAlerts(_Table):
     )
 
 
+class ContributorParams(_Table):
+    """The one-row table of fct_alert_contributors' settings
+    (pipelines.models.build.CONTRIBUTOR_PARAMS)."""
+
+    top_operations: pl.Int32 = pa.Field(ge=1, description="How many operations are listed.")
+    standout_factor: pl.Float64 = pa.Field(
+        gt=0,
+        description=(
+            "A replica stands out when its share of an operation's bad requests is more than "
+            "this times its share of the operation's requests."
+        ),
+    )
+    standout_min_bad: pl.Int32 = pa.Field(
+        ge=1, description="...and it holds at least this many of the operation's bad requests."
+    )
+
+
+class FctAlertContributors(_Table):
+    """What burned the budget: per alert, per moment a message is sent about it (its
+    opening, its escalation) and per top operation by bad requests in the long window of
+    the rule of that moment (sql/facts/fct_alert_contributors.sql)."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    started_at: UtcTimestamp = pa.Field(description="The alert's start (fct_alerts.started_at).")
+    basis: pl.String = pa.Field(
+        isin=["opened", "escalated"],
+        description="opened: the opening rule's long window; escalated: the escalating rule's.",
+    )
+    operation_rank: pl.Int32 = pa.Field(
+        ge=1,
+        description=(
+            "1 for the operation with the most bad requests; ties by operation name, a null "
+            "operation last."
+        ),
+    )
+    operation: pl.String = pa.Field(nullable=True, description="The operation; null: not logged.")
+    rule_name: pl.String = pa.Field(description="The rule whose long window was read.")
+    long_window: pl.String = pa.Field(description="That rule's long window (e.g. 1h).")
+    bad: pl.Int64 = pa.Field(ge=1, description="The operation's bad requests in the window.")
+    total: pl.Int64 = pa.Field(ge=1, description="The operation's requests in the window.")
+    window_bad: pl.Int64 = pa.Field(ge=1, description="All bad requests of the window.")
+    window_total: pl.Int64 = pa.Field(ge=1, description="All requests of the window.")
+    bad_share: pl.Float64 = pa.Field(description="bad / window_bad.")
+    request_share: pl.Float64 = pa.Field(description="total / window_total.")
+    standout_replicas: pl.String = pa.Field(
+        nullable=True,
+        description=(
+            "Replicas that stand out for the operation, by name: 'r2 (90% of bad, 50% of "
+            "requests)'; null: none does."
+        ),
+    )
+    window_start: UtcTimestamp = pa.Field(description="The window's start (inclusive), UTC.")
+    window_end: UtcTimestamp = pa.Field(
+        description="The window's end (exclusive), UTC: the step of the opening or escalation."
+    )
+
+
 class FctSloStatus(_Table):
     """One row per tenant SLO: its state at the tenant's evaluation point, the table people
     read first ("what is happening now").
@@ -1403,6 +1461,8 @@ TABLES: dict[str, type[_Table]] = {
     "fct_alert_episodes": FctAlertEpisodes,
     "alert_params": AlertParams,
     "fct_alerts": FctAlerts,
+    "contributor_params": ContributorParams,
+    "fct_alert_contributors": FctAlertContributors,
     "fct_slo_status": FctSloStatus,
     "replay_policies": ReplayPolicies,
     "replay_params": ReplayParams,
@@ -1426,6 +1486,8 @@ TABLES: dict[str, type[_Table]] = {
     "report_episodes": FctAlertEpisodes,
     "report_summary_episodes": ReportSummaryEpisodes,
     "report_suppressed": ReportSuppressed,
+    # fct_alert_contributors as the report's burn panel lists it.
+    "report_contributors": FctAlertContributors,
 }
 
 
@@ -1441,7 +1503,9 @@ class Notifications(_Table):
     )
     channel: pl.String = pa.Field(description="The route's channel name (from the manifest).")
     channel_type: pl.String = pa.Field(
-        description="The channel's kind (e.g. alertmanager, pagerduty, slack, webhook, email)."
+        description=(
+            "The channel's kind (e.g. alertmanager, pagerduty, slack, webhook, email, command)."
+        )
     )
     transition: pl.String = pa.Field(description="opened, escalated or resolved.")
     tenant_id: pl.String = pa.Field(description="The tenant.")
@@ -1492,6 +1556,13 @@ class DeliveryAttempts(_Table):
     )
     error: pl.String = pa.Field(
         nullable=True, description="What went wrong, secrets redacted; null on success."
+    )
+    output: pl.String = pa.Field(
+        nullable=True,
+        description=(
+            "A command channel's stdout and stderr, secrets redacted, each cut to 4,000 "
+            "characters; null for other channels and when the command printed nothing."
+        ),
     )
 
 
@@ -1592,7 +1663,10 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "fct_alert_evaluations": ("tenant_id", "slo_name", "eval_ts", "rule_name"),
     "fct_alert_episodes": ("tenant_id", "slo_name", "rule_name", "started_at"),
     "alert_params": (),
+    "contributor_params": (),
     "fct_alerts": ("tenant_id", "slo_name", "started_at"),
+    "fct_alert_contributors": ("tenant_id", "slo_name", "started_at", "basis", "operation_rank"),
+    "report_contributors": ("tenant_id", "slo_name", "started_at", "basis", "operation_rank"),
     "fct_slo_status": ("tenant_id", "slo_name"),
     "replay_policies": ("policy_name",),
     "replay_params": (),

@@ -129,6 +129,7 @@ def build_lake(data: Path, warehouse: Path) -> None:
     build.build_fct_alerts(resource)
     # The notifications asset reads it too: each message links to the report's anchor.
     build.build_fct_slo_status(resource)
+    build.build_fct_alert_contributors(resource)
     lake.refresh_catalog(warehouse)
 
 

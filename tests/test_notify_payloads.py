@@ -105,6 +105,21 @@ class Window(_Doc):
     burn_rate: float | None
 
 
+class TopOperation(_Doc):
+    """One of fct_alert_contributors' operations (README: What burned the budget)."""
+
+    rank: int = Field(ge=1, le=3)
+    operation: str | None
+    bad: int = Field(ge=1)
+    total: int = Field(ge=1)
+    bad_share: float = Field(gt=0, le=1)
+    request_share: float = Field(gt=0, le=1)
+    standout_replicas: str | None
+    window: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+
+
 class WebhookAlert(_Doc):
     schema_: Literal["burnwatch.alert.v1"] = Field(alias="schema")
     id: str = Field(pattern=r"^[0-9a-f]{32}$")
@@ -127,6 +142,7 @@ class WebhookAlert(_Doc):
         Literal["remaining_percent", "consumed_percent", "hours_to_exhaustion"], float | None
     ]
     change_events: list[str]
+    top_operations: list[TopOperation] = Field(max_length=3)
     runbook_url: str
     report_url: str
 

@@ -621,3 +621,34 @@ def test_the_replay_comparison_is_in_view_without_scrolling_sideways(
     assert table["left"] >= 0 and table["right"] <= table["page"]
     assert table["scroll"] <= table["client"]
     assert table["pageScroll"] <= table["page"]
+
+
+def test_the_burn_panel_lists_the_selected_slos_top_operations(
+    rendered: Path, tmp_path: Path
+) -> None:
+    """Picking a tenant SLO shows exactly its alerts' rows of fct_alert_contributors,
+    in the lake's order (opening before escalation)."""
+    table = lake.read_table(rendered, "fct_alert_contributors").sort(
+        ["tenant_id", "slo_name", "started_at", "basis", "operation_rank"],
+        descending=[False, False, False, True, False],
+    )
+    keys = sorted({f"{t}/{s}" for t, s in zip(table["tenant_id"], table["slo_name"], strict=True)})
+    assert keys, "the small dataset's alerts have contributors"
+    with chromium_page(tmp_path / "chromium-profile") as page:
+        open_report(page, rendered / "reports" / "report.html")
+        for key in keys:
+            shown = page.evaluate(
+                f"window.burnwatchReport.showBurnRates({json.dumps(key)}).then(() =>"
+                " Array.from(document.querySelectorAll('#burn-contributors tbody tr'))"
+                ".filter(r => !r.hidden).map(r => [r.dataset.burn, r.children[4].textContent,"
+                " r.children[5].textContent]))",
+                timeout=RENDER_TIMEOUT,
+            )
+            tenant, slo = key.split("/", 1)
+            mine = table.filter((pl.col("tenant_id") == tenant) & (pl.col("slo_name") == slo))
+            assert shown == [
+                [key, op if op is not None else "(not logged)", f"{bad} of {window_bad}"]
+                for op, bad, window_bad in zip(
+                    mine["operation"], mine["bad"], mine["window_bad"], strict=True
+                )
+            ]

@@ -11,4 +11,7 @@ fct_alert_evaluations = model_asset(
 )
 fct_alert_episodes = model_asset("fct_alert_episodes", "facts", build.build_fct_alert_episodes)
 fct_alerts = model_asset("fct_alerts", "facts", build.build_fct_alerts)
+fct_alert_contributors = model_asset(
+    "fct_alert_contributors", "facts", build.build_fct_alert_contributors
+)
 fct_slo_status = model_asset("fct_slo_status", "facts", build.build_fct_slo_status)

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pipelines.assets.facts import (
+    fct_alert_contributors,
     fct_alert_evaluations,
     fct_alerts,
     fct_error_budget,
@@ -19,7 +20,14 @@ from pipelines.warehouse import lake
     group_name="notifications",
     owners=["team:sre"],
     # fct_slo_status: each message links to the report at the SLO's anchor (report_link).
-    deps=[fct_alerts, fct_alert_evaluations, fct_error_budget, int_tenant_horizons, fct_slo_status],
+    deps=[
+        fct_alerts,
+        fct_alert_contributors,
+        fct_alert_evaluations,
+        fct_error_budget,
+        int_tenant_horizons,
+        fct_slo_status,
+    ],
     pool="duckdb",
 )
 def notifications(

@@ -11,6 +11,7 @@ these, so every path computes a table the same way. Each returns the rows writte
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
@@ -37,7 +38,7 @@ from pipelines.warehouse import lake
 from pipelines.warehouse.params import bind_params, bind_run_params
 from pipelines.warehouse.session import bind
 from schemas.errors import BurnwatchInputError
-from schemas.manifest import Manifest, Policy, load_manifest
+from schemas.manifest import WINDOW_MINUTES, Manifest, Policy, load_manifest
 from schemas.tables import AlertPolicy, SloSpecs, sql_columns
 
 
@@ -505,6 +506,156 @@ def build_fct_alerts(resource: BurnwatchResource) -> int:
         cooldowns,
         lambda connection: bind_alert_params(connection, policy),
     )
+
+
+# fct_alert_contributors' settings (sql/facts/fct_alert_contributors.sql says what each
+# means; the README's "What burned the budget" documents them).
+CONTRIBUTOR_PARAMS: dict[str, object] = {
+    "top_operations": 3,
+    "standout_factor": 1.5,
+    "standout_min_bad": 5,
+}
+
+
+def build_fct_alert_contributors(resource: BurnwatchResource) -> int:
+    """The top operations of each alert's long windows (sql/facts/fct_alert_contributors.sql).
+
+    A cycle reads the request days of the windows it has not computed yet, not all
+    history: an alert's rows are kept as last written while the alert still has the
+    same windows (the same opening and escalation) and they end before the first
+    day of stg_requests that changed since; the others are computed over the
+    stg_requests days their windows cover. A change of slo_specs or of the
+    parameters recomputes every alert. (An alert without a row, whose windows hold no
+    bad request, is computed again each time: its own windows' days, never more.)
+    Kept plus recomputed rows equal the model run over every alert
+    (tests/test_alert_contributors.py checks the bytes).
+    """
+    entry = model("fct_alert_contributors")
+    warehouse = resource.warehouse_path
+    target = lake.partition_path(warehouse, entry.name, None)
+    specs = lake.partition_path(warehouse, "slo_specs", None)
+    built_from = freshness.BuiltFrom(
+        parameters=json.dumps(
+            {
+                **CONTRIBUTOR_PARAMS,
+                "slo_specs": hashlib.sha256(specs.read_bytes()).hexdigest()
+                if specs.is_file()
+                else "",
+            },
+            sort_keys=True,
+        ),
+        partitions=freshness.partition_stamps(warehouse, "stg_requests"),
+    )
+    changed = freshness.first_changed_day(warehouse, entry.name, "stg_requests", built_from)
+    if resource.full or not target.is_file():
+        changed = dt.date.min
+    with resource.connect() as connection:
+        bind_params(connection, "contributor_params", CONTRIBUTOR_PARAMS)
+        lake.bind_table(connection, warehouse, "slo_specs")
+        define_custom_bad_macro(connection)
+        bind(connection, "all_alerts", f"select * from {lake.scan_sql(warehouse, 'fct_alerts')}")
+        if changed == dt.date.min:
+            bind(connection, "kept_rows", lake.typed_empty(entry.name))
+        else:
+            # None: no request day changed, so every window that is still the same is kept.
+            until = "timestamp '9999-12-31'" if changed is None else f"timestamp '{changed}'"
+            bind(
+                connection,
+                "previous_rows",
+                "select * from " + lake.scan_sql(warehouse, entry.name, [str(target)]),
+            )
+            bind(
+                connection,
+                "kept_rows",
+                f"""
+                select previous_rows.* from previous_rows
+                semi join all_alerts
+                    on previous_rows.tenant_id = all_alerts.tenant_id
+                    and previous_rows.slo_name = all_alerts.slo_name
+                    and previous_rows.started_at = all_alerts.started_at
+                    -- the same windows: escalated rows exactly when it escalated, there
+                    and (previous_rows.basis = 'opened'
+                            and all_alerts.opened_rule = previous_rows.rule_name
+                            and all_alerts.opened_long_window = previous_rows.long_window
+                        or previous_rows.basis = 'escalated'
+                            and all_alerts.escalated_at is not distinct from
+                                previous_rows.window_end)
+                where not exists (
+                    select 1 from previous_rows as later
+                    where later.tenant_id = previous_rows.tenant_id
+                        and later.slo_name = previous_rows.slo_name
+                        and later.started_at = previous_rows.started_at
+                        and later.window_end > {until}
+                )
+                """,
+            )
+        # An alert is computed unless rows of each of its windows are kept.
+        bind(
+            connection,
+            "fct_alerts",
+            """
+            select * from all_alerts
+            where not exists (
+                select 1 from kept_rows
+                where kept_rows.tenant_id = all_alerts.tenant_id
+                    and kept_rows.slo_name = all_alerts.slo_name
+                    and kept_rows.started_at = all_alerts.started_at
+                    and kept_rows.basis = 'opened'
+            ) or (
+                all_alerts.escalated_at is not null and not exists (
+                    select 1 from kept_rows
+                    where kept_rows.tenant_id = all_alerts.tenant_id
+                        and kept_rows.slo_name = all_alerts.slo_name
+                        and kept_rows.started_at = all_alerts.started_at
+                        and kept_rows.basis = 'escalated'
+                )
+            )
+            """,
+        )
+        # Only the request days the windows to compute cover (not the span between an
+        # old alert and a new one).
+        windows = connection.execute(
+            "select started_at, opened_long_window, escalated_at, escalated_long_window "
+            "from fct_alerts"
+        ).fetchall()
+        days: set[dt.date] = set()
+        for started, opened_window, escalated, escalated_window in windows:
+            for end, label in ((started, opened_window), (escalated, escalated_window)):
+                if end is not None and label is not None:
+                    day = (end - dt.timedelta(minutes=WINDOW_MINUTES[label])).date()
+                    while day <= end.date():
+                        days.add(day)
+                        day += dt.timedelta(days=1)
+        files = [
+            str(lake.partition_path(warehouse, "stg_requests", day))
+            for day in lake.partition_days(warehouse, "stg_requests")
+            if day in days
+        ]
+        bind(
+            connection,
+            "stg_requests",
+            "select * from " + lake.scan_sql(warehouse, "stg_requests", files),
+        )
+        connection.execute(
+            f"""
+            create temp table contributors_result as
+            select * from ({model_sql(entry.name)})
+            union all by name
+            -- kept only where its alert is not recomputed (an alert is kept whole or not)
+            select * from kept_rows anti join fct_alerts
+                on kept_rows.tenant_id = fct_alerts.tenant_id
+                and kept_rows.slo_name = fct_alerts.slo_name
+                and kept_rows.started_at = fct_alerts.started_at
+            """
+        )
+        rows = lake.write_query(
+            connection,
+            f"select * from contributors_result order by {entry.order_sql}",
+            warehouse,
+            entry.name,
+        )
+    freshness.remember_built_from(warehouse, entry.name, "stg_requests", built_from)
+    return rows
 
 
 def build_fct_slo_status(resource: BurnwatchResource) -> int:

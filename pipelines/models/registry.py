@@ -61,6 +61,9 @@ class Reach(Enum):
     # The days that hold the tenants' evaluation points (int_tenant_horizons.evaluated_until):
     # the newest day or two, whatever the history (a status read every cycle).
     EVALUATION_DAYS = "the days of the tenants' evaluation points"
+    # The days that the alerts' long windows cover, of the alerts not computed yet (or
+    # touched by changed days): a cycle reads the newest alerts' windows, not history.
+    ALERT_WINDOWS = "the days of the new alerts' long windows"
     # An unpartitioned table, or every partition of a partitioned one.
     WHOLE = "whole table"
 
@@ -397,6 +400,20 @@ _ENTRIES = (
         description="Alerts: a tenant SLO's rules grouped, with a cooldown and escalation.",
     ),
     Model(
+        "fct_alert_contributors",
+        "facts",
+        Kind.WHOLE,
+        inputs=(
+            lake("fct_alerts", Reach.WHOLE),
+            lake("slo_specs", Reach.WHOLE),
+            lake("stg_requests", Reach.ALERT_WINDOWS),
+            bound("window_labels"),
+            bound("contributor_params"),
+        ),
+        order_by=("tenant_id", "slo_name", "started_at", "basis", "operation_rank"),
+        description="Per alert and its opening or escalation: the top operations by bad requests.",
+    ),
+    Model(
         "fct_slo_status",
         "facts",
         Kind.WHOLE,
@@ -569,6 +586,14 @@ _ENTRIES = (
         inputs=(lake("fct_alert_evaluations", Reach.WHOLE),),
         order_by=("started_at", "tenant_id", "slo_name", "rule_name"),
         description="Spans of ticket steps suppressed while paging, oldest first.",
+    ),
+    Model(
+        "report_contributors",
+        "reports",
+        Kind.EPHEMERAL,
+        inputs=(lake("fct_alert_contributors", Reach.WHOLE),),
+        order_by=("tenant_id", "slo_name", "started_at", "basis desc", "operation_rank"),
+        description="The burn panel's top operations per alert, opening before escalation.",
     ),
 )
 

@@ -236,12 +236,17 @@ def decided_keys(log: AuditLog) -> set[str]:
 
 
 def evidence_ref(transition: Transition) -> EvidenceRef:
+    # An opening and an escalation name the operations of their own rule's long window;
+    # a resolution those of the alert's latest (the escalation's, if it escalated).
+    basis = transition.kind if transition.kind in ("opened", "escalated") else "latest"
     return EvidenceRef(
         transition.tenant_id,
         transition.slo_name,
         transition.rule_name,
         transition.service,
         transition.at,
+        alert_started_at=transition.episode_started_at,
+        basis=basis,
     )
 
 
@@ -387,6 +392,8 @@ def attempt_record(row: dict[str, Any]) -> dict[str, Any]:
         "outcome": row["outcome"],
         "status_code": row["status_code"],
         "error": row["error"],
+        # A command channel's stdout and stderr (redacted, truncated); null otherwise.
+        "output": row.get("output"),
     }
 
 

@@ -8,6 +8,11 @@
   `X-Burnwatch-Signature: sha256=<hex HMAC-SHA256(key, "<timestamp>." + body)>`,
   plus `Idempotency-Key` so the receiver can drop a repeat.
 - Email: SMTP (optional STARTTLS and login), with a stable `Message-ID`.
+- Command: runs the manifest's executable (no shell) with the webhook's JSON
+  document on stdin; exit 0 is delivered, another exit status or the timeout
+  (the process group is killed) is a failure retried now. Its stdout and
+  stderr (the first `OUTPUT_READ_BYTES` of each) come back for the attempt
+  record, which redacts and truncates them (dispatch.py).
 
 Secrets are read from the environment here, at send time, and never put in an
 error message: a failure is described by what we saw (HTTP status, exception
@@ -16,11 +21,15 @@ type), not by the exception's text, which may quote the URL.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
+import signal
 import smtplib
+import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -32,6 +41,7 @@ import httpx
 from schemas.routing import (
     AlertmanagerChannel,
     Channel,
+    CommandChannel,
     EmailChannel,
     PagerDutyChannel,
     SlackChannel,
@@ -41,6 +51,14 @@ from schemas.routing import (
 USER_AGENT = "burnwatch-notify/1"
 SIGNATURE_HEADER = "X-Burnwatch-Signature"
 TIMESTAMP_HEADER = "X-Burnwatch-Timestamp"
+
+
+@dataclass(frozen=True)
+class CommandOutput:
+    """What a command printed (the first OUTPUT_READ_BYTES of each stream), unredacted."""
+
+    stdout: str
+    stderr: str
 
 
 class DeliveryError(Exception):
@@ -58,17 +76,27 @@ class DeliveryError(Exception):
         retry_now: bool = False,
         final: bool = False,
         status_code: int | None = None,
+        output: CommandOutput | None = None,
     ) -> None:
         super().__init__(safe)
         self.safe = safe
         self.retry_now = retry_now
         self.final = final
         self.status_code = status_code
+        # A command's stdout and stderr, not yet redacted: dispatch redacts before recording.
+        self.output = output
 
 
 @dataclass(frozen=True)
 class Delivered:
     status_code: int
+    output: CommandOutput | None = None
+
+
+# How much of a command's stdout and of its stderr is read back. More than the
+# record keeps (dispatch.OUTPUT_LIMIT_CHARS), so that a secret cut at this edge
+# is cut away by the truncation after redaction and never recorded in part.
+OUTPUT_READ_BYTES = 64 * 1024
 
 
 def secret_env_names(channel: Channel) -> list[str]:
@@ -77,6 +105,7 @@ def secret_env_names(channel: Channel) -> list[str]:
         getattr(channel, attribute, None)
         for attribute in ("url_env", "routing_key_env", "hmac_key_env", "password_env")
     ]
+    names += getattr(channel, "secret_envs", [])
     return [name for name in names if name]
 
 
@@ -154,6 +183,67 @@ def _send_email(channel: EmailChannel, payload: dict[str, Any], timeout: float) 
     return Delivered(250)
 
 
+def _read_back(stream: Any) -> str:
+    stream.seek(0)
+    return bytes(stream.read(OUTPUT_READ_BYTES)).decode("utf-8", errors="replace")
+
+
+def _captured(stdout: Any, stderr: Any) -> CommandOutput:
+    return CommandOutput(_read_back(stdout), _read_back(stderr))
+
+
+def _run_command(channel: CommandChannel, body: bytes) -> Delivered:
+    """Run the channel's command once with `body` on stdin; its exit status decides.
+
+    The streams go to temporary files rather than pipes: a command that starts a
+    child which keeps them open (a shell script's `sleep`) cannot then hold the
+    dispatcher past its timeout. The command gets a session of its own, so the
+    timeout kills the whole process group, children included.
+    """
+    with (
+        tempfile.TemporaryFile() as stdin,
+        tempfile.TemporaryFile() as stdout,
+        tempfile.TemporaryFile() as stderr,
+    ):
+        stdin.write(body)
+        stdin.seek(0)
+        try:
+            process = subprocess.Popen(
+                channel.command,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        except OSError as error:
+            # Missing or not executable: not worth retrying now, tried again next run.
+            raise DeliveryError(
+                f"cannot run {channel.command[0]} ({type(error).__name__})"
+            ) from None
+        try:
+            code = process.wait(timeout=channel.timeout_seconds)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise DeliveryError(
+                f"timed out after {channel.timeout_seconds:g} s (killed)",
+                retry_now=True,
+                output=_captured(stdout, stderr),
+            ) from None
+        output = _captured(stdout, stderr)
+    if code == 0:
+        return Delivered(0, output)
+    if code < 0:
+        try:
+            reason = f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            reason = f"killed by signal {-code}"
+    else:
+        reason = f"exit status {code}"
+    raise DeliveryError(reason, retry_now=True, status_code=code, output=output)
+
+
 def deliver(
     channel: Channel,
     payload: dict[str, Any],
@@ -184,4 +274,6 @@ def deliver(
                 "Idempotency-Key": message_id,
             },
         )
+    if isinstance(channel, CommandChannel):
+        return _run_command(channel, _json(payload))
     return _send_email(channel, payload, timeout)

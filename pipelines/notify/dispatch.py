@@ -46,7 +46,7 @@ import polars as pl
 import tenacity
 
 from pipelines.notify import audit, corrections, events
-from pipelines.notify.channels import DeliveryError, deliver, secret_env_names
+from pipelines.notify.channels import CommandOutput, DeliveryError, deliver, secret_env_names
 from pipelines.notify.evidence import load_evidence
 from pipelines.notify.outbox import Outbox, OutboxRow, open_outbox, utcnow
 from pipelines.notify.render import message_id, refreshed, render, render_silence
@@ -69,6 +69,8 @@ REDACTED = "[REDACTED]"
 # An alert re-sent to Alertmanager stays firing for this many cycles: three
 # cycles may fail or be late before an open page lapses.
 REFRESH_CYCLES = 4
+# How much of each of a command channel's streams the attempt record keeps.
+OUTPUT_LIMIT_CHARS = 4000
 
 
 @dataclass
@@ -127,6 +129,23 @@ def _redacted_library_logs(redact: Redactor) -> Iterator[None]:
             logger.removeFilter(redacting)
 
 
+def recorded_output(redact: Redactor, output: CommandOutput | None) -> str | None:
+    """A command's output as its attempt record keeps it, each non-empty stream under its
+    name: secrets redacted first (so a cut never leaves part of a secret), then each
+    stream cut to OUTPUT_LIMIT_CHARS. None when the command printed nothing."""
+    if output is None:
+        return None
+    parts = []
+    for name, text in (("stdout", output.stdout), ("stderr", output.stderr)):
+        clean = redact(text) or ""
+        if len(clean) > OUTPUT_LIMIT_CHARS:
+            cut = len(clean) - OUTPUT_LIMIT_CHARS
+            clean = clean[:OUTPUT_LIMIT_CHARS] + f"... [{cut} more characters cut]"
+        if clean:
+            parts.append(f"[{name}]\n{clean}" + ("" if clean.endswith("\n") else "\n"))
+    return "".join(parts) or None
+
+
 def write_lake_frame(warehouse: Path, table: str, frame: pl.DataFrame) -> Path:
     """Write a whole, unpartitioned lake table atomically (temporary file, fsync, rename)."""
     target = lake.lake_dir(warehouse, table) / lake.DATA_FILE
@@ -177,9 +196,16 @@ def _deliver_one(
                 final=error.final,
                 status_code=error.status_code,
                 error=redact(error.safe),
+                output=recorded_output(redact, error.output),
             )
             raise
-        status = outbox.end_attempt(row.key, attempt, ok=True, status_code=result.status_code)
+        status = outbox.end_attempt(
+            row.key,
+            attempt,
+            ok=True,
+            status_code=result.status_code,
+            output=recorded_output(redact, result.output),
+        )
 
     # A last failure is already recorded: `failed` is retried by the next run, `rejected` never.
     with contextlib.suppress(DeliveryError):

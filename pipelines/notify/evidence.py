@@ -2,7 +2,9 @@
 
 A transition at `t` of rule `r` rests on the rule's evaluation rows at `t` and
 at the step before (`t - 5m`: it fired at one and not at the other), on the
-SLO's error budget row at `t`, and on the change events that give it context.
+SLO's error budget row at `t`, on the change events that give it context, and
+on the alert's top operations by bad requests in the long window of the rule that
+opened or escalated it (fct_alert_contributors).
 Their canonical JSON (sorted keys, ISO times, no whitespace) is hashed with
 SHA-256; `burnwatch audit verify` reloads the same rows from the lake and
 recomputes the hash.
@@ -37,24 +39,36 @@ class EvidenceRef:
     rule_name: str
     service: str
     at: dt.datetime
+    # The alert's start and which of its long windows names its contributors: opened,
+    # escalated, or latest (a resolution: the escalation's if any). None in records
+    # written before contributors were evidence, whose hashes must still verify.
+    alert_started_at: dt.datetime | None = None
+    basis: str | None = None
 
     def as_dict(self) -> dict[str, str]:
-        return {
+        found = {
             "tenant_id": self.tenant_id,
             "slo_name": self.slo_name,
             "rule_name": self.rule_name,
             "service": self.service,
             "at": self.at.isoformat(),
         }
+        if self.alert_started_at is not None and self.basis is not None:
+            found["alert_started_at"] = self.alert_started_at.isoformat()
+            found["basis"] = self.basis
+        return found
 
     @classmethod
     def from_dict(cls, data: dict[str, str]) -> EvidenceRef:
+        started = data.get("alert_started_at")
         return cls(
             tenant_id=data["tenant_id"],
             slo_name=data["slo_name"],
             rule_name=data["rule_name"],
             service=data["service"],
             at=dt.datetime.fromisoformat(data["at"]),
+            alert_started_at=dt.datetime.fromisoformat(started) if started else None,
+            basis=data.get("basis"),
         )
 
 
@@ -63,13 +77,19 @@ class Evidence:
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     budget: dict[str, Any] | None = None
     events: list[ChangeEvent] = field(default_factory=list)
+    # fct_alert_contributors rows, by operation_rank; None: not part of this evidence.
+    contributors: list[dict[str, Any]] | None = None
 
     def at(self, when: dt.datetime) -> dict[str, Any] | None:
         """The rule's evaluation row at `when`, if the lake has one."""
         return next((row for row in self.evaluations if row["eval_ts"] == when), None)
 
     def inputs(self) -> dict[str, Any]:
+        contributors = (
+            {} if self.contributors is None else {"fct_alert_contributors": self.contributors}
+        )
         return {
+            **contributors,
             "fct_alert_evaluations": self.evaluations,
             "fct_error_budget": [self.budget] if self.budget else [],
             "change_events": [
@@ -128,7 +148,8 @@ def load_evidence(
     refs = sorted(set(refs), key=lambda r: (r.at, r.tenant_id, r.slo_name, r.rule_name))
     found: dict[EvidenceRef, Evidence] = {
         ref: Evidence(
-            events=context_for(events, ref.tenant_id, ref.service, ref.at, lookback_minutes)
+            events=context_for(events, ref.tenant_id, ref.service, ref.at, lookback_minutes),
+            contributors=None if ref.basis is None else [],
         )
         for ref in refs
     }
@@ -197,4 +218,50 @@ def load_evidence(
         ):
             for ref in by_slo.get((row["tenant_id"], row["slo_name"], row["eval_ts"]), []):
                 found[ref].budget = row
+        _add_contributors(connection, warehouse, [ref for ref in refs if ref.basis], found)
     return found
+
+
+def _add_contributors(
+    connection: duckdb.DuckDBPyConnection,
+    warehouse: Path,
+    refs: list[EvidenceRef],
+    found: dict[EvidenceRef, Evidence],
+) -> None:
+    """Each ref's alert's contributors of its basis (latest: escalated if the alert has
+    them, else opened), read from the whole fct_alert_contributors (a few rows an alert)."""
+    if not refs:
+        return
+    contributors = lake.scan_sql(warehouse, "fct_alert_contributors")
+    by_alert: dict[tuple[str, str, dt.datetime], dict[str, list[dict[str, Any]]]] = {}
+    wanted = pl.DataFrame(
+        [
+            {"tenant_id": r.tenant_id, "slo_name": r.slo_name, "at": r.alert_started_at}
+            for r in refs
+        ],
+        schema={"tenant_id": pl.String, "slo_name": pl.String, "at": pl.Datetime("us")},
+    ).unique()
+    connection.register("alert_refs", wanted.to_arrow())
+    for row in _rows(
+        connection,
+        f"""
+        select contributor.*
+        from {contributors} as contributor
+        semi join alert_refs
+            on contributor.tenant_id = alert_refs.tenant_id
+            and contributor.slo_name = alert_refs.slo_name
+            and contributor.started_at = alert_refs.at
+        order by contributor.tenant_id, contributor.slo_name, contributor.started_at,
+            contributor.basis, contributor.operation_rank
+        """,
+    ):
+        alert = (row["tenant_id"], row["slo_name"], row["started_at"])
+        by_alert.setdefault(alert, {}).setdefault(row["basis"], []).append(row)
+    for ref in refs:
+        if ref.alert_started_at is None:
+            continue
+        bases = by_alert.get((ref.tenant_id, ref.slo_name, ref.alert_started_at), {})
+        basis = ref.basis
+        if basis == "latest":
+            basis = "escalated" if "escalated" in bases else "opened"
+        found[ref].contributors = bases.get(basis or "opened", [])

@@ -71,8 +71,11 @@ create table if not exists delivery_attempts (
     outcome varchar,
     status_code integer,
     error varchar,
+    output varchar,
     primary key (key, attempt)
 );
+-- Outboxes made before the command channel lack the column its output is kept in.
+alter table delivery_attempts add column if not exists output varchar;
 create table if not exists silences (
     tenant_id varchar not null,
     slo_name varchar not null,
@@ -165,7 +168,7 @@ class Outbox:
         ).fetchone()
         attempt = int(row[0]) if row else 1
         self.connection.execute(
-            "insert into delivery_attempts values (?, ?, ?, ?, null, null, null, null)",
+            "insert into delivery_attempts values (?, ?, ?, ?, null, null, null, null, null)",
             [key, attempt, channel, now],
         )
         self.connection.execute("commit")
@@ -180,19 +183,21 @@ class Outbox:
         final: bool = False,
         status_code: int | None = None,
         error: str | None = None,
+        output: str | None = None,
     ) -> str:
         """Record an attempt's result and the message's new status in one transaction.
 
         The new status is `sent`, `rejected` (a final refusal) or `failed` (tried
-        again by the retry loop, or by the next run). It is returned.
+        again by the retry loop, or by the next run). It is returned. `output` is a
+        command channel's stdout and stderr, already redacted and truncated.
         """
         now = utcnow()
         status = "sent" if ok else ("rejected" if final else "failed")
         self.connection.execute("begin transaction")
         self.connection.execute(
             "update delivery_attempts set finished_at = ?, outcome = ?, status_code = ?, "
-            "error = ? where key = ? and attempt = ?",
-            [now, "ok" if ok else "error", status_code, error, key, attempt],
+            "error = ?, output = ? where key = ? and attempt = ?",
+            [now, "ok" if ok else "error", status_code, error, output, key, attempt],
         )
         self.connection.execute(
             "update outbox set status = ?, updated_at = ?, last_error = ?, "

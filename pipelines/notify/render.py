@@ -72,6 +72,11 @@ def _pct(percent: float | None) -> str:
     return "n/a" if percent is None else f"{percent:.1f}%"
 
 
+def _as_percent(share: float | None) -> float | None:
+    """A share (fct_alert_contributors' bad_share, 0..1) in percent, as _pct prints."""
+    return None if share is None else share * 100
+
+
 def _hours(value: float | None) -> str:
     # fct_error_budget leaves the hours null when the budget is not spent within the
     # period at the 1d burn (nothing burns, or too slowly to matter before it resets).
@@ -98,6 +103,40 @@ _ENVIRONMENT.filters.update(num=_num, pct=_pct, hours=_hours, lag=_lag)
 def _iso(value: dt.datetime | None) -> str | None:
     """RFC 3339 in UTC, as every receiver expects: 2026-10-02T10:05:00Z."""
     return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def contributor_lines(contributors: list[dict[str, Any]]) -> list[str]:
+    """One line per top operation: its bad requests, share, and the replicas standing out
+    (`GET /v1/items: 18 of 59 bad requests (31%); replicas standing out: r2 (...)`)."""
+    lines = []
+    for row in contributors:
+        operation = row["operation"] if row["operation"] is not None else "(operation not logged)"
+        line = (
+            f"{operation}: {row['bad']} of {row['window_bad']} bad requests "
+            f"({_pct(_as_percent(row['bad_share']))}) in the {row['long_window']} window"
+        )
+        if row["standout_replicas"]:
+            line += f"; replicas standing out: {row['standout_replicas']}"
+        lines.append(line)
+    return lines
+
+
+def _contributors_json(contributors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "rank": row["operation_rank"],
+            "operation": row["operation"],
+            "bad": row["bad"],
+            "total": row["total"],
+            "bad_share": row["bad_share"],
+            "request_share": row["request_share"],
+            "standout_replicas": row["standout_replicas"],
+            "window": row["long_window"],
+            "window_start": _iso(row["window_start"]),
+            "window_end": _iso(row["window_end"]),
+        }
+        for row in contributors
+    ]
 
 
 def context(
@@ -141,6 +180,8 @@ def context(
         "peak": transition.peak_long_burn_rate,
         "escalated_from": transition.escalated_from,
         "events": [e.describe(transition.at, transition.severity) for e in evidence.events],
+        "contributors": contributor_lines(evidence.contributors or []),
+        "contributors_json": _contributors_json(evidence.contributors or []),
         "runbook_url": runbook_template.format_map(names),
         "report_url": report_url,
     }
@@ -179,6 +220,7 @@ def alertmanager_payload(values: dict[str, Any], title: str, body: str) -> list[
             "time_to_exhaustion": _hours(values["hours_to_exhaustion"]),
             "runbook_url": values["runbook_url"],
             "change_events": "; ".join(values["events"]),
+            "top_operations": " | ".join(values["contributors"]),
             **({"report_url": values["report_url"]} if values["report_url"] else {}),
         },
         "startsAt": values["started_at"],
@@ -202,6 +244,7 @@ _PAGERDUTY_EPISODE_DETAILS = (
     "hours_to_exhaustion",
     "escalated_from",
     "events",
+    "contributors",
 )
 _PAGERDUTY_SILENCE_DETAILS = ("kind", "cohort", "data_until", "horizon", "max_silence_minutes")
 
@@ -311,6 +354,7 @@ def webhook_payload(values: dict[str, Any], title: str, key: str, dedup_key: str
             "hours_to_exhaustion": values["hours_to_exhaustion"],
         },
         "change_events": values["events"],
+        "top_operations": values["contributors_json"],
         "runbook_url": values["runbook_url"],
         "report_url": values["report_url"],
     }
@@ -363,7 +407,8 @@ def _message(
         payload = payloads.pagerduty(values, title, dedup_key)
     elif channel.type == "slack":
         payload = slack_payload(values, title, body)
-    elif channel.type == "webhook":
+    elif channel.type == "webhook" or channel.type == "command":
+        # A command reads the same `burnwatch.alert.v1` document on its stdin.
         payload = payloads.webhook(values, title, key, dedup_key)
     else:
         payload = {

@@ -129,6 +129,10 @@ def render_report(data: ReportData) -> str:
         if overview
         else None,
         "episodes": episodes,
+        "contributors": [
+            {**row, "key": series_key(row["tenant_id"], row["slo_name"])}
+            for row in data.contributors.to_dicts()
+        ],
         "pages": sum(1 for e in episodes if e["severity"] == "page"),
         "tickets": sum(1 for e in episodes if e["severity"] == "ticket"),
         "open_episodes": sum(1 for e in episodes if e["resolved_at"] is None),

@@ -40,6 +40,7 @@ REPORT_INPUTS = (
     "fct_alert_episodes",
     "fct_slo_status",
     "fct_alert_evaluations",
+    "fct_alert_contributors",
 )
 SUMMARY_INPUTS = ("fct_slo_status", "fct_alert_episodes")
 
@@ -73,6 +74,8 @@ class ReportData:
     change_events: pl.DataFrame | None
     change_lookback: dt.timedelta
     extra_tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # The burn panel's "what burned the budget" (report_contributors); empty: none.
+    contributors: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def choose_step_minutes(start: dt.datetime | None, end: dt.datetime | None) -> int:
@@ -223,6 +226,7 @@ def load_report_data(
         policy = run_model(connection, "report_policy")
         episodes = run_model(connection, "report_episodes")
         suppressed = run_model(connection, "report_suppressed")
+        contributors = run_model(connection, "report_contributors")
         specs = connection.table("slo_specs").pl()
         changes = _change_events(connection, warehouse)
         extras = {
@@ -243,4 +247,5 @@ def load_report_data(
         change_events=changes,
         change_lookback=change_lookback,
         extra_tables=extras,
+        contributors=contributors,
     )
