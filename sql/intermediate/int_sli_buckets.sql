@@ -6,6 +6,9 @@
 -- or the SLO's own bad_when/good_when predicate.
 -- Buckets with no requests are absent: no traffic is "no data". So is a
 -- tenant-day with too much quarantined input (int_quarantine_counts).
+-- A request that a budget adjustment covers (budget_adjustments: the manifest's
+-- `adjustments:`) is left out, as if absent: neither good nor bad. It is counted
+-- in int_sli_adjusted instead.
 -- The model may cover several days at once; the writer orders each day's rows
 -- (lake.write_days), so no order by here.
 with no_data_days as (
@@ -46,6 +49,11 @@ slo_requests as (
     anti join no_data_days
         on stg_requests.tenant_id = no_data_days.tenant_id
         and cast(stg_requests.ts as date) = no_data_days.folder_day
+    anti join budget_adjustments
+        on slo_specs.tenant_id = budget_adjustments.tenant_id
+        and slo_specs.slo_name = budget_adjustments.slo_name
+        and stg_requests.ts >= budget_adjustments.starts_at
+        and stg_requests.ts < budget_adjustments.ends_at
 ),
 
 bucketed as (
