@@ -14,7 +14,9 @@ One JSON object a line, of two kinds:
 - `attempt`: one per delivery attempt: message key, channel, attempt number,
   outcome, HTTP/SMTP status, a secret-free error;
 - `refresh`: one per re-send of the firing alerts to an Alertmanager channel
-  (not outbox messages): the alerts' message keys, `endsAt`, the outcome.
+  (not outbox messages): the alerts' message keys, `endsAt`, the outcome;
+- `adjustment` / `adjustment_withdrawn`: a budget adjustment put in force or taken out
+  of the manifest (pipelines/notify/adjustment_audit.py).
 
 Every record carries `seq`, `prev_hash` (the previous record's hash) and
 `record_hash` (SHA-256 of its own canonical JSON without `record_hash`), so
