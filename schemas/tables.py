@@ -440,6 +440,24 @@ class BudgetAdjustments(_Table):
     reason: pl.String = pa.Field(description="Why the requests do not count, as the manifest says.")
 
 
+class IntSloRequests(_Table):
+    """Each request (stg_requests) with each SLO of its tenant on its service, and whether
+    it is bad for that SLO; tenant-days without data (too much quarantined) left out.
+    Ephemeral: a view for int_sli_buckets and int_sli_adjusted, never stored."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    request_id: pl.String = pa.Field(description="The request.")
+    ts: UtcTimestamp = pa.Field(description="When the request happened (its kept copy), UTC.")
+    bucket_start: UtcTimestamp = pa.Field(
+        description="Start of the 5-minute bucket [bucket_start, bucket_start + 5m) of ts, UTC."
+    )
+    latency_ms: pl.Float64 = pa.Field(description="The request's latency, in milliseconds.")
+    is_bad: pl.Boolean = pa.Field(
+        description="Whether the request is bad for the SLO, by its SLI or predicate."
+    )
+
+
 class IntSliAdjusted(_Table):
     """Per tenant SLO and 5-minute bucket: the requests that a budget adjustment left out of
     `int_sli_buckets` (and so of every window, budget and alert). Buckets without adjusted
@@ -1386,6 +1404,7 @@ TABLES: dict[str, type[_Table]] = {
     "quarantine_policy": QuarantinePolicy,
     "int_quarantine_counts": IntQuarantineCounts,
     "stg_requests": StgRequests,
+    "int_slo_requests": IntSloRequests,
     "int_sli_buckets": IntSliBuckets,
     "int_sli_adjusted": IntSliAdjusted,
     "horizon_params": HorizonParams,
@@ -1571,6 +1590,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "quarantine_policy": (),
     "int_quarantine_counts": ("tenant_id", "folder_day"),
     "stg_requests": ("tenant_id", "request_id"),
+    "int_slo_requests": ("tenant_id", "slo_name", "request_id"),
     "int_sli_buckets": ("tenant_id", "slo_name", "bucket_start"),
     "int_sli_adjusted": ("tenant_id", "slo_name", "bucket_start"),
     "horizon_params": (),

@@ -137,6 +137,10 @@ def bind_inputs(
             source.lookback.first_day(first, period, history_days),
             source.lookback.last_day(last),
         )
+    if any(source.table == "slo_specs" for source in entry.lake_inputs()):
+        # The manifest's bad_when/good_when predicates, which int_slo_requests (a view
+        # bound below) calls: a view's functions must exist when it is created.
+        define_custom_bad_macro(connection)
     for source in entry.inputs:
         upstream = MODELS.get(source.table)
         if upstream is not None and upstream.kind is Kind.EPHEMERAL:
@@ -242,7 +246,6 @@ def compute_int_sli_buckets(
     bind_inputs(connection, resource.warehouse_path, model("int_sli_buckets"), first, last)
     if stg_requests is not None:
         bind(connection, "stg_requests", f"select * from {stg_requests}")
-    define_custom_bad_macro(connection)
     connection.execute(
         f"create or replace temp table {INT_SLI_BUCKETS_RUN} as {model_sql('int_sli_buckets')}"
     )
@@ -258,7 +261,6 @@ def build_int_sli_adjusted_days(
     for block in consecutive_blocks(days):
         with resource.connect() as connection:
             bind_inputs(connection, resource.warehouse_path, entry, block[0], block[-1])
-            define_custom_bad_macro(connection)
             connection.execute(
                 f"create or replace temp table {INT_SLI_ADJUSTED_RUN} as {model_sql(entry.name)}"
             )

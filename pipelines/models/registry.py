@@ -286,13 +286,22 @@ _ENTRIES = (
         description="One row per request: replicas' copies collapsed to the earliest.",
     ),
     Model(
-        "int_sli_buckets",
+        "int_slo_requests",
         "intermediate",
-        Kind.DAILY,
+        Kind.EPHEMERAL,
         inputs=(
             lake("stg_requests"),
             lake("slo_specs", Reach.WHOLE),
             lake("int_quarantine_counts"),
+        ),
+        description="Each request with each SLO that counts it, and whether it is bad.",
+    ),
+    Model(
+        "int_sli_buckets",
+        "intermediate",
+        Kind.DAILY,
+        inputs=(
+            lake("int_slo_requests"),
             lake("budget_adjustments", Reach.WHOLE),
         ),
         order_by=(*_DAY, "bucket_start"),
@@ -304,9 +313,7 @@ _ENTRIES = (
         "intermediate",
         Kind.DAILY,
         inputs=(
-            lake("stg_requests"),
-            lake("slo_specs", Reach.WHOLE),
-            lake("int_quarantine_counts"),
+            lake("int_slo_requests"),
             lake("budget_adjustments", Reach.WHOLE),
         ),
         order_by=(*_DAY, "bucket_start"),

@@ -13,15 +13,26 @@ Records are keyed by the adjustment's content hash (`adjustment_id`) and an
 occurrence number, so a re-run appends nothing, and an adjustment withdrawn and
 listed again is recorded again. Like a decision, a record holds no wall-clock
 time: the same manifest and log give the same records.
+
+An adjustment laid over the past recomputes steps that were already decided, so
+the lake rows behind those decisions change. `burnwatch audit verify` does not
+report a decision whose inputs changed when the log explains it: a later
+`adjustment` or `adjustment_withdrawn` record of its tenant SLO (or `all`) that
+starts before the decision's step, the only requests its windows and budget read
+(`explained_by_adjustment`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from pipelines.notify.audit import read_lines
-from schemas.manifest import Adjustment
+from schemas.manifest import ADJUST_ALL, Adjustment
+
+if TYPE_CHECKING:  # audit imports this module; only the type is needed here
+    from pipelines.notify.audit import Line
 
 ADDED = "adjustment"
 WITHDRAWN = "adjustment_withdrawn"
@@ -40,12 +51,15 @@ def _fields(index: int, adjustment: Adjustment) -> dict[str, Any]:
     }
 
 
-def adjustment_records(log_path: Path, adjustments: list[Adjustment]) -> list[dict[str, Any]]:
-    """The records to append so that the log holds in force exactly `adjustments` (the
-    manifest's): new ones first, in manifest order, then the withdrawn, by id."""
+def adjustment_records(
+    lines: Sequence[Line], adjustments: list[Adjustment]
+) -> list[dict[str, Any]]:
+    """The records to append to the log of `lines` so that it holds in force exactly
+    `adjustments` (the manifest's): new ones first, in manifest order, then the withdrawn,
+    by id."""
     in_force: dict[str, dict[str, Any]] = {}
     occurrences: dict[tuple[str, str], int] = {}
-    for line in read_lines(log_path):
+    for line in lines:
         record = line.record or {}
         kind = record.get("kind")
         if kind not in (ADDED, WITHDRAWN):
@@ -72,3 +86,40 @@ def adjustment_records(log_path: Path, adjustments: list[Adjustment]) -> list[di
         }
         out.append({"id": f"{WITHDRAWN}:{key}#{number}", "kind": WITHDRAWN, **kept})
     return out
+
+
+@dataclass(frozen=True)
+class AdjustmentChange:
+    """An adjustment record of the log: where it is, whom it covers, when it starts."""
+
+    seq: int
+    tenant_id: str
+    slo_name: str
+    start: dt.datetime
+
+
+def adjustment_changes(lines: Sequence[Line]) -> list[AdjustmentChange]:
+    """Every `adjustment` and `adjustment_withdrawn` record of the log, in order."""
+    return [
+        AdjustmentChange(
+            int(record["seq"]),
+            str(record["tenant_id"]),
+            str(record["slo_name"]),
+            dt.datetime.fromisoformat(str(record["start"])),
+        )
+        for line in lines
+        if (record := line.record or {}).get("kind") in (ADDED, WITHDRAWN)
+    ]
+
+
+def explained_by_adjustment(changes: Sequence[AdjustmentChange], decision: dict[str, Any]) -> bool:
+    """Whether an adjustment recorded after `decision` (a decision record) may have changed
+    the rows it rests on: one of its tenant SLO that starts before its step."""
+    at = dt.datetime.fromisoformat(str(decision["at"]))
+    return any(
+        change.seq > int(decision["seq"])
+        and change.tenant_id in (ADJUST_ALL, decision["tenant_id"])
+        and change.slo_name in (ADJUST_ALL, decision["slo_name"])
+        and change.start < at
+        for change in changes
+    )

@@ -391,7 +391,7 @@ def run_notifications(
         with log_file.writer() as writer:
             # Adjustments first: they say why the decisions after them saw fewer requests.
             for record in adjustment_records(
-                log_file.path, load_manifest(manifest_path).adjustments
+                audit.read_lines(log_file.path), load_manifest(manifest_path).adjustments
             ):
                 writer.append(record)
             for correction in found_corrections:
