@@ -22,7 +22,7 @@ import dagster as dg
 
 from pipelines import run_failures, settings
 from pipelines.definitions import all_asset_checks, all_assets
-from pipelines.ingest import ledger
+from pipelines.ingest import adjustment_days, ledger
 from pipelines.ingest.files import RequestFile, files_for_days, inventory_requests
 from pipelines.ingest.quarantine import quarantine_warnings
 from pipelines.ingest.rules import load_run_overrides
@@ -258,11 +258,21 @@ def run_pipeline(
         days: tuple[dt.date, dt.date] | None
         if cycle:
             plan = ledger.plan_next_cycle(
-                data_dir, warehouse, files, loaded.evaluation_delay_minutes, as_of
+                data_dir,
+                warehouse,
+                files,
+                loaded.evaluation_delay_minutes,
+                as_of,
+                loaded.resolved_adjustments(),
             )
             days = (plan.days[0], plan.days[-1]) if plan.days else None
             say(
                 f"cycle: {len(plan.new)} new and {len(plan.changed)} changed request file(s); "
+                + (
+                    f"{len(plan.adjusted)} day(s) whose budget adjustments changed; "
+                    if plan.adjusted
+                    else ""
+                )
                 + (
                     f"computing {days[0]} .. {days[1]} into {warehouse}"
                     if days
@@ -290,6 +300,7 @@ def run_pipeline(
                 files, days[0] - dt.timedelta(days=1), days[1] + dt.timedelta(days=1)
             )
             ledger.commit(data_dir, warehouse, read, result.run_id, started)
+            adjustment_days.commit(warehouse, loaded.resolved_adjustments(), *days)
     warnings = quarantine_warnings(warehouse, *days) if days else ()
     return RunOutcome(
         days[0] if days else None,

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
 
-from pipelines.ingest import ledger
+from pipelines.ingest import adjustment_days, ledger
 from pipelines.ingest.files import discover_request_files, files_for_days, requests_root
 from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG
 from pipelines.resources import ENV_DATA_DIR, ENV_MANIFEST, ENV_WAREHOUSE
-from schemas.manifest import load_manifest
+from schemas.manifest import ResolvedAdjustment, load_manifest
 
 
 def day_range_tags(first: dt.date, last: dt.date) -> dict[str, str]:
@@ -96,7 +97,10 @@ def _paths_from_env() -> tuple[Path, Path] | None:
 
 
 def cycle_run_request(
-    data_dir: Path, warehouse: Path, evaluation_delay_minutes: int = 0
+    data_dir: Path,
+    warehouse: Path,
+    evaluation_delay_minutes: int = 0,
+    adjustments: Sequence[ResolvedAdjustment] = (),
 ) -> dg.RunRequest | dg.SkipReason:
     """The run a live cycle needs now: the days that new or changed request files touch
     (pipelines/ingest/ledger.py), every day on a warehouse without a ledger, or, when
@@ -104,7 +108,9 @@ def cycle_run_request(
     files = discover_request_files(data_dir)
     if not ledger.ledger_path(warehouse).is_file():
         return dg.RunRequest(tags=day_range_tags(files[0].day, files[-1].day))
-    plan = ledger.plan_next_cycle(data_dir, warehouse, files, evaluation_delay_minutes)
+    plan = ledger.plan_next_cycle(
+        data_dir, warehouse, files, evaluation_delay_minutes, adjustments=adjustments
+    )
     if plan.days:
         return dg.RunRequest(
             tags=day_range_tags(plan.days[0], plan.days[-1]), asset_selection=cycle_asset_keys()
@@ -155,7 +161,10 @@ def build_cycle_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDef
         manifest = os.environ.get(ENV_MANIFEST)
         if paths is None or not manifest:
             return dg.SkipReason(f"{ENV_DATA_DIR}, {ENV_MANIFEST} and {ENV_WAREHOUSE} must be set")
-        return cycle_run_request(*paths, load_manifest(manifest).evaluation_delay_minutes)
+        loaded = load_manifest(manifest)
+        return cycle_run_request(
+            *paths, loaded.evaluation_delay_minutes, loaded.resolved_adjustments()
+        )
 
     return burnwatch_cycle
 
@@ -182,6 +191,14 @@ def build_ledger_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.RunStatusSen
         data_dir, warehouse = paths
         read = files_for_days(discover_request_files(data_dir), first, last)
         ledger.commit(data_dir, warehouse, read, run.run_id, started)
+        manifest = os.environ.get(ENV_MANIFEST)
+        if manifest:
+            adjustment_days.commit(
+                warehouse,
+                load_manifest(manifest).resolved_adjustments(),
+                first + dt.timedelta(days=1),
+                last - dt.timedelta(days=1),
+            )
         return None
 
     return ingest_ledger

@@ -6,6 +6,7 @@ the key path (and its line when the YAML has one) and the problem.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import zoneinfo
@@ -308,6 +309,74 @@ class SliDefaults(_Strict):
     _objective = field_validator("objective")(_check_objective)
 
 
+# `tenant: all` / `slo: all` in an adjustment: every tenant, every SLO of the tenant(s).
+ADJUST_ALL = "all"
+
+
+def _utc_naive(value: Any) -> Any:
+    """A manifest time as the lake holds times: naive UTC. A time with an offset is
+    converted; one without is UTC already; a bare date is its midnight; text is read as
+    ISO 8601 (YAML leaves `2026-10-05 10:00`, without seconds, as text)."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a time; write a UTC time like 2026-10-05T10:00:00Z"
+            ) from None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time())
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+class Adjustment(_Strict):
+    """A stretch of time whose requests the budget and the alerts leave out (planned
+    maintenance, an incident the team decided not to count): Nobl9's budget adjustments,
+    Datadog's SLO corrections. The requests are still counted, in `int_sli_adjusted`."""
+
+    tenant: str
+    slo: str = ADJUST_ALL
+    # [start, end): a request counts as adjusted when start <= ts < end.
+    start: dt.datetime
+    end: dt.datetime
+    reason: str = Field(min_length=1)
+
+    _utc = field_validator("start", "end", mode="before")(_utc_naive)
+
+    @field_validator("reason")
+    @classmethod
+    def _says_why(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("an adjustment needs a reason (who decided what, and why)")
+        return value
+
+    @property
+    def starts_at(self) -> dt.datetime:
+        """The start, naive UTC (as the lake's times)."""
+        return self.start
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        """The end (excluded), naive UTC."""
+        return self.end
+
+    @property
+    def adjustment_id(self) -> str:
+        """A short content hash: the same adjustment has the same id wherever it is listed."""
+        text = "|".join(
+            (
+                self.tenant,
+                self.slo,
+                self.starts_at.isoformat(),
+                self.ends_at.isoformat(),
+                self.reason,
+            )
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 # How long a tenant's logs may lag the horizon before it is "no data" (live operation).
 DEFAULT_MAX_SILENCE_MINUTES = 15
 
@@ -428,6 +497,8 @@ class Manifest(_Strict):
     cohorts: dict[str, Cohort] = Field(min_length=1)
     tenants: list[Tenant] = Field(min_length=1)
     notifications: NotificationConfig = Field(default_factory=NotificationConfig)
+    # Budget adjustments (docs/adjustments.md): requests left out of budgets and alerts.
+    adjustments: list[Adjustment] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Manifest:
@@ -456,7 +527,45 @@ class Manifest(_Strict):
                     raise ValueError(f"{where}.threshold_ms: a latency SLO needs threshold_ms")
                 if slo.sli == "availability" and slo.threshold_ms is not None:
                     raise ValueError(f"{where}.threshold_ms: only latency SLOs take threshold_ms")
+        self._adjustments_resolve()
         return self
+
+    def _adjustments_resolve(self) -> None:
+        """Each adjustment names a known tenant (or all), a known SLO (or all), and ends
+        after it starts."""
+        slos = {tenant.id: {slo.name for slo in tenant.slos} for tenant in self.tenants}
+        first_index: dict[str, int] = {}
+        for index, adjustment in enumerate(self.adjustments):
+            where = f"adjustments[{index}]"
+            earlier = first_index.setdefault(adjustment.adjustment_id, index)
+            if earlier != index:
+                raise ValueError(f"{where}: the same adjustment as adjustments[{earlier}]")
+            if adjustment.ends_at <= adjustment.starts_at:
+                raise ValueError(
+                    f"{where}.end: {adjustment.ends_at:%Y-%m-%dT%H:%M:%S}Z is not after start "
+                    f"{adjustment.starts_at:%Y-%m-%dT%H:%M:%S}Z (UTC)"
+                )
+            if adjustment.tenant != ADJUST_ALL and adjustment.tenant not in slos:
+                raise ValueError(
+                    f"{where}.tenant: unknown tenant {adjustment.tenant!r} "
+                    f"(a tenant id of the manifest, or {ADJUST_ALL!r})"
+                )
+            if adjustment.slo == ADJUST_ALL:
+                continue
+            names = (
+                slos[adjustment.tenant]
+                if adjustment.tenant != ADJUST_ALL
+                else set().union(*slos.values())
+            )
+            if adjustment.slo not in names:
+                whose = (
+                    f"tenant {adjustment.tenant!r} has no"
+                    if adjustment.tenant != ADJUST_ALL
+                    else "no tenant has an"
+                )
+                raise ValueError(
+                    f"{where}.slo: {whose} SLO {adjustment.slo!r} (an SLO name, or {ADJUST_ALL!r})"
+                )
 
     def _resolve(self, tenant: Tenant, slo: SloDefinition) -> ResolvedSlo:
         cohort = self.cohorts[tenant.cohort]
@@ -492,6 +601,27 @@ class Manifest(_Strict):
                 tenant.max_silence_minutes or cohort.max_silence_minutes or self.max_silence_minutes
             ),
         )
+
+    def resolved_adjustments(self) -> list[ResolvedAdjustment]:
+        """Every adjustment crossed with the tenant SLOs it covers (`all` expanded): the
+        rows of `budget_adjustments`, by tenant, SLO, start and id."""
+        slos = self.resolved_slos()
+        out = [
+            ResolvedAdjustment(
+                adjustment_id=adjustment.adjustment_id,
+                manifest_index=index,
+                tenant_id=slo.tenant_id,
+                slo_name=slo.slo_name,
+                starts_at=adjustment.starts_at,
+                ends_at=adjustment.ends_at,
+                reason=adjustment.reason,
+            )
+            for index, adjustment in enumerate(self.adjustments)
+            for slo in slos
+            if adjustment.tenant in (ADJUST_ALL, slo.tenant_id)
+            and adjustment.slo in (ADJUST_ALL, slo.slo_name)
+        ]
+        return sorted(out, key=lambda r: (r.tenant_id, r.slo_name, r.starts_at, r.adjustment_id))
 
     def resolved_slos(self) -> list[ResolvedSlo]:
         """Every tenant's SLOs with cohort defaults filled in, sorted by tenant and SLO."""
@@ -612,6 +742,20 @@ class ResolvedRule(BaseModel):
     min_denominator: int | None
     suppress_tickets_while_paging: bool
     source: PolicySource
+
+
+class ResolvedAdjustment(BaseModel):
+    """One adjustment as it applies to one tenant SLO: a row of `budget_adjustments`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    adjustment_id: str
+    manifest_index: int
+    tenant_id: str
+    slo_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    reason: str
 
 
 class ResolvedSlo(BaseModel):

@@ -422,6 +422,60 @@ class IntSliBuckets(_Table):
     )
 
 
+class BudgetAdjustments(_Table):
+    """One row per budget adjustment and tenant SLO it covers (the manifest's `adjustments:`,
+    `all` expanded): requests of the SLO with starts_at <= ts < ends_at are left out of its
+    budget and alerts, and counted in `int_sli_adjusted` instead."""
+
+    adjustment_id: pl.String = pa.Field(
+        description="A hash of the adjustment's content (tenant, slo, start, end, reason)."
+    )
+    manifest_index: pl.Int32 = pa.Field(
+        ge=0, description="Where the adjustment is in the manifest: adjustments[manifest_index]."
+    )
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    starts_at: UtcTimestamp = pa.Field(description="The first instant left out, UTC.")
+    ends_at: UtcTimestamp = pa.Field(description="The end of the stretch (excluded), UTC.")
+    reason: pl.String = pa.Field(description="Why the requests do not count, as the manifest says.")
+
+
+class IntSloRequests(_Table):
+    """Each request (stg_requests) with each SLO of its tenant on its service, and whether
+    it is bad for that SLO; tenant-days without data (too much quarantined) left out.
+    Ephemeral: a view for int_sli_buckets and int_sli_adjusted, never stored."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    request_id: pl.String = pa.Field(description="The request.")
+    ts: UtcTimestamp = pa.Field(description="When the request happened (its kept copy), UTC.")
+    bucket_start: UtcTimestamp = pa.Field(
+        description="Start of the 5-minute bucket [bucket_start, bucket_start + 5m) of ts, UTC."
+    )
+    latency_ms: pl.Float64 = pa.Field(description="The request's latency, in milliseconds.")
+    is_bad: pl.Boolean = pa.Field(
+        description="Whether the request is bad for the SLO, by its SLI or predicate."
+    )
+
+
+class IntSliAdjusted(_Table):
+    """Per tenant SLO and 5-minute bucket: the requests that a budget adjustment left out of
+    `int_sli_buckets` (and so of every window, budget and alert). Buckets without adjusted
+    requests are absent."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    bucket_start: UtcTimestamp = pa.Field(
+        description="Start of the 5-minute bucket [bucket_start, bucket_start + 5m) of ts, UTC."
+    )
+    adjusted_total: pl.Int64 = pa.Field(
+        ge=1, description="Requests in the bucket that an adjustment covers (left out)."
+    )
+    adjusted_bad: pl.Int64 = pa.Field(
+        ge=0, description="Of those, the bad ones, by the SLO's SLI or predicate."
+    )
+
+
 class HorizonParams(_Table):
     """The one-row settings of a run's evaluation horizon (bound, never stored)."""
 
@@ -1439,6 +1493,7 @@ TABLES: dict[str, type[_Table]] = {
     "raw_requests": RequestLog,
     "slo_specs": SloSpecs,
     "alert_policy": AlertPolicy,
+    "budget_adjustments": BudgetAdjustments,
     "contract_report": ContractReport,
     "raw_request_checks": RawRequestChecks,
     "quarantined_files": Quarantine,
@@ -1446,7 +1501,9 @@ TABLES: dict[str, type[_Table]] = {
     "quarantine_policy": QuarantinePolicy,
     "int_quarantine_counts": IntQuarantineCounts,
     "stg_requests": StgRequests,
+    "int_slo_requests": IntSloRequests,
     "int_sli_buckets": IntSliBuckets,
+    "int_sli_adjusted": IntSliAdjusted,
     "horizon_params": HorizonParams,
     "previous_tenant_horizons": IntTenantHorizons,
     "int_tenant_horizons": IntTenantHorizons,
@@ -1635,6 +1692,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "raw_requests": ("tenant_id", "request_id", "replica"),
     "slo_specs": ("tenant_id", "slo_name"),
     "alert_policy": ("tenant_id", "slo_name", "rule_name"),
+    "budget_adjustments": ("adjustment_id", "tenant_id", "slo_name"),
     # One row per finding; a latency-unit warning is per service, which only `detail` names.
     "contract_report": ("tenant_id", "folder_day", "file", "column_name", "detail"),
     "raw_request_checks": ("tenant_id", "folder_day", "file", "row_number"),
@@ -1643,7 +1701,9 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "quarantine_policy": (),
     "int_quarantine_counts": ("tenant_id", "folder_day"),
     "stg_requests": ("tenant_id", "request_id"),
+    "int_slo_requests": ("tenant_id", "slo_name", "request_id"),
     "int_sli_buckets": ("tenant_id", "slo_name", "bucket_start"),
+    "int_sli_adjusted": ("tenant_id", "slo_name", "bucket_start"),
     "horizon_params": (),
     "previous_tenant_horizons": ("tenant_id",),
     "int_tenant_horizons": ("tenant_id",),

@@ -75,10 +75,11 @@ def run_model(
         for table, frame in inputs.items():
             connection.register(f"{table}_frame", frame.to_arrow())
             bind(connection, table, f"select * from {table}_frame")
+        # Before the views: a view's functions must exist when it is created.
+        _define_no_custom_bad_macro(connection)
         for view in views:
             bind(connection, view, model_sql(view))
         bind_run_params(connection, day)
-        _define_no_custom_bad_macro(connection)
         result = connection.sql(model_sql(name)).pl()
     finally:
         connection.close()
@@ -253,15 +254,32 @@ def run_int_sli_buckets(
     requests: Sequence[Row],
     slos: Sequence[Row] = (slo_spec(),),
     quarantine_counts: Sequence[Row] = (),
+    adjustments: Sequence[Row] = (),
+    name: str = "int_sli_buckets",
 ) -> pl.DataFrame:
+    """int_sli_buckets (or int_sli_adjusted, which reads the same) over the given rows."""
     return run_model(
-        "int_sli_buckets",
+        name,
         {
             "stg_requests": table_frame("stg_requests", requests),
             "slo_specs": table_frame("slo_specs", slos),
             "int_quarantine_counts": table_frame("int_quarantine_counts", quarantine_counts),
+            "budget_adjustments": table_frame("budget_adjustments", adjustments),
         },
+        views=("int_slo_requests",),
     )
+
+
+def budget_adjustment(starts_at: dt.datetime, ends_at: dt.datetime, slo_name: str) -> Row:
+    return {
+        "adjustment_id": "a1",
+        "manifest_index": 0,
+        "tenant_id": "acme",
+        "slo_name": slo_name,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "reason": "maintenance",
+    }
 
 
 def sli_bucket(
@@ -287,6 +305,74 @@ def sli_bucket(
 
 
 BUCKET_KEY = ["tenant_id", "slo_name", "bucket_start"]
+
+
+def test_a_request_in_a_budget_adjustment_is_absent_from_its_slo_and_counted_apart() -> None:
+    requests = [
+        stg_request("a", at("10:00"), status_code=500),
+        stg_request("b", at("10:01"), status_code=200),  # inside [10:01, 10:07): left out
+        stg_request("c", at("10:06:59.999999"), status_code=503),  # inside: left out
+        stg_request("d", at("10:07"), status_code=500),  # the end is excluded: counts
+    ]
+    slos = (slo_spec(), LATENCY_SLO)
+    adjustments = [budget_adjustment(at("10:01"), at("10:07"), "availability")]
+    # The availability SLO sees a and d only; the latency SLO (not adjusted) sees all four.
+    assert_rows(
+        run_int_sli_buckets(requests, slos, adjustments=adjustments).drop(
+            "latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms"
+        ),
+        [
+            {
+                "tenant_id": "acme",
+                "slo_name": "availability",
+                "bucket_start": at("10:00"),
+                "total": 1,
+                "bad": 1,
+            },
+            {
+                "tenant_id": "acme",
+                "slo_name": "availability",
+                "bucket_start": at("10:05"),
+                "total": 1,
+                "bad": 1,
+            },
+            {
+                "tenant_id": "acme",
+                "slo_name": "latency",
+                "bucket_start": at("10:00"),
+                "total": 2,
+                "bad": 0,
+            },
+            {
+                "tenant_id": "acme",
+                "slo_name": "latency",
+                "bucket_start": at("10:05"),
+                "total": 2,
+                "bad": 0,
+            },
+        ],
+        BUCKET_KEY,
+    )
+    assert_rows(
+        run_int_sli_buckets(requests, slos, adjustments=adjustments, name="int_sli_adjusted"),
+        [
+            {
+                "tenant_id": "acme",
+                "slo_name": "availability",
+                "bucket_start": at("10:00"),
+                "adjusted_total": 1,
+                "adjusted_bad": 0,
+            },
+            {
+                "tenant_id": "acme",
+                "slo_name": "availability",
+                "bucket_start": at("10:05"),
+                "adjusted_total": 1,
+                "adjusted_bad": 1,
+            },
+        ],
+        BUCKET_KEY,
+    )
 
 
 def test_requests_count_in_the_5_minute_bucket_that_holds_their_ts() -> None:

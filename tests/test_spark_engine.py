@@ -54,6 +54,13 @@ VARIANT_MANIFEST = (
 policy:
   thresholds: cohort
   cohort: {history_days: 1, min_samples: 50}
+# So that int_sli_adjusted has rows on both engines: part of acme's outage, and six
+# hours of every hooli SLO on a Sunday (2024-03-03), where web-sunday's predicate bites.
+adjustments:
+  - {tenant: acme, slo: api-availability, start: 2024-03-03T10:00:00Z,
+     end: 2024-03-03T10:30:00Z, reason: two-engine test}
+  - {tenant: hooli, start: 2024-03-03T00:00:00Z, end: 2024-03-03T06:00:00Z,
+     reason: two-engine test}
 """
 )
 

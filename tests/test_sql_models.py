@@ -38,7 +38,7 @@ def _line_of(path: Path, needle: str) -> int:
 
 def test_a_typo_in_a_column_names_the_file_line_and_column(tmp_path: Path) -> None:
     copy = _broken_copy(
-        tmp_path, "int_sli_buckets", "stg_requests.latency_ms,", "stg_requests.latncy_ms,"
+        tmp_path, "int_slo_requests", "stg_requests.latency_ms,", "stg_requests.latncy_ms,"
     )
     [problem] = check_model(copy)
     assert problem.column == "latncy_ms"

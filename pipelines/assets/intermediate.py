@@ -12,3 +12,6 @@ int_tenant_horizons = model_asset(
 int_sli_buckets = model_asset(
     "int_sli_buckets", "intermediate", build.build_int_sli_buckets_days, days_at_once=True
 )
+int_sli_adjusted = model_asset(
+    "int_sli_adjusted", "intermediate", build.build_int_sli_adjusted_days, days_at_once=True
+)

@@ -9,6 +9,9 @@ from pipelines.resources import BurnwatchResource
 from schemas.manifest import load_manifest
 
 slo_specs = model_asset("slo_specs", "specs", build.build_slo_specs, kinds=("duckdb", "yaml"))
+budget_adjustments = model_asset(
+    "budget_adjustments", "specs", build.build_budget_adjustments, kinds=("duckdb", "yaml")
+)
 
 
 @dg.asset(

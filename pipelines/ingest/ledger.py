@@ -17,7 +17,9 @@ compares the data folder with it:
   (their footers' ts statistics, within the folder's skew window), through the
   newest day with logs, since a late bucket moves every later window and budget;
   when a new day folder extends the data, the old last day too (its quarantine
-  held the rows past it as `outside_computed_range`).
+  held the rows past it as `outside_computed_range`);
+- the days that a changed list of budget adjustments covers (old and new ranges,
+  pipelines/ingest/adjustment_days.py) are recomputed too, new files or not.
 
 The ledger is written only after the run succeeded, and only with files whose
 status-change time (ctime, which copying with preserved mtimes cannot fake) is
@@ -37,10 +39,12 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
+from pipelines.ingest import adjustment_days
 from pipelines.ingest.files import RequestFile
 from pipelines.warehouse import lake
 from pipelines.warehouse.atomic import atomic_path
 from schemas.errors import BurnwatchInputError
+from schemas.manifest import ResolvedAdjustment
 
 LEDGER_FILE = Path("state") / "ingest_ledger.parquet"
 
@@ -73,6 +77,8 @@ class CyclePlan:
     new: tuple[RequestFile, ...]
     changed: tuple[RequestFile, ...]
     days: tuple[dt.date, ...]
+    # Days (with logs) whose budget adjustments changed since they were computed.
+    adjusted: tuple[dt.date, ...] = ()
 
     @property
     def has_work(self) -> bool:
@@ -144,6 +150,7 @@ def plan_cycle(
     files: Sequence[RequestFile],
     evaluated_until: Mapping[str, dt.datetime | None] | None = None,
     horizon_moves_all: bool = False,
+    adjusted_days: Iterable[dt.date] = (),
 ) -> CyclePlan:
     """Compare the data folder with the ledger: new and changed files, and the days from
     the earliest day their rows touch through the newest day with logs.
@@ -152,6 +159,8 @@ def plan_cycle(
     tenant that brings logs extends its evaluation from there, so that day is
     recomputed too (its later steps were beyond the horizon then). With
     `horizon_moves_all` (an evaluation delay, or --as-of), every tenant's is.
+    `adjusted_days` are days whose budget adjustments changed: those with logs are
+    recomputed even when no file is new.
 
     Raises BurnwatchInputError naming a counted file that has disappeared.
     """
@@ -172,6 +181,11 @@ def plan_cycle(
         if path in ledger and not _is_same(ledger[path], Path(file.path))
     )
     touched = {day for file in (*new, *changed) for day in _ts_days(file)}
+    logged = [file.day for file in files]
+    adjusted = tuple(
+        sorted(day for day in adjusted_days if logged and min(logged) <= day <= max(logged))
+    )
+    touched.update(adjusted)
     if not touched:
         return CyclePlan(new, changed, ())
     bringing = {file.tenant for file in (*new, *changed)}
@@ -186,7 +200,7 @@ def plan_cycle(
         touched.add(counted_last)
     first = min(touched)
     days = tuple(first + dt.timedelta(days=i) for i in range((newest - first).days + 1))
-    return CyclePlan(new, changed, days)
+    return CyclePlan(new, changed, days, adjusted)
 
 
 def plan_next_cycle(
@@ -195,9 +209,11 @@ def plan_next_cycle(
     files: Sequence[RequestFile],
     evaluation_delay_minutes: int,
     as_of: dt.datetime | None = None,
+    adjustments: Sequence[ResolvedAdjustment] = (),
 ) -> CyclePlan:
-    """`plan_cycle` against the warehouse's last horizons: what `burnwatch run` and the
-    UI's cycle schedule both do next. A delay or --as-of moves every tenant's horizon."""
+    """`plan_cycle` against the warehouse's last horizons and the days' recorded budget
+    adjustments (`adjustments`: the manifest's): what `burnwatch run` and the UI's cycle
+    schedule both do next. A delay or --as-of moves every tenant's horizon."""
     previous = lake.read_table(warehouse, "int_tenant_horizons")
     return plan_cycle(
         data_dir,
@@ -205,6 +221,7 @@ def plan_next_cycle(
         files,
         dict(zip(previous["tenant_id"], previous["evaluated_until"], strict=True)),
         horizon_moves_all=evaluation_delay_minutes > 0 or as_of is not None,
+        adjusted_days=adjustment_days.changed_days(warehouse, adjustments),
     )
 
 

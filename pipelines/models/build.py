@@ -39,7 +39,7 @@ from pipelines.warehouse.params import bind_params, bind_run_params
 from pipelines.warehouse.session import bind
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import WINDOW_MINUTES, Manifest, Policy, load_manifest
-from schemas.tables import AlertPolicy, SloSpecs, sql_columns
+from schemas.tables import AlertPolicy, BudgetAdjustments, SloSpecs, sql_columns
 
 
 def _manifest_frame(
@@ -60,6 +60,13 @@ def alert_policy_frame(manifest: Manifest) -> pl.DataFrame:
     """Every tenant SLO crossed with its policy's rules (manifest, cohort and tenant
     overrides merged, thresholds as burn rates): rows of `alert_policy`."""
     return _manifest_frame([rule.model_dump() for rule in manifest.resolved_rules()], AlertPolicy)
+
+
+def budget_adjustments_frame(manifest: Manifest) -> pl.DataFrame:
+    """The manifest's adjustments, `all` expanded to tenant SLOs: rows of `budget_adjustments`."""
+    return _manifest_frame(
+        [row.model_dump() for row in manifest.resolved_adjustments()], BudgetAdjustments
+    )
 
 
 def write_frame(
@@ -91,9 +98,15 @@ def build_alert_policy(resource: BurnwatchResource) -> int:
     return _build_from_manifest(resource, "alert_policy", alert_policy_frame)
 
 
+def build_budget_adjustments(resource: BurnwatchResource) -> int:
+    return _build_from_manifest(resource, "budget_adjustments", budget_adjustments_frame)
+
+
 DayProgress = Callable[[dt.date, int], None]
 # The temp table that holds a block of days of int_sli_buckets before it is written day by day.
 INT_SLI_BUCKETS_RUN = "int_sli_buckets_run"
+# The same for int_sli_adjusted (the requests budget adjustments left out of int_sli_buckets).
+INT_SLI_ADJUSTED_RUN = "int_sli_adjusted_run"
 
 
 def bind_inputs(
@@ -125,6 +138,10 @@ def bind_inputs(
             source.lookback.first_day(first, period, history_days),
             source.lookback.last_day(last),
         )
+    if any(source.table == "slo_specs" for source in entry.lake_inputs()):
+        # The manifest's bad_when/good_when predicates, which int_slo_requests (a view
+        # bound below) calls: a view's functions must exist when it is created.
+        define_custom_bad_macro(connection)
     for source in entry.inputs:
         upstream = MODELS.get(source.table)
         if upstream is not None and upstream.kind is Kind.EPHEMERAL:
@@ -230,10 +247,33 @@ def compute_int_sli_buckets(
     bind_inputs(connection, resource.warehouse_path, model("int_sli_buckets"), first, last)
     if stg_requests is not None:
         bind(connection, "stg_requests", f"select * from {stg_requests}")
-    define_custom_bad_macro(connection)
     connection.execute(
         f"create or replace temp table {INT_SLI_BUCKETS_RUN} as {model_sql('int_sli_buckets')}"
     )
+
+
+def build_int_sli_adjusted_days(
+    resource: BurnwatchResource, days: Sequence[dt.date], progress: DayProgress | None = None
+) -> dict[dt.date, int]:
+    """Per tenant SLO and bucket of each day, the requests that budget adjustments left out
+    of int_sli_buckets (sql/intermediate/int_sli_adjusted.sql), in blocks of days."""
+    entry = model("int_sli_adjusted")
+    written: dict[dt.date, int] = {}
+    for block in consecutive_blocks(days):
+        with resource.connect() as connection:
+            bind_inputs(connection, resource.warehouse_path, entry, block[0], block[-1])
+            connection.execute(
+                f"create or replace temp table {INT_SLI_ADJUSTED_RUN} as {model_sql(entry.name)}"
+            )
+            written |= write_model_days(
+                connection,
+                INT_SLI_ADJUSTED_RUN,
+                resource.warehouse_path,
+                entry.name,
+                block,
+                progress,
+            )
+    return written
 
 
 def define_custom_bad_macro(connection: duckdb.DuckDBPyConnection) -> None:

@@ -239,6 +239,15 @@ _ENTRIES = (
         description="The multiwindow burn-rate rules in force for each tenant SLO.",
     ),
     Model(
+        "budget_adjustments",
+        "specs",
+        Kind.WHOLE,
+        inputs=(bound("slos.yaml"),),
+        order_by=("tenant_id", "slo_name", "starts_at", "adjustment_id"),
+        source=Source.PYTHON,
+        description="The manifest's budget adjustments, one row per tenant SLO each covers.",
+    ),
+    Model(
         "contract_report",
         "staging",
         Kind.DAILY,
@@ -280,17 +289,39 @@ _ENTRIES = (
         description="One row per request: replicas' copies collapsed to the earliest.",
     ),
     Model(
-        "int_sli_buckets",
+        "int_slo_requests",
         "intermediate",
-        Kind.DAILY,
+        Kind.EPHEMERAL,
         inputs=(
             lake("stg_requests"),
             lake("slo_specs", Reach.WHOLE),
             lake("int_quarantine_counts"),
         ),
+        description="Each request with each SLO that counts it, and whether it is bad.",
+    ),
+    Model(
+        "int_sli_buckets",
+        "intermediate",
+        Kind.DAILY,
+        inputs=(
+            lake("int_slo_requests"),
+            lake("budget_adjustments", Reach.WHOLE),
+        ),
         order_by=(*_DAY, "bucket_start"),
         day_column="bucket_start",
         description="Per tenant SLO and 5-minute bucket: total, bad, exact latency quantiles.",
+    ),
+    Model(
+        "int_sli_adjusted",
+        "intermediate",
+        Kind.DAILY,
+        inputs=(
+            lake("int_slo_requests"),
+            lake("budget_adjustments", Reach.WHOLE),
+        ),
+        order_by=(*_DAY, "bucket_start"),
+        day_column="bucket_start",
+        description="Per tenant SLO and bucket: requests a budget adjustment left out.",
     ),
     Model(
         "int_tenant_horizons",

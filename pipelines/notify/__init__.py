@@ -11,6 +11,7 @@ One module per job:
 - `channels`: the wire protocols (Alertmanager, PagerDuty, Slack, webhook, SMTP);
 - `outbox`: the durable outbox in `<warehouse>/state/outbox.duckdb` (and its silences);
 - `audit`: the hash-chained, append-only audit log and its verification;
+- `adjustment_audit`: the budget adjustments put in force or withdrawn, as audit records;
 - `dispatch`: plans, enqueues, delivers with retries, re-sends firing alerts to
   Alertmanager each cycle, exports to the lake;
 - `cli`: `burnwatch audit verify`.

@@ -14,7 +14,9 @@ One JSON object a line, of two kinds:
 - `attempt`: one per delivery attempt: message key, channel, attempt number,
   outcome, HTTP/SMTP status, a secret-free error;
 - `refresh`: one per re-send of the firing alerts to an Alertmanager channel
-  (not outbox messages): the alerts' message keys, `endsAt`, the outcome.
+  (not outbox messages): the alerts' message keys, `endsAt`, the outcome;
+- `adjustment` / `adjustment_withdrawn`: a budget adjustment put in force or taken out
+  of the manifest (pipelines/notify/adjustment_audit.py).
 
 Every record carries `seq`, `prev_hash` (the previous record's hash) and
 `record_hash` (SHA-256 of its own canonical JSON without `record_hash`), so
@@ -55,6 +57,7 @@ import duckdb
 import polars as pl
 
 from pipelines.notify import events as events_module
+from pipelines.notify.adjustment_audit import adjustment_changes, explained_by_adjustment
 from pipelines.notify.evidence import (
     Evidence,
     EvidenceRef,
@@ -403,7 +406,8 @@ def verify(warehouse: Path) -> tuple[int, list[str]]:
 
     Returns (records checked, problems), one line each; no problems means the log is
     whole (not cut short, not edited, keyed as configured) and every decision still
-    rests on the rows the lake holds now.
+    rests on the rows the lake holds now, or on rows that a budget adjustment recorded
+    after it has since changed (pipelines/notify/adjustment_audit.py).
     """
     warehouse = Path(warehouse)
     path = audit_path(warehouse)
@@ -419,6 +423,7 @@ def verify(warehouse: Path) -> tuple[int, list[str]]:
         and "row" not in (line.record.get("inputs") or {})
     ]
     change_events = _lake_events(warehouse)
+    adjustments = adjustment_changes(lines)
     by_lookback: dict[int, list[tuple[int, dict[str, Any]]]] = {}
     for number, record in decisions:
         by_lookback.setdefault(int(record["inputs"]["lookback_minutes"]), []).append(
@@ -430,7 +435,8 @@ def verify(warehouse: Path) -> tuple[int, list[str]]:
         for number, record in group:
             now = found[refs[number]].sha256
             recorded = record["inputs"]["sha256"]
-            if now != recorded:
+            # A budget adjustment recorded later recomputed these steps: the log says why.
+            if now != recorded and not explained_by_adjustment(adjustments, record):
                 problems.append(
                     f"{path}:{number}: {record['transition']} of {record['tenant_id']}/"
                     f"{record['slo_name']}/{record['rule_name']} at {record['at']}: inputs "

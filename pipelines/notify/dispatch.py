@@ -46,6 +46,7 @@ import polars as pl
 import tenacity
 
 from pipelines.notify import audit, corrections, events
+from pipelines.notify.adjustment_audit import adjustment_records
 from pipelines.notify.channels import CommandOutput, DeliveryError, deliver, secret_env_names
 from pipelines.notify.evidence import load_evidence
 from pipelines.notify.outbox import Outbox, OutboxRow, open_outbox, utcnow
@@ -416,6 +417,11 @@ def run_notifications(
         summary.silences = len(silences)
         summary.transitions += len(silences)
         with log_file.writer() as writer:
+            # Adjustments first: they say why the decisions after them saw fewer requests.
+            for record in adjustment_records(
+                audit.read_lines(log_file.path), load_manifest(manifest_path).adjustments
+            ):
+                writer.append(record)
             for correction in found_corrections:
                 writer.append(correction.record())
             for transition in undecided:
