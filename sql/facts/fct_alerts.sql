@@ -32,7 +32,7 @@ with judged as (
         max(fct_alert_evaluations.long_burn_rate) filter (where fct_alert_evaluations.fires)
             as peak_long_burn_rate
     from fct_alert_evaluations
-    where fct_alert_evaluations.state <> 'no_data'
+    where fct_alert_evaluations.state not in ('no_data', 'warming_up')
     group by fct_alert_evaluations.tenant_id, fct_alert_evaluations.slo_name,
         fct_alert_evaluations.eval_ts
 ),
