@@ -93,9 +93,7 @@ def alerts_and_messages(root: Path, manifest: Path, name: str) -> pl.DataFrame:
     warehouse = root / name
     # The first day is all the first hours need (and its windows read no day before it).
     first = dt.date(2026, 10, 1)
-    run_pipeline(
-        root / "data", manifest, warehouse, first, first, dry_run=True, say=lambda _: None
-    )
+    run_pipeline(root / "data", manifest, warehouse, first, first, dry_run=True, say=lambda _: None)
     alerts = read_table(warehouse, "fct_alerts")
     # Messages come from fct_alerts: every transition it gives, as the outbox would.
     transitions = compute_transitions(alerts, read_table(warehouse, "slo_specs"))
