@@ -486,7 +486,8 @@ def grouped_alerts(
     remembers when a rule of each severity last fired in it; at a step where no rule
     fires it resolves once every severity's last fire is at least its cooldown back.
     It pages while a page fired at the step or less than the page cooldown (at least
-    one step) before it. A step at which every rule is no_data is skipped outright.
+    one step) before it. A step at which every rule is no_data or warming_up is skipped
+    outright.
     """
     cooldown = {
         "page": timedelta(minutes=page_cooldown_minutes),
