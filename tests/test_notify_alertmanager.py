@@ -150,10 +150,11 @@ notifications:
     assert (second.new_messages, second.delivered) == (0, 0)
 
     # Each run re-sends the alerts still firing (not outbox messages): the first run's
-    # openings, escalations and resolves, then one re-send of each open alert per run.
+    # openings, escalations, step downs and resolves, then one re-send of each open alert
+    # per run.
     assert first.refreshed == second.refreshed == len(open_alerts)
     assert after_first == {
-        "firing": len(grouped) + len(escalated) + len(open_alerts),
+        "firing": len(grouped) + len(escalated) + len(stepped_down) + len(open_alerts),
         "resolved": len(resolved),
     }
     assert received(alertmanager) == {
