@@ -391,6 +391,7 @@ def oracle(
                     "tenant_id": rule.tenant_id,
                     "slo_name": rule.slo_name,
                     "rule_name": rule.rule_name,
+                    "severity": rule.severity,
                     "eval_ts": moment,
                     "fires": fires,
                     "long_bad": long_bad,
