@@ -101,6 +101,9 @@ class PolicyRule(_Strict):
     # Burn = bad / max(total, min_denominator) / (1 - objective): damps tiny denominators.
     min_denominator: int | None = Field(default=None, ge=1)
     enabled: bool = True
+    # Warm-up: the rule fires only once its long window lies wholly within the tenant's
+    # logs, from its first request and again after a no_data gap (docs/policies.md).
+    warm_up: bool = True
 
     @model_validator(mode="after")
     def _short_is_shorter(self) -> PolicyRule:
@@ -231,6 +234,7 @@ class PolicyRuleOverride(_Strict):
     min_events: int | None = Field(default=None, ge=0)
     min_denominator: int | None = Field(default=None, ge=1)
     enabled: bool | None = None
+    warm_up: bool | None = None
 
 
 class PolicyOverride(_Strict):
@@ -704,6 +708,7 @@ class Manifest(_Strict):
                             min_denominator=rule.min_denominator,
                             suppress_tickets_while_paging=suppress,
                             source=sources[rule.name],
+                            warm_up=rule.warm_up,
                         )
                     )
         return sorted(out, key=lambda r: (r.tenant_id, r.slo_name, r.rule_name))
@@ -742,6 +747,7 @@ class ResolvedRule(BaseModel):
     min_denominator: int | None
     suppress_tickets_while_paging: bool
     source: PolicySource
+    warm_up: bool = True
 
 
 class ResolvedAdjustment(BaseModel):

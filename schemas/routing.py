@@ -17,13 +17,18 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-TransitionKind = Literal["opened", "escalated", "resolved", "no_data", "data_resumed"]
+TransitionKind = Literal[
+    "opened", "escalated", "resolved", "no_data", "data_resumed", "stepped_down"
+]
 TRANSITIONS: tuple[TransitionKind, ...] = (
     "opened",
     "escalated",
     "resolved",
     "no_data",
     "data_resumed",
+    # A paging alert whose page rules stopped while ticket rules fire: the same alert, now a
+    # ticket (one update, like an escalation the other way).
+    "stepped_down",
 )
 # A tenant's logs stopped (no_data) and came back (data_resumed): silence is not health.
 SILENCE_TRANSITIONS: tuple[TransitionKind, ...] = ("no_data", "data_resumed")

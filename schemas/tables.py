@@ -200,6 +200,12 @@ class AlertPolicy(_Table):
             " tenant override."
         ),
     )
+    warm_up: pl.Boolean = pa.Field(
+        description=(
+            "Whether the rule waits until its long window lies wholly within the tenant's logs "
+            "(from its first request, and again after a no_data gap) before it may fire."
+        ),
+    )
 
 
 class ContractReport(_Table):
@@ -674,9 +680,10 @@ class FctAlertEvaluations(_Table):
         description="Both burn rates exceed burn_threshold and long_total >= min_events."
     )
     state: pl.String = pa.Field(
-        isin=["firing", "ok", "no_data", "low_traffic"],
+        isin=["firing", "ok", "no_data", "low_traffic", "warming_up"],
         description=(
-            "firing, ok, no_data (a window without requests) or low_traffic (below min_events)."
+            "firing, ok, no_data (a window without requests), warming_up (the long window reaches"
+            " before the tenant's logs or a no_data gap) or low_traffic (below min_events)."
         ),
     )
     suppressed: pl.Boolean = pa.Field(

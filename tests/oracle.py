@@ -212,6 +212,45 @@ def last_evaluable_steps(requests: Iterable[Request]) -> dict[str, int]:
     return newest
 
 
+def data_run_starts(
+    requests: Iterable[Request], slos: Sequence[ResolvedSlo]
+) -> dict[str, list[int]]:
+    """Per tenant, the buckets where a run of its logs starts (warm-up), in time order.
+
+    The tenant's buckets are those where any of its SLOs counts a request. Walked
+    bucket by bucket: the first one starts a run, and so does every bucket that
+    follows a stretch of empty buckets longer than the tenant's max_silence_minutes
+    (the smallest of its SLOs'), a no_data gap.
+    """
+    services: dict[str, set[str]] = {}
+    silence: dict[str, int] = {}
+    for slo in slos:
+        services.setdefault(slo.tenant_id, set()).add(slo.service)
+        silence[slo.tenant_id] = min(
+            silence.get(slo.tenant_id, slo.max_silence_minutes), slo.max_silence_minutes
+        )
+    buckets: dict[str, set[int]] = {}
+    for request in requests:
+        if request.service in services.get(request.tenant_id, set()):
+            buckets.setdefault(request.tenant_id, set()).add(bucket_index(request.ts))
+    starts: dict[str, list[int]] = {}
+    for tenant, seen in buckets.items():
+        previous: int | None = None
+        for bucket in sorted(seen):
+            empty_minutes = None if previous is None else (bucket - previous - 1) * BUCKET_MINUTES
+            if empty_minutes is None or empty_minutes > silence[tenant]:
+                starts.setdefault(tenant, []).append(bucket)
+            previous = bucket
+    return starts
+
+
+def warmed_up(run_starts: Sequence[int], step: int, long_window: str) -> bool:
+    """Whether the window `[t - w, t)` lies within the run of logs current at step `t`:
+    the latest run that started before `t` started no later than `t - w`."""
+    started = [start for start in run_starts if start < step]
+    return bool(started) and started[-1] <= step - window_buckets(long_window)
+
+
 def slo_series(
     requests: Iterable[Request], slos: Sequence[ResolvedSlo], days: Sequence[date]
 ) -> Iterator[tuple[ResolvedSlo, BucketCounts, list[int]]]:
@@ -309,6 +348,8 @@ def alert_evaluations(
 ) -> list[Row]:
     """fct_alert_evaluations: per tenant SLO, step and rule, both windows, `fires` and
     `suppressed` (see `suppress_tickets`)."""
+    requests = list(requests)
+    run_starts = data_run_starts(requests, slos)
     rows: list[Row] = []
     for slo, slo_buckets, steps in slo_series(requests, slos, days):
         ratio = budget_ratio(slo)
@@ -319,12 +360,25 @@ def alert_evaluations(
                 threshold = rule.burn_threshold(slo.period_days)
                 long_burn = burn_rate(long_total, long_bad, ratio)
                 short_burn = burn_rate(short_total, short_bad, ratio)
+                warm = not rule.warm_up or warmed_up(
+                    run_starts.get(slo.tenant_id, []), step, rule.long_window
+                )
                 fires = (
                     long_burn is not None
                     and short_burn is not None
                     and long_burn > threshold
                     and short_burn > threshold
+                    and long_total >= rule.min_events
+                    and warm
                 )
+                if long_total == 0 or short_total == 0:
+                    state = "no_data"
+                elif not warm:
+                    state = "warming_up"
+                elif long_total < rule.min_events:
+                    state = "low_traffic"
+                else:
+                    state = "firing" if fires else "ok"
                 rows.append(
                     {
                         "tenant_id": slo.tenant_id,
@@ -342,6 +396,7 @@ def alert_evaluations(
                         "short_bad": short_bad,
                         "short_burn_rate": short_burn,
                         "fires": fires,
+                        "state": state,
                         "suppressed": False,
                     }
                 )
@@ -423,9 +478,10 @@ def alert_episodes(evaluations: Sequence[Row]) -> list[Row]:
 
 
 def _no_data(row: Row) -> bool:
-    """A rule's step is no_data when either of its windows holds no request."""
+    """A rule's step judges nothing when either of its windows holds no request
+    (no_data), or while its long window reaches before the tenant's logs (warming_up)."""
     if "state" in row:
-        return bool(row["state"] == "no_data")
+        return bool(row["state"] in ("no_data", "warming_up"))
     return bool(row["long_total"] == 0 or row["short_total"] == 0)
 
 
@@ -438,7 +494,8 @@ def grouped_alerts(
     remembers when a rule of each severity last fired in it; at a step where no rule
     fires it resolves once every severity's last fire is at least its cooldown back.
     It pages while a page fired at the step or less than the page cooldown (at least
-    one step) before it. A step at which every rule is no_data is skipped outright.
+    one step) before it. A step at which every rule is no_data or warming_up is skipped
+    outright.
     """
     cooldown = {
         "page": timedelta(minutes=page_cooldown_minutes),

@@ -25,6 +25,18 @@ MANIFEST = """\
 cohorts:
   standard:
     availability: {objective: 99.9}
+# No warm-up: the outage's tickets open on its first day of logs (the scenario predates
+# warm-up, which would hold the 1-day and 3-day rules back: docs/policies.md).
+policy:
+  rules:
+    - {name: page-1h, severity: page, long_window: 1h, short_window: 5m, burn_rate: 14.4,
+       warm_up: false}
+    - {name: page-6h, severity: page, long_window: 6h, short_window: 30m, burn_rate: 6,
+       warm_up: false}
+    - {name: ticket-1d, severity: ticket, long_window: 1d, short_window: 2h, burn_rate: 3,
+       warm_up: false}
+    - {name: ticket-3d, severity: ticket, long_window: 3d, short_window: 6h, burn_rate: 1,
+       warm_up: false}
 tenants:
   - id: acme
     cohort: standard

@@ -749,6 +749,7 @@ def policy_rule(
     burn_threshold: float = 14.4,
     min_events: int = 0,
     suppress_tickets_while_paging: bool = False,
+    warm_up: bool = True,
 ) -> Row:
     long_minutes = {"1h": 60, "6h": 360, "1d": 1440, "3d": 4320}[long_window]
     return {
@@ -770,6 +771,7 @@ def policy_rule(
         "min_denominator": None,
         "suppress_tickets_while_paging": suppress_tickets_while_paging,
         "source": "default",
+        "warm_up": warm_up,
     }
 
 
@@ -814,14 +816,33 @@ def evaluation(
     }
 
 
+def steady_logs(start: dt.datetime, end: dt.datetime, tenant_id: str = "acme") -> list[Row]:
+    """A request in every 5-minute bucket of [start, end): logs flowing without a gap."""
+    buckets = int((end - start) / dt.timedelta(minutes=5))
+    return [
+        sli_bucket(start + dt.timedelta(minutes=5 * i), 1, 0, tenant_id=tenant_id)
+        for i in range(buckets)
+    ]
+
+
+# The tenant's logs flow from the first bucket read (3 days before the day before) on:
+# every window of the day lies within them, so warm-up holds no rule back.
+LOGS_SINCE_LONG_BEFORE = steady_logs(MIDNIGHT - dt.timedelta(days=4), MIDNIGHT + dt.timedelta(1))
+
+
 def run_fct_alert_evaluations(
-    burn_rates: Sequence[Row], rules: Sequence[Row] = (policy_rule(),)
+    burn_rates: Sequence[Row],
+    rules: Sequence[Row] = (policy_rule(),),
+    sli_buckets: Sequence[Row] = LOGS_SINCE_LONG_BEFORE,
+    slos: Sequence[Row] = (slo_spec(),),
 ) -> pl.DataFrame:
     return run_model(
         "fct_alert_evaluations",
         {
             "fct_burn_rates": table_frame("fct_burn_rates", burn_rates),
             "alert_policy": table_frame("alert_policy", rules),
+            "int_sli_buckets": table_frame("int_sli_buckets", sli_buckets),
+            "slo_specs": table_frame("slo_specs", slos),
         },
     )
 
@@ -899,6 +920,84 @@ def test_each_rule_is_evaluated_at_every_step_of_the_last_day_bound() -> None:
             evaluation(at("00:00"), BURN_10, BURN_10, True, "firing", ticket),
         ],
         EVALUATION_KEY,
+    )
+
+
+def burning_at(*steps: dt.datetime) -> list[Row]:
+    """Both windows of the default 1h/5m rule burning at 20x at each of `steps`."""
+    return [row for step in steps for row in window_pair(step, BURN_20, BURN_20)]
+
+
+def test_a_rule_waits_until_its_long_window_lies_within_the_tenants_logs() -> None:
+    # The tenant's first request is at 08:00. The 1h window of 08:55 reaches back to
+    # 07:55, before it: warming_up. At 09:00 the window [08:00, 09:00) is all logs.
+    burn_rates = burning_at(at("08:05"), at("08:55"), at("09:00"))
+    result = run_fct_alert_evaluations(
+        burn_rates, sli_buckets=steady_logs(at("08:00"), at("12:00"))
+    )
+    assert_rows(
+        result,
+        [
+            evaluation(at("08:05"), BURN_20, BURN_20, False, "warming_up"),
+            evaluation(at("08:55"), BURN_20, BURN_20, False, "warming_up"),
+            evaluation(at("09:00"), BURN_20, BURN_20, True, "firing"),
+        ],
+        EVALUATION_KEY,
+    )
+
+
+def test_after_a_no_data_gap_a_rule_warms_up_again() -> None:
+    # Logs until 09:55's bucket, none for 30 minutes (more than max_silence_minutes, 15),
+    # back at 10:30: the 1h rule waits until 11:30, when its window is all new logs.
+    logs = steady_logs(at("00:00", days=-4), at("10:00")) + steady_logs(at("10:30"), at("13:00"))
+    burn_rates = burning_at(at("09:55"), at("10:35"), at("11:25"), at("11:30"))
+    assert_rows(
+        run_fct_alert_evaluations(burn_rates, sli_buckets=logs),
+        [
+            evaluation(at("09:55"), BURN_20, BURN_20, True, "firing"),
+            evaluation(at("10:35"), BURN_20, BURN_20, False, "warming_up"),
+            evaluation(at("11:25"), BURN_20, BURN_20, False, "warming_up"),
+            evaluation(at("11:30"), BURN_20, BURN_20, True, "firing"),
+        ],
+        EVALUATION_KEY,
+    )
+
+
+def test_a_quiet_stretch_no_longer_than_max_silence_is_no_gap() -> None:
+    # 15 minutes without requests (10:00 to 10:15) is exactly max_silence_minutes: the
+    # logs still flow, and the rule fires at once when they resume.
+    logs = steady_logs(at("00:00", days=-4), at("10:00")) + steady_logs(at("10:15"), at("13:00"))
+    assert_rows(
+        run_fct_alert_evaluations(burning_at(at("10:20")), sli_buckets=logs),
+        [evaluation(at("10:20"), BURN_20, BURN_20, True, "firing")],
+        EVALUATION_KEY,
+    )
+
+
+def test_the_gap_is_the_tenants_so_another_slos_logs_keep_it_warm() -> None:
+    # The availability SLO's service is quiet for an hour, but the tenant's latency SLO
+    # counts requests all along: the tenant's logs have no gap.
+    logs = [
+        *steady_logs(at("00:00", days=-4), at("10:00")),
+        *steady_logs(at("11:00"), at("13:00")),
+        *[
+            {**bucket, "slo_name": "latency"}
+            for bucket in steady_logs(at("00:00", days=-4), at("13:00"))
+        ],
+    ]
+    result = run_fct_alert_evaluations(
+        burning_at(at("11:05")), sli_buckets=logs, slos=(slo_spec(), LATENCY_SLO)
+    )
+    assert_rows(result, [evaluation(at("11:05"), BURN_20, BURN_20, True, "firing")], EVALUATION_KEY)
+
+
+def test_a_rule_with_warm_up_off_fires_from_the_first_data() -> None:
+    rule = policy_rule(warm_up=False)
+    result = run_fct_alert_evaluations(
+        burning_at(at("08:05")), rules=(rule,), sli_buckets=steady_logs(at("08:00"), at("12:00"))
+    )
+    assert_rows(
+        result, [evaluation(at("08:05"), BURN_20, BURN_20, True, "firing", rule)], EVALUATION_KEY
     )
 
 

@@ -138,20 +138,23 @@ notifications:
     open_alerts = [a for a in grouped if a["resolved_at"] is None]
     resolved = [a for a in grouped if a["resolved_at"] is not None]
     escalated = [a for a in grouped if a["escalated_at"] is not None]
+    stepped_down = [a for a in grouped if a["stepped_down_at"] is not None]
     assert open_alerts and resolved and escalated
 
     first = workspace.run()
-    # An opening per alert, an escalation per escalated one, a resolve per resolved one.
-    assert first.delivered == len(grouped) + len(escalated) + len(resolved)
+    # An opening per alert, an escalation per escalated one, a step down per one that
+    # went from page to ticket, a resolve per resolved one: updates of the same alert.
+    assert first.delivered == len(grouped) + len(escalated) + len(stepped_down) + len(resolved)
     after_first = received(alertmanager)
     second = workspace.run()
     assert (second.new_messages, second.delivered) == (0, 0)
 
     # Each run re-sends the alerts still firing (not outbox messages): the first run's
-    # openings, escalations and resolves, then one re-send of each open alert per run.
+    # openings, escalations, step downs and resolves, then one re-send of each open alert
+    # per run.
     assert first.refreshed == second.refreshed == len(open_alerts)
     assert after_first == {
-        "firing": len(grouped) + len(escalated) + len(open_alerts),
+        "firing": len(grouped) + len(escalated) + len(stepped_down) + len(open_alerts),
         "resolved": len(resolved),
     }
     assert received(alertmanager) == {
@@ -221,7 +224,8 @@ def test_an_open_page_outlives_the_default_resolve_timeout_across_three_cycles_u
     assert lapses_at < end
     assert all(am_time(a["endsAt"]) > end for a in active_alerts(alertmanager))
     escalations = sum(a["escalated_at"] is not None for a in grouped)
-    assert workspace.table("notifications").height == len(grouped) + escalations + len(
+    step_downs = sum(a["stepped_down_at"] is not None for a in grouped)
+    assert workspace.table("notifications").height == len(grouped) + escalations + step_downs + len(
         [a for a in grouped if a["resolved_at"] is not None]
     )
 

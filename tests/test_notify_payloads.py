@@ -125,7 +125,7 @@ class WebhookAlert(_Doc):
     id: str = Field(pattern=r"^[0-9a-f]{32}$")
     idempotency_key: str
     episode_key: str
-    transition: Literal["opened", "escalated", "resolved"]
+    transition: Literal["opened", "escalated", "stepped_down", "resolved"]
     at: dt.datetime
     summary: str
     tenant: str
@@ -203,12 +203,16 @@ def test_pagerduty_events_follow_events_api_v2(delivered: Delivered) -> None:
     triggers = [PdTrigger.model_validate(e) for e in events if e["event_action"] == "trigger"]
     resolves = [PdResolve.model_validate(e) for e in events if e["event_action"] == "resolve"]
     assert pages and any(a["escalated_at"] for a in pages)
-    assert len(triggers) == len(pages)
+    assert any(a["stepped_down_at"] for a in pages)
+    stepped = sum(a["stepped_down_at"] is not None for a in pages)
+    # A page each, and a step down (page -> ticket) updates the same incident.
+    assert len(triggers) == len(pages) + stepped
     assert len(resolves) == sum(a["resolved_at"] is not None for a in pages)
-    # One incident per alert: its escalation and its resolve carry one dedup_key.
+    # One incident per alert: its escalation, step down and resolve carry one dedup_key.
     assert {r.dedup_key for r in resolves} <= {t.dedup_key for t in triggers}
     assert len({t.dedup_key for t in triggers}) == len(pages)
-    assert all(t.payload.severity == "critical" for t in triggers)
+    severities = sorted(t.payload.severity for t in triggers)
+    assert severities == ["critical"] * len(pages) + ["warning"] * stepped
     assert all(r.path == "/v2/enqueue" for r in delivered.pagerduty.requests)
 
 

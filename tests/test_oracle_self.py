@@ -42,10 +42,14 @@ def alert_evaluations(
     rules: object,
     days: list[date],
     *args: object,
+    warm_up: bool = False,
     **kwargs: object,
 ) -> list:
+    """The oracle's evaluations; warm-up off unless asked for, since these cases check the
+    windows' arithmetic on data that starts at the day (warm-up has its own cases)."""
+    chosen = [rule.model_copy(update={"warm_up": warm_up}) for rule in rules]  # type: ignore[attr-defined]
     return oracle.alert_evaluations(
-        _logs_to_day_end(requests, days), slos, rules, days, *args, **kwargs
+        _logs_to_day_end(requests, days), slos, chosen, days, *args, **kwargs
     )  # type: ignore[arg-type]
 
 
@@ -347,3 +351,36 @@ def test_an_episode_still_firing_at_the_last_step_has_no_resolution() -> None:
     assert len(page) == 1
     assert page[0]["started_at"] == end - timedelta(minutes=55)
     assert page[0]["resolved_at"] is None
+
+
+def _first_firing(evaluations: list, rule_name: str) -> datetime | None:
+    steps = sorted(r["eval_ts"] for r in evaluations if r["rule_name"] == rule_name and r["fires"])
+    return steps[0] if steps else None
+
+
+def test_warm_up_holds_a_rule_until_its_long_window_is_all_logs() -> None:
+    # A full outage from the tenant's very first request at 08:00: page-1h would fire at
+    # 08:05 on a window holding 5 minutes of logs; warmed up, it waits for 09:00, and
+    # page-6h for 14:00.
+    start = MIDNIGHT + timedelta(hours=8)
+    rows = steady(start, MIDNIGHT + timedelta(days=1), 4, 4)
+    evaluations = alert_evaluations(rows, [slo()], workbook_policy(), [DAY], warm_up=True)
+    assert _first_firing(evaluations, "page-1h") == start + timedelta(hours=1)
+    assert _first_firing(evaluations, "page-6h") == start + timedelta(hours=6)
+    assert _first_firing(evaluations, "ticket-1d") is None
+    warming = by_step(evaluations, rule_name="page-1h")[start + timedelta(minutes=55)]
+    assert warming["state"] == "warming_up" and not warming["fires"]
+
+
+def test_warm_up_starts_again_after_a_gap_longer_than_max_silence() -> None:
+    # Healthy logs from midnight, none from 06:00 to 06:20 (20 minutes > 15), then a
+    # full outage: page-1h waits an hour from 06:20. Without the gap it fires at once.
+    before = steady(MIDNIGHT, MIDNIGHT + timedelta(hours=6), 4)
+    resume = MIDNIGHT + timedelta(hours=6, minutes=20)
+    outage = steady(resume, MIDNIGHT + timedelta(days=1), 4, 4)
+    rules = [rule for rule in workbook_policy() if rule.name == "page-1h"]
+    evaluations = alert_evaluations(before + outage, [slo()], rules, [DAY], warm_up=True)
+    assert _first_firing(evaluations, "page-1h") == resume + timedelta(hours=1)
+    no_gap = steady(MIDNIGHT + timedelta(hours=6), resume, 4)
+    evaluations = alert_evaluations(before + no_gap + outage, [slo()], rules, [DAY], warm_up=True)
+    assert _first_firing(evaluations, "page-1h") == resume + FIVE_MIN

@@ -23,11 +23,13 @@ from oracle import (
     alert_episodes,
     bucket_index,
     bucket_start,
+    data_run_starts,
     day_steps,
     dedup,
     last_evaluable_steps,
     load_requests,
     slo_counts,
+    warmed_up,
     window_buckets,
 )
 from oracle import burn_rate as plain_burn
@@ -48,6 +50,8 @@ cohorts:
 tenants:
   - id: busy
     cohort: std
+    # Two days of data: warmed up, ticket-3d could not open on the slow burn below.
+    policy: {rules: [{name: ticket-3d, warm_up: false}]}
     slos: [{name: api, service: api, sli: availability}]
   - id: calm
     cohort: nosup
@@ -131,6 +135,8 @@ def oracle_evaluations(data: Path, manifest: Manifest) -> list[dict[str, Any]]:
     counts = slo_counts(requests, slos)
     # A tenant's steps end at the bucket of its newest request (the evaluation horizon).
     last_step = last_evaluable_steps(requests)
+    # Warm-up: where each tenant's runs of logs start (tests/oracle.py, no SQL).
+    run_starts = data_run_starts(requests, slos)
     rows: list[dict[str, Any]] = []
     for rule in manifest.resolved_rules():
         buckets = counts[(rule.tenant_id, rule.slo_name)]
@@ -142,15 +148,21 @@ def oracle_evaluations(data: Path, manifest: Manifest) -> list[dict[str, Any]]:
                 _burn(long_total, long_bad, rule),
                 _burn(short_total, short_bad, rule),
             )
+            warm = not rule.warm_up or warmed_up(
+                run_starts.get(rule.tenant_id, []), step, rule.long_window
+            )
             fires = (
                 long_burn is not None
                 and short_burn is not None
                 and long_burn > rule.burn_threshold
                 and short_burn > rule.burn_threshold
                 and long_total >= rule.min_events
+                and warm
             )
             if long_total == 0 or short_total == 0:
                 state = "no_data"
+            elif not warm:
+                state = "warming_up"
             elif long_total < rule.min_events:
                 state = "low_traffic"
             else:
@@ -278,7 +290,11 @@ def test_min_events_keeps_a_low_traffic_tenant_from_paging(run: dict[str, Any]) 
     unguarded = frame.filter(pl.col("tenant_id") == "quiet-unguarded")
     assert unguarded["fires"].any()  # six failures in an hour: 1000x
     assert not guarded["fires"].any()  # the 1h window never holds 20 requests
-    assert set(guarded.filter(pl.col("long_total") > 0)["state"]) <= {"low_traffic", "no_data"}
+    assert set(guarded.filter(pl.col("long_total") > 0)["state"]) <= {
+        "low_traffic",
+        "no_data",
+        "warming_up",  # the first hour of its logs
+    }
 
 
 def test_min_denominator_damps_the_burn_of_few_requests(run: dict[str, Any]) -> None:

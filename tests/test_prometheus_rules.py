@@ -453,7 +453,25 @@ def test_the_guards_are_in_the_alert(manifest_file: Path) -> None:
         'sum by (tenant_id) (increase(burnwatch_requests_total{service="batch-jobs", '
         'tenant_id="initech"}[1h])) >= 50)'
     ) in fast["expr"]
-    assert "for" not in fast and "keep_firing_for" not in fast  # the batch fires at once
+    assert "for" not in fast  # the batch fires at once
+    # The grouped alert's cooldown (30 minutes for a page by default), less the one step
+    # Prometheus waits before it starts counting keep_firing_for.
+    assert fast["labels"]["severity"] == "page" and fast["keep_firing_for"] == "25m"
+
+
+def test_keep_firing_for_is_each_severitys_cooldown_less_one_step(tmp_path: Path) -> None:
+    path = tmp_path / "slos.yaml"
+    path.write_text(WORKBOOK_MANIFEST + "policy:\n  cooldown_minutes: {page: 5, ticket: 120}\n")
+    alerts = [
+        rule
+        for text in render(load_manifest(path)).values()
+        for group in yaml.safe_load(text)["groups"]
+        for rule in group["rules"]
+        if rule.get("alert")
+    ]
+    timing = {(a["labels"]["severity"], a.get("keep_firing_for")) for a in alerts}
+    # A one-step page cooldown resolves at the first quiet step: nothing to keep.
+    assert timing == {("page", None), ("ticket", "115m")}
 
 
 def test_every_window_is_recorded_with_sloth_labels(manifest_file: Path, tmp_path: Path) -> None:

@@ -133,6 +133,25 @@ def _setup(tmp_path: Path, seed: int | None) -> tuple[Path, Path, Path, dict[str
         },
     )
     write_daily(warehouse, "fct_burn_rates", frame, "eval_ts", 'tenant_id, eval_ts, "window"')
+    # The logs behind those burns: 100 requests in every bucket from START on, which is
+    # where warm-up counts each tenant's logs from.
+    buckets = pl.DataFrame(
+        {
+            "tenant_id": [tenant for tenant in burns for _ in range(STEPS)],
+            "slo_name": ["avail"] * (len(burns) * STEPS),
+            "bucket_start": [
+                START + dt.timedelta(minutes=5 * step) for _ in burns for step in range(STEPS)
+            ],
+            "total": [100] * (len(burns) * STEPS),
+        },
+        schema={
+            "tenant_id": pl.String,
+            "slo_name": pl.String,
+            "bucket_start": pl.Datetime("us"),
+            "total": pl.Int64,
+        },
+    )
+    write_daily(warehouse, "int_sli_buckets", buckets, "bucket_start", "tenant_id, bucket_start")
     incidents = tmp_path / "incidents.csv"
     with incidents.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -170,7 +189,10 @@ def _oracle(
         ) -> bool:
             _, _, long, short, threshold = rule
             values = (by_window[long][step], by_window[short][step])
-            return all(value is not None and value > threshold for value in values)
+            # Warm-up: the logs start at step 0, so the long window is all logs from
+            # the step that is a whole long window after it.
+            warm = step >= WINDOW_MINUTES[long] // 5
+            return warm and all(value is not None and value > threshold for value in values)
 
         for rule in rules:
             # A ticket cannot open while a page fires, but one already open stays open.

@@ -285,6 +285,45 @@ def test_optional_sections_render_only_when_their_tables_exist(
     assert "<td>0.75</td>" in page
 
 
+def test_a_proposal_that_would_page_more_is_flagged_in_the_replay_section(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "warehouse"
+    for table in (
+        "slo_specs",
+        "alert_policy",
+        "fct_burn_rates",
+        "fct_error_budget",
+        "fct_alert_episodes",
+        "fct_slo_status",
+    ):
+        source = lake.lake_dir(warehouse, table)
+        for file in source.rglob("*.parquet"):
+            target = lake.lake_dir(copy, table) / file.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(file.read_bytes())
+    replay = lake.lake_dir(copy, "replay_comparison")
+    replay.mkdir(parents=True)
+
+    def page_with(pages: list[int]) -> str:
+        pl.DataFrame(
+            {
+                "policy_name": ["workbook", "cohort", "single-window"],
+                "policy_order": [1, 2, 3],
+                "pages_sent": pages,
+            }
+        ).write_parquet(replay / "data.parquet")
+        return write_report(copy).html.read_text(encoding="utf-8")
+
+    flagged = page_with([6, 315, 40])
+    assert 'id="replay-pages-more"' in flagged
+    assert "cohort would send 315 pages over the replay, 309 more than the current policy" in (
+        flagged
+    )
+    assert "single-window would send" not in flagged  # a reference, not a proposal
+    assert 'id="replay-pages-more"' not in page_with([6, 6, 40])
+
+
 def test_change_events_are_matched_to_episodes_of_their_tenant_and_service(
     warehouse: Path,
 ) -> None:

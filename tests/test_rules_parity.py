@@ -47,7 +47,14 @@ from pipelines.interop.prometheus_rules import (
     WINDOWS,
     write_rules,
 )
-from schemas.manifest import WINDOW_MINUTES, Manifest, ResolvedRule, ResolvedSlo, load_manifest
+from schemas.manifest import (
+    WINDOW_MINUTES,
+    Cooldowns,
+    Manifest,
+    ResolvedRule,
+    ResolvedSlo,
+    load_manifest,
+)
 from schemas.tables import arrow_schema
 from tests.cli_helpers import promtool
 
@@ -68,14 +75,22 @@ MANIFEST = """\
 version: 1
 period_days: 30
 policy:
+  # The rules have no warm-up in Prometheus (docs/prometheus.md): off here too, so that
+  # both fire from the first step of data and after globex's quiet hours.
   rules:
-    - {name: page-1h, severity: page, long_window: 1h, short_window: 5m, burn_rate: 14.4}
+    - {name: page-1h, severity: page, long_window: 1h, short_window: 5m, burn_rate: 14.4,
+       warm_up: false}
     # 5% of the budget in 6h: 6x over 30 days, 1.4x over globex's 7.
     - {name: page-6h, severity: page, long_window: 6h, short_window: 30m,
-       budget_consumed_percent: 5}
-    - {name: ticket-1d, severity: ticket, long_window: 1d, short_window: 2h, burn_rate: 3}
-    - {name: ticket-3d, severity: ticket, long_window: 3d, short_window: 6h, burn_rate: 1}
-    - {name: page-18x, severity: page, long_window: 1h, short_window: 5m, burn_rate: 18}
+       budget_consumed_percent: 5, warm_up: false}
+    - {name: ticket-1d, severity: ticket, long_window: 1d, short_window: 2h, burn_rate: 3,
+       warm_up: false}
+    - {name: ticket-3d, severity: ticket, long_window: 3d, short_window: 6h, burn_rate: 1,
+       warm_up: false}
+    - {name: page-18x, severity: page, long_window: 1h, short_window: 5m, burn_rate: 18,
+       warm_up: false}
+  # keep_firing_for: 20m and 55m (one step less: Prometheus counts from the first quiet step).
+  cooldown_minutes: {page: 25, ticket: 60}
 cohorts:
   standard:
     availability: {objective: 99.9}
@@ -376,6 +391,7 @@ def oracle(
                     "tenant_id": rule.tenant_id,
                     "slo_name": rule.slo_name,
                     "rule_name": rule.rule_name,
+                    "severity": rule.severity,
                     "eval_ts": moment,
                     "fires": fires,
                     "long_bad": long_bad,
@@ -493,6 +509,34 @@ def parameter_tests(manifest: Manifest) -> list[dict[str, Any]]:
     return tests
 
 
+def kept_firing(
+    evaluations: list[dict[str, Any]], cooldowns: Cooldowns
+) -> dict[dt.datetime, list[dict[str, Any]]]:
+    """Per step, the evaluation row whose alert Prometheus shows for each rule of each
+    tenant SLO: the step's own row while the rule fires, then its last firing row for as
+    long as keep_firing_for holds it. Walked step by step with Prometheus' own clock: the
+    keep starts at the first quiet step and lasts cooldown - 5m (`_alert_timing`), so the
+    alert is shown at a quiet step t while t - (last firing step) < cooldown."""
+    series: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in evaluations:
+        series[(row["tenant_id"], row["slo_name"], row["rule_name"])].append(row)
+    shown: dict[dt.datetime, list[dict[str, Any]]] = defaultdict(list)
+    for rows in series.values():
+        keep = dt.timedelta(minutes=max(cooldowns.for_severity(rows[0]["severity"]) - 5, 0))
+        last: dict[str, Any] | None = None
+        quiet_since: dt.datetime | None = None
+        for row in sorted(rows, key=lambda r: r["eval_ts"]):
+            if row["fires"]:
+                last, quiet_since = row, None
+            elif last is not None:
+                quiet_since = quiet_since or row["eval_ts"]
+                if row["eval_ts"] - quiet_since >= keep:
+                    last = None
+            if last is not None:
+                shown[row["eval_ts"]].append(last)
+    return shown
+
+
 def promtool_test_file(
     manifest: Manifest,
     rule_files: list[Path],
@@ -504,12 +548,11 @@ def promtool_test_file(
     slos = {(slo.tenant_id, slo.slo_name): slo for slo in manifest.resolved_slos()}
     rules = {(r.tenant_id, r.slo_name, r.rule_name): r for r in manifest.resolved_rules()}
     firing: dict[dt.datetime, list[dict[str, Any]]] = defaultdict(list)
-    for row in evaluations:
-        if row["fires"]:
+    for step, rows in kept_firing(evaluations, manifest.policy.cooldown_minutes).items():
+        for row in rows:
             key = (row["tenant_id"], row["slo_name"])
-            firing[row["eval_ts"]].append(
-                expected_alert(slos[key], rules[(*key, row["rule_name"])], row)
-            )
+            # A kept alert keeps the labels and annotations of its last firing step.
+            firing[step].append(expected_alert(slos[key], rules[(*key, row["rule_name"])], row))
     steps = sorted({row["eval_ts"] for row in evaluations})
     assert steps[0] == START
     alert_tests = [
@@ -589,9 +632,9 @@ def run_promtool(
     # JSON is YAML, and much faster to write than yaml.safe_dump for 100 tenants.
     test_file.write_text(json.dumps(document, default=str))
     checks = document["tests"][0]
-    assert sum(len(test["exp_alerts"]) for test in checks["alert_rule_test"]) == sum(
-        1 for row in evaluations if row["fires"]
-    )
+    shown = sum(len(test["exp_alerts"]) for test in checks["alert_rule_test"])
+    # keep_firing_for shows alerts past their rules' firing steps.
+    assert shown > sum(1 for row in evaluations if row["fires"])
     assert len(checks["promql_expr_test"]) > 20
     result = subprocess.run(
         [binary, "test", "rules", str(test_file)],
@@ -660,8 +703,33 @@ def test_prometheus_rules_fire_exactly_when_the_batch_does(tmp_path: Path) -> No
     assert 27 / 100 / 0.015 > 14.4 and not damped["fires"]
 
     # The oracle of the 100-tenant test agrees with the batch, step for step.
-    expected, _, _ = oracle(load_manifest(manifest_path), requests)
+    manifest = load_manifest(manifest_path)
+    expected, _, _ = oracle(manifest, requests)
     assert _firing(expected) == _firing(evaluations)
+
+    # The grouped alerts are open exactly where Prometheus shows an alert of the tenant
+    # SLO, kept firing included: keep_firing_for is the cooldown of fct_alerts.
+    alerts = _rows(warehouse, "fct_alerts")
+    shown = kept_firing(evaluations, manifest.policy.cooldown_minutes)
+    steps = sorted({row["eval_ts"] for row in evaluations})
+    for tenant, slo_name in {(r["tenant_id"], r["slo_name"]) for r in evaluations}:
+        mine = [a for a in alerts if (a["tenant_id"], a["slo_name"]) == (tenant, slo_name)]
+        for step in steps:
+            open_alert = any(
+                a["started_at"] <= step and (a["resolved_at"] is None or step < a["resolved_at"])
+                for a in mine
+            )
+            rows = [
+                r
+                for r in shown.get(step, [])
+                if (r["tenant_id"], r["slo_name"]) == (tenant, slo_name)
+            ]
+            assert open_alert == bool(rows), (tenant, slo_name, step, rows)
+    assert any(
+        a["resolved_at"] is not None
+        and a["last_fired_at"] < a["resolved_at"] - dt.timedelta(minutes=5)
+        for a in alerts
+    )
 
     run_promtool(
         tmp_path,

@@ -11,6 +11,7 @@ from pipelines.assets.facts import fct_burn_rates
 from pipelines.assets.metadata import definition_metadata, markdown_table
 from pipelines.assets.specs import alert_policy, slo_specs
 from pipelines.policy.cohort_thresholds import build_cohort_thresholds
+from pipelines.policy.paging_guard import current_policy, paging_more
 from pipelines.policy.replay import DEFAULT_POLICIES, comparison_text, replay
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake
@@ -97,4 +98,28 @@ def policy_replay(
             "incidents": dg.MetadataValue.int(result.incidents),
             "range": dg.MetadataValue.text(f"{result.first_day} .. {result.last_day}"),
         }
+    )
+
+
+@dg.asset_check(
+    asset=policy_replay,
+    description=(
+        "No proposed policy of the replay sends more pages (grouped alerts and escalations) "
+        "than the current policy; a warning names each one that does."
+    ),
+)
+def replay_proposals_never_page_more(burnwatch: BurnwatchResource) -> dg.AssetCheckResult:
+    comparison = lake.read_table(burnwatch.warehouse_path, "replay_comparison")
+    flagged = paging_more(comparison)
+    return dg.AssetCheckResult(
+        # A warning, not a failure: a replay proposes, it changes nothing in force.
+        passed=not flagged,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "current_policy": dg.MetadataValue.text(current_policy(comparison) or "not replayed"),
+            "would_page_more": len(flagged),
+            "proposals": dg.MetadataValue.md(
+                "\n".join(f"- {flag.describe()}" for flag in flagged) or "none"
+            ),
+        },
     )

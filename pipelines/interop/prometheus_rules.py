@@ -62,7 +62,8 @@ what differs between tenants from per-tenant series joined on `tenant_id`:
   the two 5-minute counts the period ratio is summed from.
 - one alert `BurnwatchErrorBudgetBurn` per distinct policy rule of the template's
   tenants (a rule a tenant overrides in windows, severity, guards or
-  suppression is a rule of its own, for the tenants that have it), no `for:`::
+  suppression is a rule of its own, for the tenants that have it), no `for:`,
+  and `keep_firing_for` from the policy's cooldown of the rule's severity::
 
       slo:sli_error:ratio_rate1h{burnwatch_template="standard/api-availability"}
         / on (tenant_id) group_left () slo:error_budget:ratio{...}
@@ -107,7 +108,14 @@ import yaml
 
 from pipelines.warehouse.atomic import write_text_atomic
 from schemas.errors import BurnwatchInputError
-from schemas.manifest import WINDOW_MINUTES, Manifest, ResolvedRule, ResolvedSlo
+from schemas.manifest import (
+    BUCKET_MINUTES,
+    WINDOW_MINUTES,
+    Cooldowns,
+    Manifest,
+    ResolvedRule,
+    ResolvedSlo,
+)
 
 REQUESTS_METRIC = "burnwatch_requests_total"
 DURATION_METRIC = "burnwatch_request_duration_seconds"
@@ -512,13 +520,20 @@ def _condition(template: Template, shape: Shape, window: str) -> str:
     return f"max by (tenant_id) (\n  {burn}\n  > {join} {threshold}\n)"
 
 
-def _alert_timing(shape: Shape) -> dict[str, str]:
-    """`for` / `keep_firing_for` of an alert: none yet, as the batch fires and resolves
-    at the first step. The cooldown of `fct_alerts` becomes `keep_firing_for` here."""
-    return {}
+def _alert_timing(shape: Shape, cooldowns: Cooldowns) -> dict[str, str]:
+    """`for` / `keep_firing_for` of an alert. No `for:`: the batch fires at the first step.
+
+    The cooldown of `fct_alerts` for the rule's severity becomes `keep_firing_for`, less
+    one evaluation step. Prometheus starts counting `keep_firing_for` at the first
+    evaluation whose condition is false, one step after the last firing one, while
+    fct_alerts counts its cooldown from that last firing step: a rule that last fired
+    at L resolves at L + cooldown in both. A cooldown of one step or none keeps nothing.
+    """
+    keep = cooldowns.for_severity(shape.severity) - BUCKET_MINUTES
+    return {"keep_firing_for": f"{keep}m"} if keep > 0 else {}
 
 
-def _alerts(template: Template) -> list[dict[str, Any]]:
+def _alerts(template: Template, cooldowns: Cooldowns) -> list[dict[str, Any]]:
     alerts = []
     for shape, _ in template.shapes:
         expr = (
@@ -532,7 +547,7 @@ def _alerts(template: Template) -> list[dict[str, Any]]:
             {
                 "alert": ALERT_NAME,
                 "expr": _sloth_id(expr, template),
-                **_alert_timing(shape),
+                **_alert_timing(shape, cooldowns),
                 "labels": dict(sorted({**template.labels, **shape.labels}.items())),
                 "annotations": alert_annotations(template, shape),
             }
@@ -616,7 +631,13 @@ def rule_groups(manifest: Manifest) -> RuleSet:
     for template in found:
         name = f"burnwatch-{template.name.replace('/', '-')}"
         groups.setdefault(f"{FILE_PREFIX}{template.key.cohort}{FILE_SUFFIX}", []).append(
-            {"name": name, "rules": [*_recordings(template), *_alerts(template)]}
+            {
+                "name": name,
+                "rules": [
+                    *_recordings(template),
+                    *_alerts(template, manifest.policy.cooldown_minutes),
+                ],
+            }
         )
     return RuleSet(dict(sorted(groups.items())), skipped, found)
 

@@ -407,6 +407,9 @@ _ENTRIES = (
         inputs=(
             lake("fct_burn_rates", Reach.DAY_BEFORE),
             lake("alert_policy", Reach.WHOLE),
+            # Warm-up: where the tenant's current run of logs started (3 days back suffice).
+            lake("int_sli_buckets", Reach.LONGEST_WINDOW),
+            lake("slo_specs", Reach.WHOLE),
             bound("run_params"),
         ),
         order_by=(*_DAY, "eval_ts", "rule_name"),

@@ -208,7 +208,7 @@ def reconcile(
                     f"resolved at {_iso(until)}: late data shows no burn in its span",
                 )
             )
-    order = {"opened": 0, "escalated": 0, "resolved": 1}
+    order = {"opened": 0, "escalated": 0, "stepped_down": 0, "resolved": 1}
     result.sort(key=lambda t: (t.at, t.tenant_id, t.slo_name, t.rule_name, order[t.kind]))
     return result, corrections
 

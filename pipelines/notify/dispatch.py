@@ -234,13 +234,13 @@ def _firing_keys(
     config: NotificationConfig,
 ) -> dict[str, list[str]]:
     """Per Alertmanager channel, the message keys of the alerts still firing there:
-    the opening and escalation messages of every alert without `resolved_at` (the
-    later wins, as both carry the same labels), and the no_data
+    the opening, escalation and step-down messages of every alert without `resolved_at`
+    (the later wins, as all carry the same labels), and the no_data
     message of every open silence (`silences`: tenant SLO -> its `since`)."""
     opening = [
         t.key
         for t in transitions
-        if t.kind in ("opened", "escalated") and t.episode_resolved_at is None
+        if t.kind in ("opened", "escalated", "stepped_down") and t.episode_resolved_at is None
     ]
     opening += [f"{tenant}|{slo}|-|{since}|no_data" for (tenant, slo), since in silences.items()]
     return {

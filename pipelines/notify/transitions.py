@@ -8,6 +8,11 @@ grouped, with a cooldown), so one incident is one page. Every alert gives:
 - `escalated` at `escalated_at` when it opened as a ticket and a page rule fired
   later: an update of the same alert (same PagerDuty dedup_key, same
   Alertmanager labels, a reply in the same email thread), never a new one;
+- `stepped_down` at `stepped_down_at` when a paging alert's page rules stopped
+  (past the page cooldown) while ticket rules still fire: one update of the
+  same alert, now a ticket, to the routes of both severities (the pager learns
+  the page is over, the ticket queue that it is theirs). Its key is the alert's,
+  so it is sent once however often the alert steps down;
 - `resolved` at `resolved_at`, a cooldown after the last rule fired. It goes to
   the routes of every severity the alert had, so a channel that got its opening
   or its escalation also gets its end.
@@ -135,6 +140,19 @@ def compute_transitions(alerts: pl.DataFrame, slo_specs: pl.DataFrame) -> list[T
                     escalated_from=row["opened_rule"],
                 )
             )
+        if row["stepped_down_at"] is not None:
+            # Named after the page rule that stopped: the ticket rules still firing are
+            # not one rule, and the message says that the page is over.
+            transitions.append(
+                Transition(
+                    **common,
+                    **escalation,
+                    severity="ticket",
+                    kind="stepped_down",
+                    at=row["stepped_down_at"],
+                    route_severities=("page", "ticket"),
+                )
+            )
         if row["resolved_at"] is not None:
             # Told about the most severe rule it had, on the routes of every severity it had.
             severities = tuple(dict.fromkeys((row["peak_severity"], row["opened_severity"])))
@@ -148,7 +166,7 @@ def compute_transitions(alerts: pl.DataFrame, slo_specs: pl.DataFrame) -> list[T
                     route_severities=severities,
                 )
             )
-    order = {"opened": 0, "escalated": 0, "resolved": 1}
+    order = {"opened": 0, "escalated": 0, "stepped_down": 0, "resolved": 1}
     return sorted(
         transitions,
         key=lambda t: (t.at, t.tenant_id, t.slo_name, t.alert_rule or t.rule_name, order[t.kind]),

@@ -20,6 +20,7 @@ import plotly.io as pio
 import polars as pl
 from plotly.offline import get_plotlyjs
 
+from pipelines.policy.paging_guard import paging_more
 from pipelines.reporting.figures import (
     OVERVIEW_CHART_LIMIT,
     build_figures,
@@ -146,6 +147,11 @@ def render_report(data: ReportData) -> str:
                 **_table(frame),
             }
             for name, frame in data.extra_tables.items()
+        ],
+        # Proposed policies that sent more pages in the replay than the current one.
+        "paging_more": [
+            flag.describe()
+            for flag in paging_more(data.extra_tables.get("replay_comparison", pl.DataFrame()))
         ],
         "row_limit": TABLE_ROW_LIMIT,
         "overview_chart_limit": OVERVIEW_CHART_LIMIT,

@@ -8,8 +8,21 @@
 -- window's burn is bad / max(total, min_denominator) / (1 - objective), which
 -- is never above the plain burn rate (docs/policies.md).
 --
--- state: 'no_data' when either window has no requests, else 'low_traffic'
--- when the long window is below `min_events`, else 'firing' or 'ok'.
+-- Warm-up (alert_policy.warm_up): a rule fires only once its long window lies
+-- wholly within the tenant's current run of logs, so a 3-day window holding one
+-- hour of requests never tickets. A run of logs starts at the tenant's first
+-- bucket with requests (of any of its SLOs, int_sli_buckets) and again at the
+-- first bucket after a no_data gap: more than max_silence_minutes of empty buckets
+-- (slo_specs, the tenant's smallest). The window [t - w, t) is covered when the
+-- latest run that started before t started at or before t - w. The buckets are
+-- bound from the longest window (3 days) back, and only run starts within that
+-- reach can matter: an earlier start covers every window, so a tenant whose logs
+-- flow since before the buckets read counts as covered. (A max_silence_minutes of
+-- more than a day is read as at most the day before the 3 days.)
+--
+-- state: 'no_data' when either window has no requests, else 'warming_up' when
+-- the long window is not yet covered (warm_up on), else 'low_traffic' when the
+-- long window is below `min_events`, else 'firing' or 'ok'.
 --
 -- suppressed (when the policy suppresses tickets while paging): a firing
 -- ticket step while a page rule of the same tenant SLO fires, unless the
@@ -19,7 +32,65 @@
 -- be bound for the day and the day before (rows are written for the day of
 -- run_params only), so a ticket's run of firing steps is followed back across
 -- midnight (one day; docs/policies.md).
-with paired as (
+with tenant_buckets as (
+    select distinct
+        int_sli_buckets.tenant_id,
+        step_number(int_sli_buckets.bucket_start) as bucket_step
+    from int_sli_buckets
+    where int_sli_buckets.total > 0
+),
+
+tenant_silences as (
+    select
+        slo_specs.tenant_id,
+        min(slo_specs.max_silence_minutes) as max_silence_minutes
+    from slo_specs
+    group by slo_specs.tenant_id
+),
+
+bucket_gaps as (
+    select
+        tenant_buckets.tenant_id,
+        tenant_buckets.bucket_step,
+        -- Empty buckets between this bucket and the tenant's previous one.
+        tenant_buckets.bucket_step - 1 - lag(tenant_buckets.bucket_step) over (
+            partition by tenant_buckets.tenant_id order by tenant_buckets.bucket_step
+        ) as empty_buckets_before
+    from tenant_buckets
+),
+
+run_starts as (
+    select
+        bucket_gaps.tenant_id,
+        bucket_gaps.bucket_step as run_start_step
+    from bucket_gaps
+    inner join tenant_silences
+        on bucket_gaps.tenant_id = tenant_silences.tenant_id
+    where bucket_gaps.empty_buckets_before is null
+        or bucket_gaps.empty_buckets_before * 5 > tenant_silences.max_silence_minutes
+),
+
+tenant_steps as (
+    select distinct
+        fct_burn_rates.tenant_id,
+        fct_burn_rates.eval_ts
+    from fct_burn_rates
+),
+
+-- Per tenant and step: the first step of its current run of logs (null: no logs yet).
+coverage as (
+    select
+        tenant_steps.tenant_id,
+        tenant_steps.eval_ts,
+        max(run_starts.run_start_step) as run_start_step
+    from tenant_steps
+    left join run_starts
+        on tenant_steps.tenant_id = run_starts.tenant_id
+        and run_starts.run_start_step < step_number(tenant_steps.eval_ts)
+    group by tenant_steps.tenant_id, tenant_steps.eval_ts
+),
+
+paired as (
     select
         alert_policy.tenant_id,
         alert_policy.slo_name,
@@ -31,6 +102,12 @@ with paired as (
         alert_policy.burn_threshold,
         alert_policy.min_events,
         alert_policy.suppress_tickets_while_paging,
+        not alert_policy.warm_up
+        or coalesce(
+            coverage.run_start_step
+            <= step_number(long_window.eval_ts) - alert_policy.long_window_minutes // 5,
+            false
+        ) as warmed_up,
         long_window.total as long_total,
         long_window.bad as long_bad,
         short_window.total as short_total,
@@ -57,6 +134,9 @@ with paired as (
         and long_window.slo_name = short_window.slo_name
         and long_window.eval_ts = short_window.eval_ts
         and alert_policy.short_window = short_window."window"
+    left join coverage
+        on long_window.tenant_id = coverage.tenant_id
+        and long_window.eval_ts = coverage.eval_ts
 ),
 
 evaluated as (
@@ -80,9 +160,10 @@ evaluated as (
             paired.long_burn_rate > paired.burn_threshold
             and paired.short_burn_rate > paired.burn_threshold,
             false
-        ) and paired.long_total >= paired.min_events as fires,
+        ) and paired.long_total >= paired.min_events and paired.warmed_up as fires,
         case
             when paired.long_total = 0 or paired.short_total = 0 then 'no_data'
+            when not paired.warmed_up then 'warming_up'
             when paired.long_total < paired.min_events then 'low_traffic'
         end as guard_state
     from paired

@@ -12,8 +12,9 @@
 -- - Its severity at a step is page while a page rule fired within the page
 --   cooldown (at least that step), else ticket. Ticket -> page is an escalation;
 --   page -> ticket a step down; both are updates of the same alert, never a new one.
--- - A step at which every rule is no_data (no requests in a window) neither fires nor
---   counts as quiet: missing logs never resolve an alert. Steps past a tenant's horizon
+-- - A step at which every rule is no_data (no requests in a window) or warming_up (its
+--   long window reaches before the logs began or came back) neither fires nor counts
+--   as quiet: missing logs never resolve an alert. Steps past a tenant's horizon
 --   are not evaluated, so an alert firing or cooling down there stays open.
 --
 -- Since a resolution needs every severity's cooldown to have run out, the last
@@ -32,7 +33,7 @@ with judged as (
         max(fct_alert_evaluations.long_burn_rate) filter (where fct_alert_evaluations.fires)
             as peak_long_burn_rate
     from fct_alert_evaluations
-    where fct_alert_evaluations.state <> 'no_data'
+    where fct_alert_evaluations.state not in ('no_data', 'warming_up')
     group by fct_alert_evaluations.tenant_id, fct_alert_evaluations.slo_name,
         fct_alert_evaluations.eval_ts
 ),

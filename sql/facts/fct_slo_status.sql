@@ -11,8 +11,8 @@
 --   page         a page episode is open (fct_alert_episodes.resolved_at null);
 --   ticket       a ticket episode is open;
 --   low_traffic  a rule of the SLO could not judge its windows at as_of
---                (fct_alert_evaluations.state low_traffic, or no_data: a window
---                without requests), so a quiet "ok" would claim too much;
+--                (fct_alert_evaluations.state low_traffic, warming_up, or no_data:
+--                a window without requests), so a quiet "ok" would claim too much;
 --   ok           otherwise.
 -- budget_remaining_percent and time_to_exhaustion_hours are fct_error_budget's
 -- at as_of (the exhaustion at the 1d burn; null: not within the period); burn_rate_<window> is
@@ -80,7 +80,8 @@ rule_states as (
     select
         fct_alert_evaluations.tenant_id,
         fct_alert_evaluations.slo_name,
-        bool_or(fct_alert_evaluations.state in ('low_traffic', 'no_data')) as low_traffic
+        bool_or(fct_alert_evaluations.state in ('low_traffic', 'no_data', 'warming_up'))
+            as low_traffic
     from fct_alert_evaluations
     inner join evaluation_points
         on fct_alert_evaluations.tenant_id = evaluation_points.tenant_id

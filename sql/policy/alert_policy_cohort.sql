@@ -57,7 +57,8 @@ final as (
         alert_policy.min_events,
         alert_policy.min_denominator,
         alert_policy.suppress_tickets_while_paging,
-        alert_policy.source
+        alert_policy.source,
+        alert_policy.warm_up
     from alert_policy
     inner join slo_specs
         on alert_policy.tenant_id = slo_specs.tenant_id

@@ -21,7 +21,8 @@ with final as (
         alert_policy.min_events,
         alert_policy.min_denominator,
         alert_policy.suppress_tickets_while_paging,
-        alert_policy.source
+        alert_policy.source,
+        alert_policy.warm_up
     from alert_policy
 )
 
