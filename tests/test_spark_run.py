@@ -33,7 +33,6 @@ from test_pipeline_vs_oracle import (
 )
 
 from schemas.manifest import load_manifest
-from schemas.tables import TABLES
 
 BURNWATCH = Path(sys.executable).with_name("burnwatch")
 requires_java = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java 17")
@@ -130,8 +129,8 @@ def test_the_catalog_reads_the_spark_runs_lake(engines_run: dict[str, Any]) -> N
 @requires_java
 def test_a_spark_run_leaves_no_scratch_files(engines_run: dict[str, Any]) -> None:
     scratch = engines_run["spark"] / ".spark"
-    assert not scratch.exists() or not any(scratch.rglob("*.parquet"))
-    assert set(TABLES) >= {p.name for p in (engines_run["spark"] / "lake").iterdir()}
+    assert scratch.is_dir()  # the run staged its inputs and results there
+    assert not any(scratch.rglob("*.parquet"))
 
 
 # --- bad input: one line, exit 2, nothing written --------------------------------------
@@ -203,3 +202,20 @@ def test_an_unknown_engine_in_the_environment_is_one_line(tmp_path: Path) -> Non
     result = _run_cli(tmp_path, env={"BURNWATCH_ENGINE": "presto"})
     line = _one_error_line(result)
     assert "BURNWATCH_ENGINE=presto" in line
+
+
+def test_the_resource_takes_the_engine_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipelines.resources import resource_from_env
+
+    monkeypatch.setenv("BURNWATCH_ENGINE", "Spark")
+    monkeypatch.setenv("BURNWATCH_SPARK_REMOTE", "sc://spark.internal:15002")
+    resource = resource_from_env()
+    assert (resource.engine, resource.spark_master, resource.spark_remote) == (
+        "spark",
+        "",
+        "sc://spark.internal:15002",
+    )
+    monkeypatch.delenv("BURNWATCH_ENGINE")
+    assert resource_from_env().engine == "duckdb"
