@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -112,7 +113,12 @@ def spark_session(
         if master.startswith("local"):
             # One machine: the driver listens on loopback only, whatever the host's name
             # resolves to (a container's may not resolve at all).
-            settings = {**LOCAL_SETTINGS, **settings}
+            # Spark makes its (unused) catalog folder in the working directory otherwise.
+            catalog = str(Path(tempfile.gettempdir()) / "burnwatch-spark-warehouse")
+            settings = {**LOCAL_SETTINGS, "spark.sql.warehouse.dir": catalog, **settings}
+            # Read by the JVM at launch: without it Spark warns that the host name
+            # resolves to loopback, on every run.
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     for key, value in {**SESSION_SETTINGS, **settings}.items():
         if remote and key.startswith("spark.ui."):
             continue  # the server's, not the client's
