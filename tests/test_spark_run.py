@@ -36,6 +36,10 @@ from schemas.manifest import load_manifest
 
 BURNWATCH = Path(sys.executable).with_name("burnwatch")
 requires_java = pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java 17")
+# The first test's set-up runs the pipeline on both engines (Spark's start-up and its
+# planning of every model-day included): minutes on a quiet machine, many more on a
+# loaded one, beyond the suite's 600 s per test.
+runs_both_engines = pytest.mark.timeout(3600)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +85,7 @@ def engines_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 )
 @pytest.mark.spark
 @requires_java
+@runs_both_engines
 def test_spark_run_matches_the_oracle(engines_run: dict[str, Any], table: str) -> None:
     assert_same_rows(
         table, pipeline_rows(engines_run["spark"], table), engines_run["expected"][table]
@@ -89,6 +94,7 @@ def test_spark_run_matches_the_oracle(engines_run: dict[str, Any], table: str) -
 
 @pytest.mark.spark
 @requires_java
+@runs_both_engines
 def test_spark_run_writes_the_duckdb_runs_lake_row_for_row(engines_run: dict[str, Any]) -> None:
     spark, duck = lake_digests(engines_run["spark"]), lake_digests(engines_run["duckdb"])
     assert sorted(spark) == sorted(duck)
@@ -115,6 +121,7 @@ def test_spark_run_writes_the_duckdb_runs_lake_row_for_row(engines_run: dict[str
 
 @pytest.mark.spark
 @requires_java
+@runs_both_engines
 def test_the_catalog_reads_the_spark_runs_lake(engines_run: dict[str, Any]) -> None:
     catalog = engines_run["spark"] / "burnwatch.duckdb"
     with duckdb.connect(str(catalog), read_only=True) as connection:
@@ -127,6 +134,7 @@ def test_the_catalog_reads_the_spark_runs_lake(engines_run: dict[str, Any]) -> N
 
 @pytest.mark.spark
 @requires_java
+@runs_both_engines
 def test_a_spark_run_leaves_no_scratch_files(engines_run: dict[str, Any]) -> None:
     scratch = engines_run["spark"] / ".spark"
     assert scratch.is_dir()  # the run staged its inputs and results there

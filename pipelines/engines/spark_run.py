@@ -115,7 +115,15 @@ def spark_session(
             # resolves to (a container's may not resolve at all).
             # Spark makes its (unused) catalog folder in the working directory otherwise.
             catalog = str(Path(tempfile.gettempdir()) / "burnwatch-spark-warehouse")
-            settings = {**LOCAL_SETTINGS, "spark.sql.warehouse.dir": catalog, **settings}
+            # Spark's default of 200 shuffle partitions is for clusters: on one machine
+            # every model's shuffles would run 200 tiny tasks (AQE merges them later).
+            shuffle = str(2 * (os.cpu_count() or 1))
+            settings = {
+                **LOCAL_SETTINGS,
+                "spark.sql.warehouse.dir": catalog,
+                "spark.sql.shuffle.partitions": shuffle,
+                **settings,
+            }
             # Read by the JVM at launch: without it Spark warns that the host name
             # resolves to loopback, on every run.
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
