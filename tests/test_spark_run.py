@@ -125,7 +125,9 @@ def test_spark_run_writes_the_duckdb_runs_lake_row_for_row(engines_run: dict[str
 def test_the_catalog_reads_the_spark_runs_lake(engines_run: dict[str, Any]) -> None:
     catalog = engines_run["spark"] / "burnwatch.duckdb"
     with duckdb.connect(str(catalog), read_only=True) as connection:
-        views = {row[0] for row in connection.execute("select view_name from duckdb_views()")}
+        views = {
+            row[0] for row in connection.execute("select view_name from duckdb_views()").fetchall()
+        }
         assert {"stg_requests", "fct_alert_episodes", "fct_slo_status"} <= views
         episodes = connection.execute("select count(*) from fct_alert_episodes").fetchone()
     assert episodes is not None
