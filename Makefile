@@ -54,6 +54,7 @@ bench: install
 	$(VENV)/bin/python -m pipelines.bench --out bench-data
 	$(VENV)/bin/python -m pipelines.bench_live --out bench-data
 	$(VENV)/bin/python -m pipelines.bench_tenants --out bench-data
+	$(VENV)/bin/python -m pipelines.bench_spark --out bench-data
 
 clean:
 	rm -rf $(DEMO) bench-data $(DAGSTER_HOME)

@@ -27,6 +27,9 @@ ENV_DRY_RUN = "BURNWATCH_DRY_RUN"
 ENV_CONTRACTS = "BURNWATCH_CONTRACTS"
 ENV_MAX_QUARANTINED_SHARE = "BURNWATCH_MAX_QUARANTINED_SHARE"
 ENV_MAX_ROWS_PER_SCAN = "BURNWATCH_MAX_ROWS_PER_SCAN"
+ENV_ENGINE = "BURNWATCH_ENGINE"
+ENV_SPARK_MASTER = "BURNWATCH_SPARK_MASTER"
+ENV_SPARK_REMOTE = "BURNWATCH_SPARK_REMOTE"
 
 
 class BurnwatchResource(dg.ConfigurableResource):
@@ -54,6 +57,12 @@ class BurnwatchResource(dg.ConfigurableResource):
     as_of: str = ""
     # `burnwatch run --full`: recompute from the logs alone, not from what earlier runs saw.
     full: bool = False
+    # Which engine computes the SQL models: "duckdb", or "spark" (pipelines/engines/
+    # spark_connection.py; the extra burnwatch[spark]). Spark runs on `spark_master`
+    # (empty: local[*]), or on the Spark Connect server `spark_remote` (sc://host:15002).
+    engine: str = "duckdb"
+    spark_master: str = ""
+    spark_remote: str = ""
 
     @property
     def data_path(self) -> Path:
@@ -72,12 +81,24 @@ class BurnwatchResource(dg.ConfigurableResource):
         return dt.datetime.fromisoformat(self.as_of).replace(tzinfo=None) if self.as_of else None
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A fresh in-memory DuckDB connection for one step, spilling under the warehouse."""
-        return session.connect(
+        """A fresh in-memory DuckDB connection for one step, spilling under the warehouse.
+
+        With engine "spark", the connection hands the SQL models it runs to Spark
+        (the binding and the lake writes stay the same)."""
+        connection = session.connect(
             threads=self.threads or None,
             memory_limit=self.memory_limit or None,
             temp_directory=self.warehouse_path / ".spill",
         )
+        if settings.engine(self.engine, "engine") == "duckdb":
+            return connection
+        from pipelines.engines.spark_connection import SCRATCH_DIR, SparkModelConnection
+        from pipelines.engines.spark_run import shared_session
+
+        spark = shared_session(self.spark_master, self.spark_remote)
+        scratch = self.warehouse_path / SCRATCH_DIR
+        # Typed as the connection it wraps: every call the build functions make passes.
+        return SparkModelConnection(connection, spark, scratch)  # type: ignore[return-value]
 
 
 def resource_from_env() -> BurnwatchResource:
@@ -91,7 +112,20 @@ def resource_from_env() -> BurnwatchResource:
         dry_run=settings.boolean(settings.env(ENV_DRY_RUN), ENV_DRY_RUN),
         contracts=os.environ.get(ENV_CONTRACTS, ""),
         **limits_from_env(),
+        **engine_from_env(),
     )
+
+
+def engine_from_env() -> dict[str, Any]:
+    """BURNWATCH_ENGINE (duckdb or spark), BURNWATCH_SPARK_MASTER, BURNWATCH_SPARK_REMOTE."""
+    found: dict[str, Any] = {}
+    if settings.env(ENV_ENGINE).strip():
+        found["engine"] = settings.engine(settings.env(ENV_ENGINE), ENV_ENGINE)
+    if settings.env(ENV_SPARK_MASTER).strip():
+        found["spark_master"] = settings.env(ENV_SPARK_MASTER).strip()
+    if settings.env(ENV_SPARK_REMOTE).strip():
+        found["spark_remote"] = settings.env(ENV_SPARK_REMOTE).strip()
+    return found
 
 
 def threads_from_env() -> int | None:

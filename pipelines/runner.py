@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -32,7 +33,12 @@ from pipelines.notify import audit, outbox
 from pipelines.notify.events import read_change_events
 from pipelines.partitions import check_partitioned
 from pipelines.progress import progress_logger, quiet
-from pipelines.resources import ENV_CONTRACTS, BurnwatchResource, checked_limits
+from pipelines.resources import (
+    ENV_CONTRACTS,
+    BurnwatchResource,
+    checked_limits,
+    engine_from_env,
+)
 from pipelines.schedules import OFF_CYCLE_ASSETS, day_range_tags
 from pipelines.warehouse import lake
 from pipelines.warehouse.atomic import remove_stale_temporaries
@@ -193,6 +199,29 @@ def _is_off_cycle(definition: object) -> bool:
     return bool({key.to_user_string() for key in keys} & OFF_CYCLE_ASSETS)
 
 
+def checked_engine(
+    engine: str | None, spark_master: str | None, spark_remote: str | None
+) -> dict[str, Any]:
+    """The resource's engine settings: the arguments, else the environment's; a Spark
+    master or remote implies the Spark engine. With Spark, the session is started here,
+    before anything is written, so a missing Java or PySpark, or a Spark Connect server
+    that does not answer, is one error line (BurnwatchInputError) and an untouched lake."""
+    chosen = engine_from_env()
+    if spark_master:
+        chosen["spark_master"] = spark_master
+    if spark_remote:
+        chosen["spark_remote"] = spark_remote
+    if engine:
+        chosen["engine"] = settings.engine(engine, "--engine")
+    elif spark_master or spark_remote:
+        chosen["engine"] = "spark"
+    if chosen.get("engine") == "spark":
+        from pipelines.engines.spark_run import shared_session
+
+        shared_session(chosen.get("spark_master", ""), chosen.get("spark_remote", ""))
+    return chosen
+
+
 def run_pipeline(
     data_dir: Path,
     manifest: Path,
@@ -206,6 +235,9 @@ def run_pipeline(
     full: bool = False,
     as_of: dt.datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    engine: str | None = None,
+    spark_master: str | None = None,
+    spark_remote: str | None = None,
 ) -> RunOutcome:
     """Materialize every asset for the days that need it, through Dagster, as one run.
 
@@ -220,6 +252,8 @@ def run_pipeline(
     file or row that breaks the contract is quarantined and the run goes on
     for everything else; `RunOutcome.quarantined` lists the files concerned.
     `progress` gets one line per step and per day (rows, seconds); None: no lines.
+    `engine` "spark" computes the SQL models on Spark (`spark_master`, else local[*],
+    or the Spark Connect server `spark_remote`); None: BURNWATCH_ENGINE, else DuckDB.
     Re-running replaces partitions whole, so a run is idempotent.
     """
     say = say or (lambda message: print(message, file=sys.stderr))
@@ -239,6 +273,7 @@ def run_pipeline(
     # Checked now, not at the notifications step: by then the lake has been written.
     read_change_events(data_dir)
     _check_as_of(as_of, warehouse, full)
+    spark = checked_engine(engine, spark_master, spark_remote)
     resource = BurnwatchResource(
         data_dir=str(data_dir.resolve()),
         manifest=str(manifest.resolve()),
@@ -248,6 +283,7 @@ def run_pipeline(
         as_of=as_of.isoformat() if as_of else "",
         full=full,
         **limits,
+        **spark,
     )
     cycle = start is None and end is None and not full and ledger.ledger_path(warehouse).is_file()
     with warehouse_lock(warehouse, say):

@@ -65,6 +65,17 @@ def memory_limit(value: str | None, label: str | None = None) -> str | None:
     return value
 
 
+ENGINES = ("duckdb", "spark")
+
+
+def engine(text: str, source: str) -> str:
+    """An engine name, duckdb or spark (any case)."""
+    name = text.strip().lower()
+    if name not in ENGINES:
+        raise BurnwatchInputError(f"{source}={text}: not an engine (duckdb or spark)")
+    return name
+
+
 def boolean(text: str, source: str) -> bool:
     """1/true/yes or 0/false/no (any case); empty is false."""
     lowered = text.strip().lower()

@@ -117,6 +117,22 @@ def sample_data(
     type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]),
     help="Evaluate no step after this UTC time (default: the data's horizon).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"], case_sensitive=False),
+    help="What computes the SQL models (default: $BURNWATCH_ENGINE, else duckdb; spark "
+    "needs the extra burnwatch[spark], docs/spark.md).",
+)
+@click.option(
+    "--spark-master",
+    help="Spark master URL, e.g. spark://host:7077 (default: $BURNWATCH_SPARK_MASTER, "
+    "else local[*]); implies --engine spark.",
+)
+@click.option(
+    "--spark-remote",
+    help="Spark Connect server, e.g. sc://host:15002 (default: $BURNWATCH_SPARK_REMOTE); "
+    "implies --engine spark.",
+)
 @quiet_option()
 def run(
     data: Path,
@@ -129,6 +145,9 @@ def run(
     dry_run: bool,
     full: bool,
     as_of: dt.datetime | None,
+    engine: str | None,
+    spark_master: str | None,
+    spark_remote: str | None,
     quiet: bool,
 ) -> None:
     """Compute every table for the days that need it, through Dagster, idempotently.
@@ -153,6 +172,9 @@ def run(
         full=full,
         as_of=as_of,
         progress=None if quiet else _say,
+        engine=engine,
+        spark_master=spark_master,
+        spark_remote=spark_remote,
     )
     episodes = read_table(warehouse, "fct_alert_episodes")
     computed = f"{outcome.first_day} .. {outcome.last_day}" if outcome.first_day else "no new logs"
