@@ -449,7 +449,8 @@ class BudgetAdjustments(_Table):
 class IntSloRequests(_Table):
     """Each request (stg_requests) with each SLO of its tenant on its service, and whether
     it is bad for that SLO; tenant-days without data (too much quarantined) left out.
-    Ephemeral: a view for int_sli_buckets and int_sli_adjusted, never stored."""
+    Ephemeral: a view for int_sli_buckets, int_sli_adjusted and fct_alert_contributors,
+    never stored."""
 
     tenant_id: pl.String = pa.Field(description="The tenant.")
     slo_name: pl.String = pa.Field(description="The tenant's SLO.")
@@ -459,6 +460,11 @@ class IntSloRequests(_Table):
         description="Start of the 5-minute bucket [bucket_start, bucket_start + 5m) of ts, UTC."
     )
     latency_ms: pl.Float64 = pa.Field(description="The request's latency, in milliseconds.")
+    operation: pl.String = pa.Field(
+        nullable=True,
+        description="The operation (endpoint) called; null when the log does not say.",
+    )
+    replica: pl.String = pa.Field(description="The replica whose copy was kept.")
     is_bad: pl.Boolean = pa.Field(
         description="Whether the request is bad for the SLO, by its SLI or predicate."
     )

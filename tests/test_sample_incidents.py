@@ -206,3 +206,23 @@ def test_the_slow_burn_that_flaps_per_rule_pages_once(sample_run, sample_alerts)
     assert rule.height >= 2, "the per-rule episodes no longer flap: the test shows nothing"
     [alert] = [a for a in alerts if _explains(slow, a)]
     assert _pages(alert) == 1
+
+
+def test_the_replay_counts_one_page_per_incident_and_the_cohort_guard_pages_no_more(
+    sample_run,
+) -> None:
+    """Replay on the sample (issue 13): the default (Workbook) policy sends one page per
+    paging incident, and the cohort policy is at least as precise at the same recall, with
+    no more pages: its thresholds are a guard, never below the rule's own."""
+    root = sample_run[0]
+    comparison = {
+        row["policy_name"]: row for row in read_table(root / "wh", "replay_comparison").to_dicts()
+    }
+    workbook, cohort = comparison["workbook"], comparison["cohort"]
+    assert workbook["pages_per_incident"] == 1.0
+    assert workbook["alert_recall"] == 1.0
+    assert cohort["alert_recall"] == workbook["alert_recall"]
+    assert cohort["recall"] == workbook["recall"]
+    assert cohort["alert_precision"] >= workbook["alert_precision"]
+    assert cohort["precision"] >= workbook["precision"]
+    assert cohort["pages_sent"] <= workbook["pages_sent"]

@@ -573,17 +573,14 @@ def build_fct_alert_contributors(resource: BurnwatchResource) -> int:
     entry = model("fct_alert_contributors")
     warehouse = resource.warehouse_path
     target = lake.partition_path(warehouse, entry.name, None)
-    specs = lake.partition_path(warehouse, "slo_specs", None)
+    # The SLOs (what is bad) and the adjustments (what is left out) change every alert.
+    whole_inputs = {
+        name: hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+        for name in ("slo_specs", "budget_adjustments")
+        for path in [lake.partition_path(warehouse, name, None)]
+    }
     built_from = freshness.BuiltFrom(
-        parameters=json.dumps(
-            {
-                **CONTRIBUTOR_PARAMS,
-                "slo_specs": hashlib.sha256(specs.read_bytes()).hexdigest()
-                if specs.is_file()
-                else "",
-            },
-            sort_keys=True,
-        ),
+        parameters=json.dumps({**CONTRIBUTOR_PARAMS, **whole_inputs}, sort_keys=True),
         partitions=freshness.partition_stamps(warehouse, "stg_requests"),
     )
     changed = freshness.first_changed_day(warehouse, entry.name, "stg_requests", built_from)
@@ -592,6 +589,7 @@ def build_fct_alert_contributors(resource: BurnwatchResource) -> int:
     with resource.connect() as connection:
         bind_params(connection, "contributor_params", CONTRIBUTOR_PARAMS)
         lake.bind_table(connection, warehouse, "slo_specs")
+        lake.bind_table(connection, warehouse, "budget_adjustments")
         define_custom_bad_macro(connection)
         bind(connection, "all_alerts", f"select * from {lake.scan_sql(warehouse, 'fct_alerts')}")
         if changed == dt.date.min:
@@ -666,16 +664,15 @@ def build_fct_alert_contributors(resource: BurnwatchResource) -> int:
                     while day <= end.date():
                         days.add(day)
                         day += dt.timedelta(days=1)
-        files = [
-            str(lake.partition_path(warehouse, "stg_requests", day))
-            for day in lake.partition_days(warehouse, "stg_requests")
-            if day in days
-        ]
-        bind(
-            connection,
-            "stg_requests",
-            "select * from " + lake.scan_sql(warehouse, "stg_requests", files),
-        )
+        # int_slo_requests (the requests, and which are bad) over those days only.
+        for table in ("stg_requests", "int_quarantine_counts"):
+            files = [
+                str(lake.partition_path(warehouse, table, day))
+                for day in lake.partition_days(warehouse, table)
+                if day in days
+            ]
+            bind(connection, table, "select * from " + lake.scan_sql(warehouse, table, files))
+        bind(connection, "int_slo_requests", model_sql("int_slo_requests"))
         connection.execute(
             f"""
             create temp table contributors_result as

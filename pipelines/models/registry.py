@@ -439,8 +439,8 @@ _ENTRIES = (
         Kind.WHOLE,
         inputs=(
             lake("fct_alerts", Reach.WHOLE),
-            lake("slo_specs", Reach.WHOLE),
-            lake("stg_requests", Reach.ALERT_WINDOWS),
+            lake("int_slo_requests", Reach.ALERT_WINDOWS),
+            lake("budget_adjustments", Reach.WHOLE),
             bound("window_labels"),
             bound("contributor_params"),
         ),

@@ -4,9 +4,8 @@
 -- escalated_at), the top operations by bad requests in that window.
 --
 -- - The window is [window_end - long_window, window_end): the requests the rule's
---   long-window burn rate counted, deduplicated as in stg_requests. Bad is decided
---   as in int_sli_buckets: the SLO's own predicate, else status_code >= 500 for
---   availability, latency_ms > threshold_ms for latency.
+--   long-window burn rate counted: int_slo_requests (deduplicated, bad as for the
+--   SLO), less those a budget adjustment leaves out, as int_sli_buckets does.
 -- - Operations are ranked by bad requests, most first; ties by operation name,
 --   a null operation (not logged) last. The first contributor_params.top_operations
 --   (3) are kept; an operation with no bad request is never listed.
@@ -62,33 +61,21 @@ window_requests as (
         windows.slo_name,
         windows.started_at,
         windows.basis,
-        stg_requests.operation,
-        stg_requests.replica,
-        case
-            when slo_specs.bad_predicate is not null
-                then burnwatch_custom_bad(
-                    slo_specs.bad_predicate,
-                    stg_requests.request_id,
-                    stg_requests.ts,
-                    stg_requests.tenant_id,
-                    stg_requests.service,
-                    stg_requests.operation,
-                    stg_requests.status_code,
-                    stg_requests.latency_ms,
-                    stg_requests.replica
-                )
-            when slo_specs.sli = 'availability' then stg_requests.status_code >= 500
-            else stg_requests.latency_ms > slo_specs.threshold_ms
-        end as is_bad
+        int_slo_requests.operation,
+        int_slo_requests.replica,
+        int_slo_requests.is_bad
     from windows
-    inner join slo_specs
-        on windows.tenant_id = slo_specs.tenant_id
-        and windows.slo_name = slo_specs.slo_name
-    inner join stg_requests
-        on stg_requests.tenant_id = windows.tenant_id
-        and stg_requests.service = slo_specs.service
-        and stg_requests.ts >= windows.window_start
-        and stg_requests.ts < windows.window_end
+    inner join int_slo_requests
+        on windows.tenant_id = int_slo_requests.tenant_id
+        and windows.slo_name = int_slo_requests.slo_name
+        and int_slo_requests.ts >= windows.window_start
+        and int_slo_requests.ts < windows.window_end
+    -- What a budget adjustment leaves out of the alerts is not what burned them either.
+    anti join budget_adjustments
+        on int_slo_requests.tenant_id = budget_adjustments.tenant_id
+        and int_slo_requests.slo_name = budget_adjustments.slo_name
+        and int_slo_requests.ts >= budget_adjustments.starts_at
+        and int_slo_requests.ts < budget_adjustments.ends_at
 ),
 
 by_replica as (

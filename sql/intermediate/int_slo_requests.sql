@@ -1,7 +1,8 @@
 -- int_slo_requests: one row per request and SLO that counts it, with whether it is bad.
 -- Ephemeral: bound as a view over stg_requests by int_sli_buckets (the requests that
--- count) and int_sli_adjusted (those a budget adjustment leaves out), so that what a
--- bad request is, and which tenant-days have no data, is written once.
+-- count), int_sli_adjusted (those a budget adjustment leaves out) and
+-- fct_alert_contributors (an alert's operations), so that what a bad request is, and
+-- which tenant-days have no data, is written once.
 --
 -- A request counts for every SLO of its tenant on its service. Bad means
 -- status_code >= 500 for availability, latency_ms > threshold_ms for latency,
@@ -23,6 +24,8 @@ final as (
         stg_requests.ts,
         time_bucket(interval 5 minute, stg_requests.ts) as bucket_start,
         stg_requests.latency_ms,
+        stg_requests.operation,
+        stg_requests.replica,
         case
             -- A custom predicate (checked by sqlglot on load) wins over the SLI kind's.
             when slo_specs.bad_predicate is not null
