@@ -40,7 +40,7 @@ from pipelines.warehouse.session import bind
 from schemas.contracts import NO_OVERRIDES, ContractOverrides
 from schemas.tables import sql_columns
 
-# The column a multi-folder scan names each row's file path by (see `_read_folders`).
+# The column a multi-folder scan names each row's file path by (see `read_folders_sql`).
 _FILE_COLUMN = "__burnwatch_file"
 
 Reads = tuple[ColumnRead, ...]
@@ -87,7 +87,7 @@ def read_files_sql(
     )
 
 
-def _read_folders(files: list[FileVerdict], reads: Reads, row_numbers: bool = False) -> str:
+def read_folders_sql(files: list[FileVerdict], reads: Reads, row_numbers: bool = False) -> str:
     """`read_files_sql`, plus each row's folder tenant and day, joined on its file's path
     (`__burnwatch_file`), and with `row_numbers` each row's `file_row_number`.
 
@@ -130,7 +130,7 @@ def request_scan_sql(
     for (_, _, reads), files in read_groups(verdicts).items():
         by_reading.setdefault(reads, []).extend(files)
     parts = [
-        f"select {columns} from {_read_folders(files, reads)} "
+        f"select {columns} from {read_folders_sql(files, reads)} "
         f"where \"ts\" >= timestamp '{cut[0]:%Y-%m-%d %H:%M:%S}' "
         f"and \"ts\" < timestamp '{cut[1]:%Y-%m-%d %H:%M:%S}' and not ({bad})"
         for reads, files in by_reading.items()
@@ -163,7 +163,7 @@ def request_checks_sql(
         f"cast(file_row_number as bigint) as row_number, "
         f'"request_id", case {reason} end as reason, case {detail} end as detail, '
         f"cast(to_json({{{raw}}}) as varchar) as raw_row "
-        f"from {_read_folders(files, reads, row_numbers=True)}"
+        f"from {read_folders_sql(files, reads, row_numbers=True)}"
         for reads, files in by_reading.items()
     ]
     return "\nunion all\n".join(parts) if parts else None
