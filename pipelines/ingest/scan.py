@@ -99,7 +99,8 @@ def read_folders_sql(files: list[FileVerdict], reads: Reads, row_numbers: bool =
         f"({quote_literal(str(v.file.path))}, {quote_literal(v.file.tenant)}, date '{v.file.day}')"
         for v in files
     )
-    extra, options = (source,), f", filename = '{_FILE_COLUMN}'"
+    extra: tuple[str, ...] = (source,)
+    options = f", filename = '{_FILE_COLUMN}'"
     if row_numbers:
         extra, options = (source, "file_row_number"), options + ", file_row_number = true"
     scan = read_files_sql(files, reads, extra, options)
