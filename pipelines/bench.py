@@ -20,6 +20,12 @@ On the same files, in the same run, with the same DuckDB settings, it times:
   rows (already in memory) minus copying those three. Floor + bucketing alone
   + that difference is what the compute cannot get below in DuckDB here.
 
+With `--whole-run` (opt-in: `make bench-100m` runs it at scale 22, about 100 million
+requests) it also times the whole `burnwatch run --dry-run` of the same files in a child
+process, under `--memory-limit`: wall seconds, input rows per second and the child's peak
+resident memory (`ru_maxrss`, DuckDB's buffers included), beside the floor and the polars
+step of the same run; the run's `int_sli_buckets` must hold the same totals as polars'.
+
 Each is run `--repeat` times and the fastest kept. Figures are ratios, so they
 mean the same on a faster or slower machine. Both implementations' bucket
 totals are compared, so a fast wrong answer cannot pass unnoticed.
@@ -30,7 +36,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -74,6 +83,38 @@ def _ensure_data(out: Path, scale: float, tenants: int, days: int) -> Path:
     )
     marker.write_text(json.dumps(params))
     return data
+
+
+def timed_child(command: list[str]) -> tuple[float, int]:
+    """Run `command`; (wall seconds, peak resident bytes of the child process)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited with {process.returncode}")
+    return seconds, usage.ru_maxrss * 1024  # Linux reports kilobytes
+
+
+def run_command(data: Path, warehouse: Path, threads: int = 0, memory_limit: str = "") -> list[str]:
+    """`burnwatch run --dry-run` of `data` into `warehouse`, as a child process runs it."""
+    command = [
+        str(Path(sys.executable).with_name("burnwatch")),
+        "run",
+        "--dry-run",
+        "--data",
+        str(data),
+        "--manifest",
+        str(data / "slos.yaml"),
+        "--warehouse",
+        str(warehouse),
+    ]
+    if threads:
+        command += ["--threads", str(threads)]
+    if memory_limit:
+        command += ["--memory-limit", memory_limit]
+    return command
 
 
 def floor_query(files: list[str]) -> str:
@@ -156,6 +197,14 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="DuckDB threads; 0: all cores")
+    parser.add_argument(
+        "--whole-run",
+        action="store_true",
+        help="also time the whole `burnwatch run` of the same files (peak memory, rows/s)",
+    )
+    parser.add_argument(
+        "--memory-limit", default="3GiB", help="DuckDB memory_limit of the whole run"
+    )
     args = parser.parse_args()
 
     data = _ensure_data(args.out, args.scale, args.tenants, args.days)
@@ -238,6 +287,25 @@ def main() -> None:
         raise SystemExit(
             f"burnwatch and polars disagree: (buckets, requests, bad) {ours} vs {theirs}"
         )
+    whole: dict[str, float] = {}
+    if args.whole_run:
+        run_warehouse = args.out / "whole-run"
+        shutil.rmtree(run_warehouse, ignore_errors=True)  # a fresh warehouse: not a cycle
+        print(f"whole burnwatch run (memory_limit {args.memory_limit}) ...", flush=True)
+        run_s, peak = timed_child(run_command(data, run_warehouse, args.threads, args.memory_limit))
+        run_totals = _bucket_totals(lake.read_table(run_warehouse, "int_sli_buckets"))
+        if run_totals != theirs:
+            raise SystemExit(
+                f"the whole run and polars disagree: (buckets, requests, bad) "
+                f"{run_totals} vs {theirs}"
+            )
+        whole = {
+            "whole_run_s": round(run_s, 2),
+            "whole_run_peak_rss_mib": round(peak / 2**20),
+            "whole_run_rows_per_s": round(rows / run_s),
+            "whole_run_over_floor": round(run_s / floor_s, 1),
+            "whole_run_over_polars_step": round(run_s / polars_s, 2),
+        }
     results = {
         "date": dt.date.today().isoformat(),
         "rows": rows,
@@ -252,6 +320,7 @@ def main() -> None:
         "compute_over_floor": round(compute_s / floor_s, 2),
         "step_over_floor": round(step_s / floor_s, 2),
         "polars_over_burnwatch_step": round(polars_s / step_s, 2),
+        **whole,
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(
@@ -265,6 +334,14 @@ def main() -> None:
         f"burnwatch step / floor = {step_s / floor_s:.2f}x (with the lake writes)\n"
         f"polars step / burnwatch step = {polars_s / step_s:.2f}x (target >= 2x)"
     )
+    if whole:
+        print(
+            f"whole run: {whole['whole_run_s']:.1f} s, {whole['whole_run_rows_per_s']:,} "
+            f"rows/s, peak RSS {whole['whole_run_peak_rss_mib']:,} MiB (memory_limit "
+            f"{args.memory_limit}, target: within 4 GiB); "
+            f"{whole['whole_run_over_floor']}x the floor, "
+            f"{whole['whole_run_over_polars_step']}x the polars step"
+        )
 
 
 if __name__ == "__main__":

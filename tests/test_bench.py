@@ -29,6 +29,9 @@ def test_bench_runs_and_both_implementations_agree(tmp_path: Path) -> None:
             "7",
             "--repeat",
             "1",
+            "--whole-run",
+            "--memory-limit",
+            "1GiB",
         ],
         capture_output=True,
         text=True,
@@ -43,3 +46,8 @@ def test_bench_runs_and_both_implementations_agree(tmp_path: Path) -> None:
     # The lower bound is the floor plus two more parts, so at least the floor.
     assert results["lower_bound_over_floor"] >= 1.0
     assert "lower bound" in completed.stdout
+    # --whole-run: the whole `burnwatch run` of the same files ran in a child and its
+    # int_sli_buckets held polars' totals (the bench exits non-zero otherwise).
+    assert results["whole_run_rows_per_s"] > 0
+    assert results["whole_run_peak_rss_mib"] > 0
+    assert "whole run:" in completed.stdout

@@ -131,7 +131,9 @@ def unique_request_keys(
     files = lake.existing_partition_files(
         burnwatch.warehouse_path, "stg_requests", days[0], days[-1]
     )
-    with duckdb.connect() as connection:
+    # The resource's session: memory_limit and spilling hold for the checks' scans of a
+    # whole run's requests as they do for the models.
+    with burnwatch.connect() as connection:
         keys = (
             f"select filename, tenant_id, request_id "
             f"from read_parquet({path_list(files)}, filename = true)"
@@ -183,7 +185,7 @@ def rows_meet_contract(
     ]
     reason = " ".join(f"when {rule.bad_sql} then '{rule.reason}'" for rule in rules)
     files = lake.existing_partition_files(warehouse, "stg_requests", days[0], days[-1])
-    with duckdb.connect() as connection:
+    with burnwatch.connect() as connection:
         broken = connection.sql(
             f"select reason, count(*) as requests from (select case {reason} end as reason "
             f"from {lake.scan_sql(warehouse, 'stg_requests', files)}) "
@@ -222,8 +224,7 @@ def conservation_frame(burnwatch: BurnwatchResource, day: dt.date) -> pl.DataFra
     ]
     checks = request_checks_sql(verdicts, skew, overrides, staging.data_range(burnwatch))
     counts = _read_days(burnwatch.warehouse_path, "int_quarantine_counts", [day])
-    with duckdb.connect() as connection:
-        connection.execute("set TimeZone = 'UTC'")
+    with burnwatch.connect() as connection:
         bind(connection, "raw_request_checks", checks or lake.typed_empty("raw_request_checks"))
         connection.register("counts_frame", counts.to_arrow())
         return connection.sql(

@@ -88,6 +88,7 @@ def policy_replay(
         DEFAULT_POLICIES,
         incidents if incidents.is_file() else None,
         threads=burnwatch.threads or None,
+        memory_limit=burnwatch.memory_limit or None,
     )
     return dg.MaterializeResult(
         metadata={

@@ -9,8 +9,8 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.footers import FileVerdict
-from pipelines.ingest.rules import quote_literal, row_rules
-from pipelines.ingest.scan import read_files_sql, read_groups
+from pipelines.ingest.rules import FOLDER_DAY, FOLDER_TENANT, folder_rules, quote_ident
+from pipelines.ingest.scan import Reads, read_folders_sql, read_groups
 from schemas.contracts import ContractOverrides
 from schemas.tables import ContractReport
 
@@ -34,14 +34,18 @@ def latency_unit_warnings(
     groups = read_groups(verdicts)
     rows: list[dict[str, object]] = []
     if groups:
-        parts = []
-        for (tenant, day, reads), files in groups.items():
-            bad = " or ".join(f"({r.bad_sql})" for r in row_rules(tenant, day, skew, overrides))
-            parts.append(
-                f"select {quote_literal(tenant)} as tenant_id, date '{day}' as folder_day, "
-                f'"service", "latency_ms" from {read_files_sql(files, reads)} '
-                f"where not ({bad})"
-            )
+        # One scan per way of reading, whatever the folders (each row's folder comes from
+        # its file's path): one scan per tenant folder cost time in proportion to tenants.
+        bad = " or ".join(f"({rule.bad_sql})" for rule in folder_rules(skew, overrides))
+        by_reading: dict[Reads, list[FileVerdict]] = {}
+        for (_, _, reads), files in groups.items():
+            by_reading.setdefault(reads, []).extend(files)
+        parts = [
+            f"select {quote_ident(FOLDER_TENANT)} as tenant_id, {quote_ident(FOLDER_DAY)} "
+            f'as folder_day, "service", "latency_ms" from {read_folders_sql(files, reads)} '
+            f"where not ({bad})"
+            for reads, files in by_reading.items()
+        ]
         query = (
             "select tenant_id, folder_day, service, median(latency_ms), count(*) from ("
             + " union all ".join(parts)

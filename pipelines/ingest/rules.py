@@ -79,10 +79,12 @@ def row_rules(
     start, end = ts_window(folder_day, skew)
     return _rules(
         quote_literal(tenant),
-        # The tenant as text inside a SQL string literal of the detail.
-        f"folder tenant={tenant.replace(chr(39), '')}",
+        # The detail names the tenant without quotes, as `folder_rules` does.
+        quote_literal(f"folder tenant={tenant.replace(chr(39), '')}"),
         (f"timestamp '{start:%Y-%m-%d %H:%M:%S}'", f"timestamp '{end:%Y-%m-%d %H:%M:%S}'"),
-        f"[{start:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M}) of folder date={folder_day}",
+        quote_literal(
+            f"[{start:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M}) of folder date={folder_day}"
+        ),
         overrides,
         computed,
     )
@@ -92,17 +94,20 @@ def folder_rules(
     skew: dt.timedelta, overrides: ContractOverrides, computed: DayRange | None = None
 ) -> list[RowRule]:
     """`row_rules` for rows of any folder, which is read from the row's own columns
-    FOLDER_TENANT and FOLDER_DAY (the same window as `ts_window`)."""
+    FOLDER_TENANT and FOLDER_DAY (the same window as `ts_window`), with the same details:
+    one scan checks the rows of every folder, where `row_rules` take a scan per folder."""
+    tenant = quote_ident(FOLDER_TENANT)
     day = quote_ident(FOLDER_DAY)
     minutes = int(skew.total_seconds() // 60)
+    start = f"({day} - interval 1 day)"
+    end = f"({day} + interval 1 day + interval {minutes} minute)"
+    minute = "'%Y-%m-%d %H:%M'"
     return _rules(
-        quote_ident(FOLDER_TENANT),
-        "its folder's tenant",
-        (
-            f"({day} - interval 1 day)",
-            f"({day} + interval 1 day + interval {minutes} minute)",
-        ),
-        "its folder's window",
+        tenant,
+        f"'folder tenant=' || replace({tenant}, chr(39), '')",
+        (start, end),
+        f"'[' || strftime({start}, {minute}) || ', ' || strftime({end}, {minute}) "
+        f"|| ') of folder date=' || strftime({day}, '%Y-%m-%d')",
         overrides,
         computed,
     )
@@ -110,9 +115,9 @@ def folder_rules(
 
 def _rules(
     tenant_sql: str,
-    tenant_text: str,
+    tenant_text_sql: str,
     window_sql: tuple[str, str],
-    window_text: str,
+    window_text_sql: str,
     overrides: ContractOverrides,
     computed: DayRange | None,
 ) -> list[RowRule]:
@@ -126,7 +131,7 @@ def _rules(
         RowRule(
             "tenant_mismatch",
             f'"tenant_id" <> {tenant_sql}',
-            f"'tenant_id ' || \"tenant_id\" || ' in {tenant_text}'",
+            f"'tenant_id ' || \"tenant_id\" || ' in ' || {tenant_text_sql}",
         )
     )
     for c in columns:
@@ -166,7 +171,7 @@ def _rules(
         RowRule(
             "ts_outside_folder_window",
             f'"ts" < {window_sql[0]} or "ts" >= {window_sql[1]}',
-            f"'ts=' || {_value_text('ts')} || ' outside {window_text}'",
+            f"'ts=' || {_value_text('ts')} || ' outside ' || {window_text_sql}",
         )
     )
     if computed is not None:

@@ -33,7 +33,6 @@ from pipelines.ingest.rules import (
     folder_rules,
     quote_ident,
     quote_literal,
-    row_rules,
 )
 from pipelines.warehouse import lake
 from pipelines.warehouse.literal import path_list, path_literal
@@ -41,7 +40,7 @@ from pipelines.warehouse.session import bind
 from schemas.contracts import NO_OVERRIDES, ContractOverrides
 from schemas.tables import sql_columns
 
-# The column a multi-folder scan names each row's file path by (see `_read_folders`).
+# The column a multi-folder scan names each row's file path by (see `read_folders_sql`).
 _FILE_COLUMN = "__burnwatch_file"
 
 Reads = tuple[ColumnRead, ...]
@@ -88,15 +87,9 @@ def read_files_sql(
     )
 
 
-def _read_located(files: list[FileVerdict], reads: Reads) -> str:
-    """`read_files_sql`, plus each row's file and row number (for the quarantine)."""
-    return read_files_sql(
-        files, reads, ("filename", "file_row_number"), ", filename = true, file_row_number = true"
-    )
-
-
-def _read_folders(files: list[FileVerdict], reads: Reads) -> str:
-    """`read_files_sql`, plus each row's folder tenant and day, joined on its file's path.
+def read_folders_sql(files: list[FileVerdict], reads: Reads, row_numbers: bool = False) -> str:
+    """`read_files_sql`, plus each row's folder tenant and day, joined on its file's path
+    (`__burnwatch_file`), and with `row_numbers` each row's `file_row_number`.
 
     The folders are the ones discovery gave the file, never parsed again from its
     path: a path may hold look-alike folders above the data or below the day.
@@ -106,7 +99,11 @@ def _read_folders(files: list[FileVerdict], reads: Reads) -> str:
         f"({quote_literal(str(v.file.path))}, {quote_literal(v.file.tenant)}, date '{v.file.day}')"
         for v in files
     )
-    scan = read_files_sql(files, reads, (source,), f", filename = '{_FILE_COLUMN}'")
+    extra: tuple[str, ...] = (source,)
+    options = f", filename = '{_FILE_COLUMN}'"
+    if row_numbers:
+        extra, options = (source, "file_row_number"), options + ", file_row_number = true"
+    scan = read_files_sql(files, reads, extra, options)
     return (
         f"(select scan.*, folders.tenant as {quote_ident(FOLDER_TENANT)}, "
         f"folders.day as {quote_ident(FOLDER_DAY)} from {scan} as scan "
@@ -134,7 +131,7 @@ def request_scan_sql(
     for (_, _, reads), files in read_groups(verdicts).items():
         by_reading.setdefault(reads, []).extend(files)
     parts = [
-        f"select {columns} from {_read_folders(files, reads)} "
+        f"select {columns} from {read_folders_sql(files, reads)} "
         f"where \"ts\" >= timestamp '{cut[0]:%Y-%m-%d %H:%M:%S}' "
         f"and \"ts\" < timestamp '{cut[1]:%Y-%m-%d %H:%M:%S}' and not ({bad})"
         for reads, files in by_reading.items()
@@ -148,20 +145,28 @@ def request_checks_sql(
     overrides: ContractOverrides,
     computed: DayRange | None = None,
 ) -> str | None:
-    """Every row of the readable files with the first rule it breaks: `raw_request_checks`."""
-    parts = []
+    """Every row of the readable files with the first rule it breaks: `raw_request_checks`.
+
+    Like `request_scan_sql`, files read the same way share one scan whatever their
+    folders (the rules read each row's folder from its file's path): a union of one
+    scan per tenant folder cost time in proportion to tenants, not rows.
+    """
     raw = ", ".join(f"'{name}': {quote_ident(name)}" for name in sql_columns("raw_requests"))
-    for (tenant, day, reads), files in read_groups(verdicts).items():
-        rules = row_rules(tenant, day, skew, overrides, computed)
-        reason = " ".join(f"when {r.bad_sql} then '{r.reason}'" for r in rules)
-        detail = " ".join(f"when {r.bad_sql} then {r.detail_sql}" for r in rules)
-        parts.append(
-            f"select {quote_literal(tenant)} as tenant_id, date '{day}' as folder_day, "
-            f"filename as file, cast(file_row_number as bigint) as row_number, "
-            f'"request_id", case {reason} end as reason, case {detail} end as detail, '
-            f"cast(to_json({{{raw}}}) as varchar) as raw_row "
-            f"from {_read_located(files, reads)}"
-        )
+    rules = folder_rules(skew, overrides, computed)
+    reason = " ".join(f"when {r.bad_sql} then '{r.reason}'" for r in rules)
+    detail = " ".join(f"when {r.bad_sql} then {r.detail_sql}" for r in rules)
+    by_reading: dict[Reads, list[FileVerdict]] = {}
+    for (_, _, reads), files in read_groups(verdicts).items():
+        by_reading.setdefault(reads, []).extend(files)
+    parts = [
+        f"select {quote_ident(FOLDER_TENANT)} as tenant_id, {quote_ident(FOLDER_DAY)} "
+        f"as folder_day, {quote_ident(_FILE_COLUMN)} as file, "
+        f"cast(file_row_number as bigint) as row_number, "
+        f'"request_id", case {reason} end as reason, case {detail} end as detail, '
+        f"cast(to_json({{{raw}}}) as varchar) as raw_row "
+        f"from {read_folders_sql(files, reads, row_numbers=True)}"
+        for reads, files in by_reading.items()
+    ]
     return "\nunion all\n".join(parts) if parts else None
 
 

@@ -271,11 +271,14 @@ def replay(
     last: dt.date | None = None,
     threads: int | None = None,
     progress: Callable[[str], None] | None = None,
+    memory_limit: str | None = None,
 ) -> ReplayResult:
     """Replay each policy over the days [first, last] of the lake's `fct_burn_rates`
     (default: every day computed), score it against `incidents`, and write the
     replay tables. Raise BurnwatchInputError for bad policies, incidents or range.
-    `progress` gets a line per policy and day and per table written (None: none)."""
+    `progress` gets a line per policy and day and per table written (None: none).
+    `memory_limit` is DuckDB's, as for the models; beyond it the replay's temp tables (every
+    day's evaluations of a policy) spill under `<warehouse>/.spill`."""
     warehouse = Path(warehouse)
     manifest = load_manifest(manifest_path)
     specs = list(policies) or list(DEFAULT_POLICIES)
@@ -308,7 +311,9 @@ def replay(
         )
     incident_rows = load_incidents(incidents) if incidents is not None else None
 
-    with session.connect(threads=threads) as connection:
+    with session.connect(
+        threads=threads, memory_limit=memory_limit, temp_directory=warehouse / ".spill"
+    ) as connection:
         columns = ", ".join(
             f'"{name}" {kind}' for name, kind in sql_columns("replay_episode_runs").items()
         )

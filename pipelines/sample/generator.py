@@ -377,6 +377,11 @@ def generate_sample(
 # --- arguments ---------------------------------------------------------------------------
 
 
+# Enough for the tenant sweep's 2,000-tenant point (`pipelines/bench_tenants.py`) and more;
+# names past the list get a numeric suffix (`_tenant_id`), so the bound is only a guard.
+MAX_TENANTS = 5_000
+
+
 def _validate(
     out_dir: Path, tenants: int, days: int, seed: int, start: dt.date, scale: float
 ) -> None:
@@ -386,7 +391,7 @@ def _validate(
         if not low <= value <= high:
             raise BurnwatchInputError(f"{name} must be between {low} and {high}{why}, got {value}")
 
-    whole("tenants", tenants, 3, len(TENANT_NAMES) * 40, " (at least one per cohort)")
+    whole("tenants", tenants, 3, MAX_TENANTS, " (at least one per cohort)")
     whole("days", days, 7, 1000, " (incidents need a week of history)")
     whole("seed", seed, 0, 2**63 - 1, "")
     if isinstance(start, dt.datetime) or not isinstance(start, dt.date):
