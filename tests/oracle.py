@@ -345,11 +345,14 @@ def alert_evaluations(
     rules: Sequence[PolicyRule],
     days: Sequence[date],
     suppress_tickets_while_paging: bool = True,
+    run_starts: dict[str, list[int]] | None = None,
 ) -> list[Row]:
     """fct_alert_evaluations: per tenant SLO, step and rule, both windows, `fires` and
-    `suppressed` (see `suppress_tickets`)."""
+    `suppressed` (see `suppress_tickets`). `run_starts` (data_run_starts) defaults to the
+    runs of these requests of these SLOs."""
     requests = list(requests)
-    run_starts = data_run_starts(requests, slos)
+    if run_starts is None:
+        run_starts = data_run_starts(requests, slos)
     rows: list[Row] = []
     for slo, slo_buckets, steps in slo_series(requests, slos, days):
         ratio = budget_ratio(slo)
@@ -617,6 +620,7 @@ def run_all(
     days: Sequence[date],
     counted_days: Sequence[date] | None = None,
     suppress_tickets_while_paging: bool = True,
+    run_starts: dict[str, list[int]] | None = None,
 ) -> dict[str, list[Row]]:
     """Every table the comparison tests check, from raw (not yet deduplicated) rows.
 
@@ -628,7 +632,9 @@ def run_all(
     counted = computed if counted_days is None else set(counted_days)
     staged = [row for row in stg_requests(rows) if row["ts"].date() in computed]
     requests = [r for r in dedup(rows).values() if r.ts.date() in counted]
-    evaluations = alert_evaluations(requests, slos, rules, days, suppress_tickets_while_paging)
+    evaluations = alert_evaluations(
+        requests, slos, rules, days, suppress_tickets_while_paging, run_starts
+    )
     return {
         "stg_requests": staged,
         "fct_burn_rates": burn_rates(requests, slos, days),

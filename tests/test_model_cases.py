@@ -70,6 +70,9 @@ def run_model(
     ephemeral models `views` bound over them; the result has the table's schema."""
     if model(name).reads("int_tenant_horizons") and "int_tenant_horizons" not in inputs:
         inputs = {**inputs, "int_tenant_horizons": whole_day_horizons(inputs["slo_specs"], day)}
+    if model(name).reads("int_sli_adjusted") and "int_sli_adjusted" not in inputs:
+        # No budget adjustment unless a case gives one.
+        inputs = {**inputs, "int_sli_adjusted": table_frame("int_sli_adjusted", [])}
     connection = connect()
     try:
         for table, frame in inputs.items():

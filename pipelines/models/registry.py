@@ -409,6 +409,7 @@ _ENTRIES = (
             lake("alert_policy", Reach.WHOLE),
             # Warm-up: where the tenant's current run of logs started (3 days back suffice).
             lake("int_sli_buckets", Reach.LONGEST_WINDOW),
+            lake("int_sli_adjusted", Reach.LONGEST_WINDOW),
             lake("slo_specs", Reach.WHOLE),
             bound("run_params"),
         ),

@@ -11,7 +11,8 @@
 -- Warm-up (alert_policy.warm_up): a rule fires only once its long window lies
 -- wholly within the tenant's current run of logs, so a 3-day window holding one
 -- hour of requests never tickets. A run of logs starts at the tenant's first
--- bucket with requests (of any of its SLOs, int_sli_buckets) and again at the
+-- bucket with requests (of any of its SLOs, int_sli_buckets, or left out by a budget
+-- adjustment, int_sli_adjusted) and again at the
 -- first bucket after a no_data gap: more than max_silence_minutes of empty buckets
 -- (slo_specs, the tenant's smallest). The window [t - w, t) is covered when the
 -- latest run that started before t started at or before t - w. The buckets are
@@ -38,6 +39,14 @@ with tenant_buckets as (
         step_number(int_sli_buckets.bucket_start) as bucket_step
     from int_sli_buckets
     where int_sli_buckets.total > 0
+    union
+    -- A budget adjustment leaves requests out of the windows, not out of the logs: a
+    -- maintenance window is not a silence, and does not restart the warm-up.
+    select distinct
+        int_sli_adjusted.tenant_id,
+        step_number(int_sli_adjusted.bucket_start) as bucket_step
+    from int_sli_adjusted
+    where int_sli_adjusted.adjusted_total > 0
 ),
 
 tenant_silences as (
