@@ -14,7 +14,17 @@ import pytest
 INGEST = Path(__file__).resolve().parent.parent / "pipelines" / "ingest"
 MODULES = sorted(path.stem for path in INGEST.glob("*.py") if path.stem != "__init__")
 # Lowest first: a module may import only the ingest modules before it.
-LAYERS = ["files", "ledger", "footers", "rules", "scan", "quarantine", "latency_units", "staging"]
+LAYERS = [
+    "files",
+    "adjustment_days",
+    "ledger",
+    "footers",
+    "rules",
+    "scan",
+    "quarantine",
+    "latency_units",
+    "staging",
+]
 
 
 def _ingest_imports(module: str) -> set[str]:
