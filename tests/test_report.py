@@ -247,10 +247,9 @@ def test_thresholds_come_from_the_lakes_alert_policy(warehouse: Path) -> None:
         assert [line["y"] for line in lines] == [[row["burn_threshold"]] * 2]
 
 
-def test_optional_sections_render_only_when_their_tables_exist(
-    warehouse: Path, tmp_path: Path
-) -> None:
-    copy = tmp_path / "warehouse"
+def _copy_of_the_core_tables(warehouse: Path, copy: Path) -> Path:
+    """A warehouse holding only the tables every report needs (no replay, no optional
+    sections), copied from `warehouse`."""
     for table in (
         "slo_specs",
         "alert_policy",
@@ -264,6 +263,13 @@ def test_optional_sections_render_only_when_their_tables_exist(
             target = lake.lake_dir(copy, table) / file.relative_to(source)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(file.read_bytes())
+    return copy
+
+
+def test_optional_sections_render_only_when_their_tables_exist(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    copy = _copy_of_the_core_tables(warehouse, tmp_path / "warehouse")
     page = write_report(copy).html.read_text(encoding="utf-8")
     assert 'id="cohort-thresholds"' not in page
     assert 'id="replay-comparison"' not in page
@@ -288,20 +294,7 @@ def test_optional_sections_render_only_when_their_tables_exist(
 def test_a_proposal_that_would_page_more_is_flagged_in_the_replay_section(
     warehouse: Path, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "warehouse"
-    for table in (
-        "slo_specs",
-        "alert_policy",
-        "fct_burn_rates",
-        "fct_error_budget",
-        "fct_alert_episodes",
-        "fct_slo_status",
-    ):
-        source = lake.lake_dir(warehouse, table)
-        for file in source.rglob("*.parquet"):
-            target = lake.lake_dir(copy, table) / file.relative_to(source)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(file.read_bytes())
+    copy = _copy_of_the_core_tables(warehouse, tmp_path / "warehouse")
     replay = lake.lake_dir(copy, "replay_comparison")
     replay.mkdir(parents=True)
 
