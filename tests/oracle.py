@@ -59,9 +59,17 @@ def _naive_utc(ts: datetime) -> datetime:
 
 
 def load_requests(data_dir: Path) -> list[Request]:
-    """Every row of every `requests/tenant=*/date=*/*.parquet` file, duplicates included."""
+    """Every row of every `requests/tenant=*/date=*/*.parquet` file, duplicates included,
+    except rows dated on no computed day.
+
+    The computed days are the first through the last `date=` folder of any tenant.
+    A row dated outside them is quarantined (`outside_computed_range`,
+    docs/contracts.md) and is no copy of anything, so it is left out before dedup.
+    """
+    paths = sorted((Path(data_dir) / "requests").glob("tenant=*/date=*/*.parquet"))
+    folder_days = [date.fromisoformat(p.parent.name.removeprefix("date=")) for p in paths]
     rows: list[Request] = []
-    for path in sorted((Path(data_dir) / "requests").glob("tenant=*/date=*/*.parquet")):
+    for path in paths:
         folder_tenant = path.parent.parent.name.removeprefix("tenant=")
         for record in pq.read_table(path).to_pylist():
             rows.append(
@@ -76,7 +84,10 @@ def load_requests(data_dir: Path) -> list[Request]:
                     replica=record["replica"],
                 )
             )
-    return rows
+    if not folder_days:
+        return rows
+    first, last = min(folder_days), max(folder_days)
+    return [row for row in rows if first <= row.ts.date() <= last]
 
 
 def _preference(row: Request) -> tuple[Any, ...]:

@@ -625,14 +625,10 @@ def test_windows_at_the_first_computed_day_see_the_days_before_it(tmp_path: Path
     assert_same_rows("fct_burn_rates", asked, expected["fct_burn_rates"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a known defect, found by the dedup property test's hypothesis search: copies of "
-    "one request by one replica, two in each of two day folders either side of midnight, "
-    "are kept right but counted as 2 replica_copies where there are 4",
-)
-def test_copies_by_one_replica_in_both_day_folders_are_all_counted(tmp_path: Path) -> None:
+def test_copies_dated_after_the_last_folder_are_quarantined_not_counted(tmp_path: Path) -> None:
+    # Found by the dedup property test's search: four copies of t1/q0 all in the one
+    # (last) folder, two dated the day after it. Those two are on no computed day, so
+    # they are quarantined (outside_computed_range) and are no copies: 2, not 4.
     copies = [
         ("t2", 0, 116.5, "r1", 200, 50.0, True),
         ("t1", 0, 331.5, "r1", 200, 50.0, True),
@@ -644,3 +640,11 @@ def test_copies_by_one_replica_in_both_day_folders_are_all_counted(tmp_path: Pat
     days = sorted({folder for folder, _ in placed})
     data_dir, manifest, warehouse = _run_small(tmp_path, placed, days)
     _assert_staged_as_the_oracle(data_dir, manifest, warehouse, days)
+    staged = pipeline_rows(warehouse, "stg_requests")
+    assert [(r["tenant_id"], r["replica_copies"]) for r in staged] == [("t1", 2)]
+    quarantined = pipeline_rows(warehouse, "quarantine")
+    assert sorted((r["tenant_id"], r["reason"]) for r in quarantined) == [
+        ("t1", "outside_computed_range"),
+        ("t1", "outside_computed_range"),
+        ("t2", "outside_computed_range"),
+    ]
