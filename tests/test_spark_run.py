@@ -67,7 +67,13 @@ def engines_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     print(f"--engine spark run (Spark start-up included): {time.monotonic() - started:.1f} s")
     loaded = load_manifest(manifest)
     expected = run_all(load_requests(data), loaded.resolved_slos(), loaded.policy.rules, DAYS)
-    yield {"duckdb": root / "duckdb", "spark": root / "spark", "expected": expected}
+    yield {
+        "duckdb": root / "duckdb",
+        "spark": root / "spark",
+        "expected": expected,
+        "data": data,
+        "manifest": manifest,
+    }
     for session in spark_run._SHARED.values():
         session.stop()
     spark_run._SHARED.clear()
@@ -101,9 +107,19 @@ def test_spark_run_writes_the_duckdb_runs_lake_row_for_row(engines_run: dict[str
     assert lake_differences(engines_run["spark"], engines_run["duckdb"]) == []
 
 
-def lake_differences(spark_warehouse: Path, duckdb_warehouse: Path) -> list[Any]:
-    """The lake partitions of the two runs that differ: by path, then by rows and types."""
-    spark, duck = lake_digests(spark_warehouse), lake_digests(duckdb_warehouse)
+def lake_differences(
+    spark_warehouse: Path, duckdb_warehouse: Path, tables: list[str] | None = None
+) -> list[Any]:
+    """The lake partitions of the two runs that differ (of `tables`, else all): by path,
+    then by rows and types."""
+
+    def kept(digests: dict[str, str]) -> dict[str, str]:
+        if tables is None:
+            return digests
+        return {path: d for path, d in digests.items() if path.split("/")[0] in tables}
+
+    spark = kept(lake_digests(spark_warehouse))
+    duck = kept(lake_digests(duckdb_warehouse))
     if sorted(spark) != sorted(duck):
         return [("partitions", sorted(set(spark) ^ set(duck)))]
     connection = duckdb.connect()
@@ -148,6 +164,36 @@ def test_a_spark_run_leaves_no_scratch_files(engines_run: dict[str, Any]) -> Non
     scratch = engines_run["spark"] / ".spark"
     assert scratch.is_dir()  # the run staged its inputs and results there
     assert not any(scratch.rglob("*.parquet"))
+
+
+@pytest.mark.spark
+@requires_java
+@runs_both_engines
+def test_a_step_run_first_on_a_session_defines_the_manifests_predicates(
+    engines_run: dict[str, Any], tmp_path: Path
+) -> None:
+    # `make bench` runs int_sli_buckets as the first model that calls the manifest's
+    # predicates (burnwatch_custom_bad, through the ephemeral int_slo_requests): the
+    # step must define them itself, not find them left by an earlier step.
+    from pipelines.engines.spark_run import shared_session
+    from pipelines.models import build
+    from pipelines.resources import BurnwatchResource
+
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(engines_run["duckdb"], warehouse)
+    rebuilt = warehouse / "lake" / "int_sli_buckets" / f"date={DAYS[0]}" / "data.parquet"
+    rebuilt.unlink()
+    shared_session("local[2]").sql("drop temporary function if exists burnwatch_custom_bad")
+    resource = BurnwatchResource(
+        data_dir=str(engines_run["data"]),
+        manifest=str(engines_run["manifest"]),
+        warehouse=str(warehouse),
+        engine="spark",
+        spark_master="local[2]",
+    )
+    build.build_int_sli_buckets_days(resource, DAYS[:1])
+    assert rebuilt.is_file()
+    assert lake_differences(warehouse, engines_run["duckdb"], tables=["int_sli_buckets"]) == []
 
 
 # --- bad input: one line, exit 2, nothing written --------------------------------------

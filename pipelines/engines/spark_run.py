@@ -197,15 +197,17 @@ def run_model(
     entry = model(name)
     for table, files in inputs.items():
         _bind(spark, table, files, (columns or {}).get(table))
-    for source in entry.inputs:
-        upstream = MODELS.get(source.table)
-        if upstream is not None and upstream.kind is Kind.EPHEMERAL and source.table not in inputs:
-            spark.sql(to_spark(model_sql(upstream.name))).createOrReplaceTempView(upstream.name)
     if "slo_specs" in inputs:
+        # Before the ephemeral views below: Spark resolves a view's functions when the
+        # view is created, and int_slo_requests calls burnwatch_custom_bad.
         rows = spark.sql(
             "select distinct bad_predicate from slo_specs where bad_predicate is not null"
         ).collect()
         define_custom_bad(spark, [row[0] for row in rows])
+    for source in entry.inputs:
+        upstream = MODELS.get(source.table)
+        if upstream is not None and upstream.kind is Kind.EPHEMERAL and source.table not in inputs:
+            spark.sql(to_spark(model_sql(upstream.name))).createOrReplaceTempView(upstream.name)
     return spark.sql(to_spark(model_sql(name)))
 
 
