@@ -41,6 +41,7 @@ BOUND_ONLY: tuple[str, ...] = (
     "report_params",
     "report_period",
     "report_overview",
+    "report_charted",
     "report_burndown",
     "report_burn_rates",
     "report_policy",

@@ -1405,6 +1405,18 @@ class ReportParams(_Table):
     step_minutes: pl.Int32 = pa.Field(
         ge=1, description="The chart step in minutes: budgets sampled, burns peaked per step."
     )
+    max_charted_slos: pl.Int32 = pa.Field(
+        ge=1, description="At most this many tenant SLOs get charts (report_charted)."
+    )
+
+
+class ReportCharted(_Table):
+    """The tenant SLOs the page draws charts for: those with episodes first, then the
+    overview's urgency order, at most report_params.max_charted_slos of them."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    chart_rank: pl.Int64 = pa.Field(ge=1, description="1: the first SLO charted.")
 
 
 class ReportOverview(_Table):
@@ -1548,6 +1560,7 @@ TABLES: dict[str, type[_Table]] = {
     "report_period": ReportPeriod,
     "report_params": ReportParams,
     "report_overview": ReportOverview,
+    "report_charted": ReportCharted,
     "report_burndown": ReportBurndown,
     "report_burn_rates": ReportBurnRates,
     # alert_policy in the order of the page's burn-rate panels.
@@ -1759,6 +1772,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "report_period": (),
     "report_params": (),
     "report_overview": ("tenant_id", "slo_name"),
+    "report_charted": ("tenant_id", "slo_name"),
     "report_burndown": ("tenant_id", "slo_name", "eval_ts"),
     "report_burn_rates": ("tenant_id", "slo_name", "window", "step_start"),
     "report_policy": ("tenant_id", "slo_name", "rule_name"),

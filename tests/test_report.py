@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import dagster as dg
 import plotly.graph_objects as go
@@ -22,6 +24,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipelines.assets.reports import report
+from pipelines.reporting.figures import burndown_id
+from pipelines.reporting.page import render_report
 from pipelines.reporting.report import (
     MAX_POINTS,
     STEP_CHOICES_MINUTES,
@@ -245,6 +249,57 @@ def test_thresholds_come_from_the_lakes_alert_policy(warehouse: Path) -> None:
             if t["meta"]["kind"] == "threshold" and t["meta"]["rule"] == row["rule_name"]
         ]
         assert [line["y"] for line in lines] == [[row["burn_threshold"]] * 2]
+
+
+def _chart_order(warehouse: Path) -> list[tuple[str, str]]:
+    """Every tenant SLO in the order report_charted charts them, computed here: those with
+    episodes first, then paging, ticketing, no data, the least budget left, the names."""
+    status = lake.read_table(warehouse, "fct_slo_status")
+    episodes = lake.read_table(warehouse, "fct_alert_episodes").select("tenant_id", "slo_name")
+    with_episodes = set(episodes.unique().rows())
+    rank = {"page": 0, "ticket": 1, "no_data": 2}
+
+    def order(row: dict[str, Any]) -> tuple[Any, ...]:
+        budget = row["budget_remaining_percent"]
+        return (
+            (row["tenant_id"], row["slo_name"]) not in with_episodes,
+            rank.get(row["state"], 3),
+            budget is None,
+            budget if budget is not None else 0.0,
+            row["tenant_id"],
+            row["slo_name"],
+        )
+
+    return [(r["tenant_id"], r["slo_name"]) for r in sorted(status.to_dicts(), key=order)]
+
+
+def test_every_tenant_slo_is_charted_under_the_cap(warehouse: Path) -> None:
+    data = load_report_data(warehouse)
+    assert data.charted.select("tenant_id", "slo_name").rows() == _chart_order(warehouse)
+    page = write_report(warehouse).html.read_text(encoding="utf-8")
+    assert 'id="charted-note"' not in page
+
+
+def test_over_the_cap_only_episodes_then_the_most_urgent_are_charted(warehouse: Path) -> None:
+    order = _chart_order(warehouse)
+    assert len(order) > 2, "the dataset needs more tenant SLOs than the cap to test it"
+    data = load_report_data(warehouse, max_charted_slos=2)
+    charted = order[:2]
+    assert data.charted.select("tenant_id", "slo_name").rows() == charted
+    for frame in (data.burndown, data.burn_rates):
+        assert sorted(frame.select("tenant_id", "slo_name").unique().rows()) == sorted(charted)
+    figures = build_figures(data)
+    assert sorted(k for k in figures if k.startswith("burn:")) == sorted(
+        f"burn:{tenant}/{slo}" for tenant, slo in charted
+    )
+    assert {k for k in figures if k.startswith("burndown")} == {
+        burndown_id(tenant) for tenant, _ in charted
+    }
+    page = render_report(data)
+    assert f"Charts for 2 of {len(order)} tenant SLOs" in page
+    for tenant, slo in order:
+        link = f'href="#burn={quote(f"{tenant}/{slo}")}"'
+        assert (link in page) == ((tenant, slo) in charted), (tenant, slo)
 
 
 def _copy_of_the_core_tables(warehouse: Path, copy: Path) -> Path:

@@ -563,11 +563,20 @@ _ENTRIES = (
         description="Per tenant SLO: its status, spec and episode counts, most urgent first.",
     ),
     Model(
+        "report_charted",
+        "reports",
+        Kind.EPHEMERAL,
+        inputs=(lake("report_overview", Reach.WHOLE), bound("report_params")),
+        order_by=("chart_rank",),
+        description="The tenant SLOs the page charts: episodes first, then most urgent.",
+    ),
+    Model(
         "report_burndown",
         "reports",
         Kind.EPHEMERAL,
         inputs=(
             lake("fct_error_budget", Reach.WHOLE),
+            lake("report_charted", Reach.WHOLE),
             bound("report_params"),
         ),
         order_by=("tenant_id", "slo_name", "eval_ts"),
@@ -579,6 +588,7 @@ _ENTRIES = (
         Kind.EPHEMERAL,
         inputs=(
             lake("fct_burn_rates", Reach.WHOLE),
+            lake("report_charted", Reach.WHOLE),
             bound("report_params"),
         ),
         order_by=("tenant_id", "slo_name", "window", "step_start"),

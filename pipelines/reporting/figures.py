@@ -546,7 +546,7 @@ def build_figures(data: ReportData) -> dict[str, Figure]:
     policy = data.policy.partition_by(["tenant_id", "slo_name"], as_dict=True)
     episodes = data.episodes.partition_by(["tenant_id", "slo_name"], as_dict=True)
     empty_rates, empty_policy = data.burn_rates.clear(), data.policy.clear()
-    for row in data.overview.sort(["tenant_id", "slo_name"]).iter_rows(named=True):
+    for row in data.charted.sort(["tenant_id", "slo_name"]).iter_rows(named=True):
         key = (row["tenant_id"], row["slo_name"])
         figures["burn:" + series_key(*key)] = _burn_rate_figure(
             *key,

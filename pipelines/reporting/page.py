@@ -30,6 +30,7 @@ from pipelines.reporting.figures import (
 )
 from pipelines.reporting.queries import (
     CHANGE_LOOKBACK,
+    MAX_CHARTED_SLOS,
     OPTIONAL_TABLES,
     ReportData,
     load_report_data,
@@ -116,6 +117,7 @@ def render_report(data: ReportData) -> str:
     overview = data.overview.to_dicts()
     tenants = sorted({row["tenant_id"] for row in overview})
     episodes = data.episodes.to_dicts()
+    charted = {series_key(*key) for key in data.charted.select("tenant_id", "slo_name").rows()}
     context = {
         "period_start": ts_text(data.period_start) if data.period_start else None,
         "period_end": ts_text(data.period_end) if data.period_end else None,
@@ -126,9 +128,17 @@ def render_report(data: ReportData) -> str:
         "burn_keys": sorted(
             key.removeprefix("burn:") for key in figures if key.startswith("burn:")
         ),
-        "default_burn_key": series_key(overview[0]["tenant_id"], overview[0]["slo_name"])
-        if overview
-        else None,
+        "charted_keys": charted,
+        "max_charted_slos": MAX_CHARTED_SLOS,
+        # The most urgent charted tenant SLO (the overview's order): its panel drawn at load.
+        "default_burn_key": next(
+            (
+                key
+                for row in overview
+                if (key := series_key(row["tenant_id"], row["slo_name"])) in charted
+            ),
+            None,
+        ),
         "episodes": episodes,
         "contributors": [
             {**row, "key": series_key(row["tenant_id"], row["slo_name"])}

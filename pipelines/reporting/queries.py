@@ -48,6 +48,10 @@ SUMMARY_INPUTS = ("fct_slo_status", "fct_alert_episodes")
 # series under MAX_POINTS points, so the page stays small at any period length.
 STEP_CHOICES_MINUTES = (5, 15, 60, 180, 360, 1440)
 MAX_POINTS = 400
+# At most this many tenant SLOs get charts (sql/reports/report_charted.sql: those with
+# episodes first, then the most urgent), so the page's size and the report's memory
+# stay bounded (some 24,000 chart points a tenant SLO) at any tenant count.
+MAX_CHARTED_SLOS = 100
 
 # A change event correlates with an episode when it happened between this long
 # before the episode started and the episode's resolution (the default of the
@@ -65,6 +69,8 @@ class ReportData:
     period_end: dt.datetime | None
     step_minutes: int
     overview: pl.DataFrame
+    # The tenant SLOs with charts (report_charted), chart_rank order; the overview has all.
+    charted: pl.DataFrame
     burndown: pl.DataFrame
     burn_rates: pl.DataFrame
     policy: pl.DataFrame
@@ -209,7 +215,9 @@ def _correlate(
 
 
 def load_report_data(
-    warehouse: Path, change_lookback: dt.timedelta = CHANGE_LOOKBACK
+    warehouse: Path,
+    change_lookback: dt.timedelta = CHANGE_LOOKBACK,
+    max_charted_slos: int = MAX_CHARTED_SLOS,
 ) -> ReportData:
     """Query everything the report shows from the lake at `warehouse`."""
     warehouse = Path(warehouse)
@@ -219,8 +227,13 @@ def load_report_data(
         [period] = run_model(connection, "report_period").to_dicts()
         start, end = period["period_start"], period["period_end"]
         step = choose_step_minutes(start, end)
-        bind_params(connection, "report_params", {"step_minutes": step})
+        bind_params(
+            connection,
+            "report_params",
+            {"step_minutes": step, "max_charted_slos": max_charted_slos},
+        )
         overview = run_model(connection, "report_overview")
+        charted = run_model(connection, "report_charted")
         burndown = run_model(connection, "report_burndown")
         burn_rates = run_model(connection, "report_burn_rates")
         policy = run_model(connection, "report_policy")
@@ -239,6 +252,7 @@ def load_report_data(
         period_end=end,
         step_minutes=step,
         overview=overview,
+        charted=charted,
         burndown=burndown,
         burn_rates=burn_rates,
         policy=policy,

@@ -1,4 +1,5 @@
--- report_burn_rates: peak burn rate per tenant SLO, window and chart step.
+-- report_burn_rates: peak burn rate per charted tenant SLO (report_charted), window and
+-- chart step.
 --
 -- The peak (not a sample) of each report_params.step_minutes step is kept, so
 -- a short spike over a threshold still shows at any resolution. Every series
@@ -17,6 +18,9 @@ peaks as (
         time_bucket(params.step, fct_burn_rates.eval_ts) as step_start,
         max(fct_burn_rates.burn_rate) as peak_burn_rate
     from fct_burn_rates
+    semi join report_charted
+        on fct_burn_rates.tenant_id = report_charted.tenant_id
+        and fct_burn_rates.slo_name = report_charted.slo_name
     cross join params
     group by all
 ),

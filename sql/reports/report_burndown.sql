@@ -1,4 +1,5 @@
--- report_burndown: budget left per tenant SLO, sampled every chart step.
+-- report_burndown: budget left per charted tenant SLO (report_charted), sampled every
+-- chart step.
 --
 -- A row is kept at every step boundary (eval_ts a whole multiple of
 -- report_params.step_minutes since the epoch) and at the series' newest
@@ -16,6 +17,9 @@ with stepped as (
             partition by fct_error_budget.tenant_id, fct_error_budget.slo_name
         ) as newest_eval_ts
     from fct_error_budget
+    semi join report_charted
+        on fct_error_budget.tenant_id = report_charted.tenant_id
+        and fct_error_budget.slo_name = report_charted.slo_name
     cross join report_params
 ),
 
