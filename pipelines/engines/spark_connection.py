@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from pipelines.models.registry import MODELS, Kind, Model, model_sql, sql_models
+from pipelines.models.registry import (
+    MODELS,
+    Kind,
+    Model,
+    model_sql,
+    sql_models,
+    unordered_model_sql,
+)
 from pipelines.warehouse.literal import path_literal
 
 if TYPE_CHECKING:
@@ -62,6 +69,15 @@ def _lake_files(relation_sql: str) -> tuple[list[str], list[str]] | None:
             path = path.replace(escaped, char)
         files.append(path)
     return columns, files
+
+
+def _unordered_text(entry: Model) -> str | None:
+    """`entry`'s text as the lake writer runs it (unordered_model_sql), or None for a model
+    written otherwise (one without its key as its final order by)."""
+    try:
+        return unordered_model_sql(entry)
+    except ValueError:
+        return None
 
 
 def _read_tables(entry: Model) -> list[str]:
@@ -122,10 +138,16 @@ class SparkModelConnection:
             text = model_sql(entry.name)
             if text in query:
                 query = query.replace(text, self._run(entry))
+                continue
+            unordered = _unordered_text(entry)
+            if unordered is not None and unordered in query:
+                # The lake writer's form (lake.write_query adds the order by itself).
+                query = query.replace(unordered, self._run(entry, ordered=False))
         return query
 
-    def _run(self, entry: Model) -> str:
-        """Run `entry` on Spark over the bound inputs; a DuckDB query of its result."""
+    def _run(self, entry: Model, ordered: bool = True) -> str:
+        """Run `entry` on Spark over the bound inputs; a DuckDB query of its result (in
+        the registry's order unless not `ordered`)."""
         from pipelines.engines.spark_run import run_model
 
         folder = self._scratch / self._step / f"{next(self._counter):03d}_{entry.name}"
@@ -161,5 +183,5 @@ class SparkModelConnection:
             nulls = ", ".join(f'null::{kind} as "{name}"' for name, kind, *_ in types)
             return f"select {nulls} limit 0"
         listed = "[" + ", ".join(path_literal(path) for path in files) + "]"
-        order = f" order by {entry.order_sql}" if entry.order_by else ""
+        order = f" order by {entry.order_sql}" if entry.order_by and ordered else ""
         return f"select {columns} from read_parquet({listed}){order}"

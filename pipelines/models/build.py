@@ -31,6 +31,7 @@ from pipelines.models.registry import (
     longest_period_days,
     model,
     model_sql,
+    unordered_model_sql,
 )
 from pipelines.partitions import consecutive_blocks
 from pipelines.resources import BurnwatchResource
@@ -160,10 +161,11 @@ def write_model(
     """Run the model over what is bound and write its partition (or whole file)."""
     return lake.write_query(
         connection,
-        model_sql(entry.name),
+        unordered_model_sql(entry),
         warehouse,
         entry.name,
         day if entry.kind is Kind.DAILY else None,
+        order_by=entry.order_sql,
     )
 
 

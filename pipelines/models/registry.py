@@ -673,6 +673,18 @@ def model_sql(name: str) -> str:
     return model_path(name).read_text(encoding="utf-8").strip().rstrip(";")
 
 
+def unordered_model_sql(entry: Model) -> str:
+    """Model `entry`'s text without its final `order by` over its key, which the lake
+    writer adds itself (pipelines.warehouse.lake.write_query: so that it can stage the
+    rows first when the ordered write runs out of memory)."""
+    head, found, key = model_sql(entry.name).rpartition("\norder by ")
+    if not found or " ".join(key.split()) != entry.order_sql:
+        raise ValueError(
+            f"{entry.path}: the model must end in `order by {entry.order_sql}` (its key)"
+        )
+    return head
+
+
 def history_days_needed(longest_period_days: int) -> int:
     """How many days before a computed day its windows and budgets can reach: a run that
     starts on a day computes missing days that far back first."""
