@@ -20,6 +20,7 @@ import datetime as dt
 import http.server
 import json
 import socket
+import subprocess
 import threading
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -149,6 +150,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def stop_server(process: subprocess.Popen[Any], timeout: float) -> None:
+    """Stop a test's server process: terminate, then kill if it has not ended in `timeout`."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @dataclass

@@ -24,6 +24,7 @@ from tests.notify_fixtures import (
     free_port,
     make_workspace,
     rewrite,
+    stop_server,
     write_horizons,
 )
 
@@ -74,12 +75,7 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
             time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(process, timeout=10)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from test_spark_run import BURNWATCH, lake_differences, requires_java
 
 from pipelines.cli.validate import EXIT_QUARANTINED
 from schemas.manifest import load_manifest
+from tests.notify_fixtures import free_port, stop_server
 
 # The server's whole life, should the teardown never run (a killed test process).
 SERVER_LIFETIME_SECONDS = 1800
@@ -41,12 +42,6 @@ SERVER_START_SECONDS = 240
 ONE_DAY = DAYS[:1]
 # The dataset's tenant hooli logs requests but has no SLOs: the run says so and exits 3.
 RUN_EXIT = EXIT_QUARANTINED
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _answers(port: int) -> bool:
@@ -64,7 +59,7 @@ def connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pytest.importorskip("grpc_status", reason="the Spark Connect client: pyspark[connect]")
     home = Path(pyspark.__file__).parent
     root = tmp_path_factory.mktemp("connect_server")
-    port = _free_port()
+    port = free_port()
     settings = {
         "spark.connect.grpc.binding.address": "127.0.0.1",
         "spark.connect.grpc.binding.port": str(port),
@@ -99,11 +94,7 @@ def connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(1)
         yield f"sc://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server, timeout=60)
         log.close()
 
 

@@ -103,10 +103,16 @@ class SparkModelConnection:
         self._views: dict[str, str] = {}
         self._step = uuid.uuid4().hex[:12]
         self._counter = itertools.count()
-        # Longest first: no model's text is part of another's, but be sure of it.
+        # Each model's text, and its text as the lake writer runs it, read once per step
+        # (not on every statement). Longest first: no model's text is part of another's,
+        # but be sure of it.
         self._models = sorted(
-            (entry for entry in sql_models() if entry.kind is not Kind.EPHEMERAL),
-            key=lambda entry: -len(model_sql(entry.name)),
+            (
+                (entry, model_sql(entry.name), _unordered_text(entry))
+                for entry in sql_models()
+                if entry.kind is not Kind.EPHEMERAL
+            ),
+            key=lambda texts: -len(texts[1]),
         )
 
     def __getattr__(self, name: str) -> Any:
@@ -134,13 +140,10 @@ class SparkModelConnection:
             # Binding an input (or an ephemeral model, which Spark computes itself).
             self._views[view[1].lower()] = view[2]
             return query
-        for entry in self._models:
-            text = model_sql(entry.name)
+        for entry, text, unordered in self._models:
             if text in query:
                 query = query.replace(text, self._run(entry))
-                continue
-            unordered = _unordered_text(entry)
-            if unordered is not None and unordered in query:
+            elif unordered is not None and unordered in query:
                 # The lake writer's form (lake.write_query adds the order by itself).
                 query = query.replace(unordered, self._run(entry, ordered=False))
         return query

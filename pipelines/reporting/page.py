@@ -30,7 +30,6 @@ from pipelines.reporting.figures import (
 )
 from pipelines.reporting.queries import (
     CHANGE_LOOKBACK,
-    MAX_CHARTED_SLOS,
     OPTIONAL_TABLES,
     ReportData,
     load_report_data,
@@ -117,7 +116,9 @@ def render_report(data: ReportData) -> str:
     overview = data.overview.to_dicts()
     tenants = sorted({row["tenant_id"] for row in overview})
     episodes = data.episodes.to_dicts()
-    charted = {series_key(*key) for key in data.charted.select("tenant_id", "slo_name").rows()}
+    # One burn-rate figure per charted tenant SLO (build_figures): the keys the page links.
+    burn_keys = sorted(key.removeprefix("burn:") for key in figures if key.startswith("burn:"))
+    charted = set(burn_keys)
     context = {
         "period_start": ts_text(data.period_start) if data.period_start else None,
         "period_end": ts_text(data.period_end) if data.period_end else None,
@@ -125,11 +126,9 @@ def render_report(data: ReportData) -> str:
         "overview": overview,
         "series_key": series_key,
         "burndown_ids": [burndown_id(t) for t in tenants if burndown_id(t) in figures],
-        "burn_keys": sorted(
-            key.removeprefix("burn:") for key in figures if key.startswith("burn:")
-        ),
+        "burn_keys": burn_keys,
         "charted_keys": charted,
-        "max_charted_slos": MAX_CHARTED_SLOS,
+        "max_charted_slos": data.max_charted_slos,
         # The most urgent charted tenant SLO (the overview's order): its panel drawn at load.
         "default_burn_key": next(
             (

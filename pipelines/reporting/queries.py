@@ -71,6 +71,8 @@ class ReportData:
     overview: pl.DataFrame
     # The tenant SLOs with charts (report_charted), chart_rank order; the overview has all.
     charted: pl.DataFrame
+    # The cap report_charted applied (report_params.max_charted_slos).
+    max_charted_slos: int
     burndown: pl.DataFrame
     burn_rates: pl.DataFrame
     policy: pl.DataFrame
@@ -253,6 +255,7 @@ def load_report_data(
         step_minutes=step,
         overview=overview,
         charted=charted,
+        max_charted_slos=max_charted_slos,
         burndown=burndown,
         burn_rates=burn_rates,
         policy=policy,
