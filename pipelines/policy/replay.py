@@ -28,6 +28,7 @@ from pipelines.models.build import (
     bind_alert_params,
     bind_cohort_policy,
     bind_inputs,
+    write_model,
 )
 from pipelines.models.registry import model, model_sql
 from pipelines.progress import Stopwatch
@@ -357,7 +358,9 @@ def replay(
         )
         for table in OUTPUT_TABLES:
             watch = Stopwatch()
-            rows = lake.write_query(connection, model_sql(table), warehouse, table)
+            # write_model: the lake writer's out-of-memory retry covers the replay's
+            # tables too (their rows follow tenant SLOs, as the facts' do).
+            rows = write_model(connection, warehouse, model(table), None)
             if progress is not None:
                 progress(f"{table}: {rows:,} rows in {watch.lap():.1f} s")
             bind(connection, table, f"select * from {lake.scan_sql(warehouse, table)}")
