@@ -97,24 +97,37 @@ classified as (
         and samples.window_label = log_fences.window_label
 ),
 
-ranked as (
+-- Most samples share a few values (a burn of 0 above all), so the quantile is read off
+-- the kept samples' distinct burns and their counts, in order, instead of ranking every
+-- sample: the same value, without sorting the whole history.
+kept_burns as (
     select
         classified.cohort,
         classified.sli,
         classified.window_label,
         classified.burn_rate,
-        row_number() over by_burn as burn_rank,
-        count(*) over by_window as kept
+        count(*) as samples
     from classified
     where not classified.is_outlier
-    window
-        by_burn as (
-            partition by classified.cohort, classified.sli, classified.window_label
-            order by classified.burn_rate
-        ),
-        by_window as (
-            partition by classified.cohort, classified.sli, classified.window_label
-        )
+    group by classified.cohort, classified.sli, classified.window_label, classified.burn_rate
+),
+
+ranked as (
+    select
+        kept_burns.cohort,
+        kept_burns.sli,
+        kept_burns.window_label,
+        kept_burns.burn_rate,
+        -- The rank of this burn's last sample, and the window's kept samples.
+        sum(kept_burns.samples) over (
+            partition by kept_burns.cohort, kept_burns.sli, kept_burns.window_label
+            order by kept_burns.burn_rate
+            rows between unbounded preceding and current row
+        ) as last_rank,
+        sum(kept_burns.samples) over (
+            partition by kept_burns.cohort, kept_burns.sli, kept_burns.window_label
+        ) as kept
+    from kept_burns
 ),
 
 noise_floors as (
@@ -122,11 +135,11 @@ noise_floors as (
         ranked.cohort,
         ranked.sli,
         ranked.window_label,
-        max(ranked.burn_rate) as noise_floor
+        min(ranked.burn_rate) as noise_floor
     from ranked
     cross join params
     -- Nearest rank: the smallest burn with at least `quantile` of the samples at or below it.
-    where ranked.burn_rank = greatest(cast(ceil(params.quantile * ranked.kept) as bigint), 1)
+    where ranked.last_rank >= greatest(cast(ceil(params.quantile * ranked.kept) as bigint), 1)
     group by ranked.cohort, ranked.sli, ranked.window_label
 ),
 
