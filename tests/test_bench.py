@@ -13,14 +13,15 @@ import sys
 from pathlib import Path
 
 
-def test_bench_runs_and_both_implementations_agree(tmp_path: Path) -> None:
-    completed = subprocess.run(
+def _bench(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """The bench at a tiny scale, with the whole run, into `out`."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
             "pipelines.bench",
             "--out",
-            str(tmp_path),
+            str(out),
             "--scale",
             "0.05",
             "--tenants",
@@ -32,12 +33,17 @@ def test_bench_runs_and_both_implementations_agree(tmp_path: Path) -> None:
             "--whole-run",
             "--memory-limit",
             "1GiB",
+            *extra,
         ],
         capture_output=True,
         text=True,
         check=False,
         timeout=600,
     )
+
+
+def test_bench_runs_and_both_implementations_agree(tmp_path: Path) -> None:
+    completed = _bench(tmp_path)
     assert completed.returncode == 0, completed.stderr[-2000:]
     results = json.loads((tmp_path / "results.json").read_text())
     buckets, requests, bad = results["buckets_requests_bad"]
@@ -51,3 +57,25 @@ def test_bench_runs_and_both_implementations_agree(tmp_path: Path) -> None:
     assert results["whole_run_rows_per_s"] > 0
     assert results["whole_run_peak_rss_mib"] > 0
     assert "whole run:" in completed.stdout
+    assert results["polars_step_s"] > 0 and results["polars_stopped_at_cap"] is None
+
+
+def test_a_polars_step_over_its_memory_cap_is_stopped_and_the_bench_goes_on(
+    tmp_path: Path,
+) -> None:
+    # At 100 million requests polars needed more than the machine's memory, and the
+    # kernel killed the whole bench. Under a cap no polars process can stay below
+    # (20 MiB: the interpreter alone is more), its step is stopped and reported, and
+    # the whole run is still timed and held to the Burnwatch step's totals.
+    completed = _bench(tmp_path, "--polars-memory-cap", "0.02GiB")
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["polars_step_s"] is None
+    assert results["polars_stopped_at_cap"] == "0.02GiB"
+    assert results["polars_over_burnwatch_step"] is None
+    assert results["whole_run_over_polars_step"] is None
+    assert results["whole_run_rows_per_s"] > 0
+    assert "polars dedup + bucketing: run 1/1: stopped" in completed.stdout
+    assert "polars did not finish" in completed.stdout
+    # What the stopped child wrote is not read as a result.
+    assert not (tmp_path / "polars" / "seconds.json").exists()
