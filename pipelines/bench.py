@@ -43,6 +43,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -204,12 +205,22 @@ def _polars_child(files: list[str], manifest: str, out: str) -> None:
     (Path(out) / "seconds.json").write_text(json.dumps({"seconds": seconds}))
 
 
+@dataclass(frozen=True)
+class PolarsOutcome:
+    """One polars step run in a child: how long it ran, its peak resident memory as
+    sampled, and the buckets it wrote (None when it was stopped at the cap or failed)."""
+
+    seconds: float
+    peak_bytes: int
+    buckets: pl.DataFrame | None
+
+
 def polars_step_capped(
     files: list[str], manifest: Path, out: Path, cap_bytes: int
-) -> tuple[float | None, int, pl.DataFrame | None]:
+) -> PolarsOutcome:
     """Run the polars step in a child process, stopped if its resident memory passes
-    `cap_bytes`: (its seconds, or None when it was stopped or failed; its peak resident
-    bytes as sampled; the buckets it wrote, or None).
+    `cap_bytes`. `seconds` is the step's own time when it finished (measured in the
+    child, start-up left out), else the time until it was stopped.
 
     polars holds the whole input to sort it: at 100 million requests it needed more
     than this machine's 24 GiB, and the kernel's out-of-memory killer took the whole
@@ -219,6 +230,7 @@ def polars_step_capped(
     child = multiprocessing.get_context("spawn").Process(
         target=_polars_child, args=(files, str(manifest), str(out))
     )
+    started = time.perf_counter()
     child.start()
     assert child.pid is not None
     peak = 0
@@ -231,9 +243,9 @@ def polars_step_capped(
     child.join()
     timing = out / "seconds.json"
     if child.exitcode != 0 or not timing.is_file():
-        return None, peak, None
+        return PolarsOutcome(time.perf_counter() - started, peak, None)
     seconds = float(json.loads(timing.read_text())["seconds"])
-    return seconds, peak, pl.read_parquet(out / "int_sli_buckets.parquet")
+    return PolarsOutcome(seconds, peak, pl.read_parquet(out / "int_sli_buckets.parquet"))
 
 
 def _gib(text: str) -> int:
@@ -339,30 +351,35 @@ def main() -> None:
     lower_bound_s = floor_s + bucketing_s + store_s
     step_s = _fastest("burnwatch dedup + bucketing, Parquet written", args.repeat, burnwatch_step)
     cap = _gib(args.polars_memory_cap)
-    polars_runs = []
+    polars_runs: list[PolarsOutcome] = []
+    polars_stopped_after: float | None = None
     for attempt in range(1, args.repeat + 1):
-        seconds, polars_peak, polars_buckets = polars_step_capped(
-            files, manifest, args.out / "polars", cap
-        )
-        if seconds is None or polars_buckets is None:
+        outcome = polars_step_capped(files, manifest, args.out / "polars", cap)
+        if outcome.buckets is None:
             print(
-                f"  polars dedup + bucketing: run {attempt}/{args.repeat}: stopped, resident "
-                f"memory {polars_peak / 2**30:.1f} GiB (cap {args.polars_memory_cap})",
+                f"  polars dedup + bucketing: run {attempt}/{args.repeat}: stopped after "
+                f"{outcome.seconds:.1f} s, resident memory {outcome.peak_bytes / 2**30:.1f} "
+                f"GiB (cap {args.polars_memory_cap})",
                 flush=True,
             )
+            polars_stopped_after = outcome.seconds
             break
         print(
             f"  polars dedup + bucketing, Parquet written: run {attempt}/{args.repeat}: "
-            f"{seconds:.2f} s (peak {polars_peak / 2**30:.1f} GiB)",
+            f"{outcome.seconds:.2f} s (peak {outcome.peak_bytes / 2**30:.1f} GiB)",
             flush=True,
         )
-        polars_runs.append((seconds, polars_buckets))
-    polars_s = min(seconds for seconds, _ in polars_runs) if polars_runs else None
+        polars_runs.append(outcome)
+    polars_s = min(run.seconds for run in polars_runs) if polars_runs else None
 
     ours = _bucket_totals(lake.read_table(warehouse, "int_sli_buckets"))
     # polars is the independent check; when it could not finish, the whole run below is
     # held to the step's totals instead (and the result says polars did not finish).
-    theirs = _bucket_totals(polars_runs[0][1]) if polars_runs else ours
+    theirs = (
+        _bucket_totals(polars_runs[0].buckets)
+        if polars_runs and polars_runs[0].buckets is not None
+        else ours
+    )
     if ours != theirs:
         raise SystemExit(
             f"burnwatch and polars disagree: (buckets, requests, bad) {ours} vs {theirs}"
@@ -399,6 +416,9 @@ def main() -> None:
         "burnwatch_step_s": round(step_s, 3),
         "polars_step_s": round(polars_s, 3) if polars_s else None,
         "polars_stopped_at_cap": args.polars_memory_cap if polars_s is None else None,
+        "polars_stopped_after_s": (
+            round(polars_stopped_after, 1) if polars_stopped_after is not None else None
+        ),
         "compute_over_floor": round(compute_s / floor_s, 2),
         "step_over_floor": round(step_s / floor_s, 2),
         "polars_over_burnwatch_step": round(polars_s / step_s, 2) if polars_s else None,

@@ -72,6 +72,7 @@ def test_a_polars_step_over_its_memory_cap_is_stopped_and_the_bench_goes_on(
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["polars_step_s"] is None
     assert results["polars_stopped_at_cap"] == "0.02GiB"
+    assert results["polars_stopped_after_s"] >= 0
     assert results["polars_over_burnwatch_step"] is None
     assert results["whole_run_over_polars_step"] is None
     assert results["whole_run_rows_per_s"] > 0
