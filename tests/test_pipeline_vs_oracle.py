@@ -357,24 +357,34 @@ def test_outputs_are_byte_identical_across_runs_and_thread_counts(
 def test_scan_blocks_of_one_day_give_the_same_bytes_as_one_scan(
     main_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The main run deduplicated its four days in one scan. With a one-row budget
-    # every day is its own scan block; the dataset's copies across midnight lie
-    # within the skew tolerance, so every table must come out byte for byte the same.
+    # The main run deduplicated its four days in one scan, and bucketed them in one
+    # query. With a one-row budget every day is its own block for both; the dataset's
+    # copies across midnight lie within the skew tolerance, and a day's buckets hold only
+    # its own requests, so every table must come out byte for byte the same.
     from pipelines.ingest import staging
+    from pipelines.models import build
     from pipelines.resources import ENV_MAX_ROWS_PER_SCAN
 
     blocks: list[list[date]] = []
+    bucket_blocks: list[tuple[date, date]] = []
     build_block = staging._build_stg_requests_block
+    compute_buckets = build.compute_int_sli_buckets
 
     def counting_block(resource: Any, files: Any, days: list[date], progress: Any) -> Any:
         blocks.append(list(days))
         return build_block(resource, files, days, progress)
 
+    def counting_buckets(connection: Any, resource: Any, first: date, last: date) -> None:
+        bucket_blocks.append((first, last))
+        compute_buckets(connection, resource, first, last)
+
     monkeypatch.setattr(staging, "_build_stg_requests_block", counting_block)
+    monkeypatch.setattr(build, "compute_int_sli_buckets", counting_buckets)
     monkeypatch.setenv(ENV_MAX_ROWS_PER_SCAN, "1")
     warehouse = main_run["root"] / "warehouse_day_blocks"
     run(main_run["data_dir"], main_run["manifest"], warehouse, DAYS)
     assert blocks == [[day] for day in DAYS], "the run did not scan one day per block"
+    assert bucket_blocks == [(day, day) for day in DAYS], "the run did not bucket day by day"
     first, blocked = lake_digests(main_run["warehouse"]), lake_digests(warehouse)
     differing = sorted(p for p in set(first) | set(blocked) if first.get(p) != blocked.get(p))
     assert not differing, f"one scan block per day changed these lake files: {differing}"
