@@ -651,6 +651,38 @@ class FctErrorBudget(_Table):
     )
 
 
+class IntLogCoverage(_Table):
+    """Ephemeral (a view, never stored): per tenant and step, where its current run of logs
+    started (the warm-up of fct_alert_evaluations)."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    eval_ts: UtcTimestamp = pa.Field(description="The evaluation step, a 5-minute boundary, UTC.")
+    run_start_step: pl.Int64 = pa.Field(
+        nullable=True,
+        description=(
+            "The step_number of the bucket where the tenant's current run of logs started; "
+            "null while it has no logs before the step."
+        ),
+    )
+    covered_steps: pl.Int64 = pa.Field(
+        nullable=True,
+        description=(
+            "Steps of the current run of logs before eval_ts: a window of w minutes is "
+            "covered when covered_steps >= w / 5."
+        ),
+    )
+
+
+class ReplaySteps(_Table):
+    """Steps of tenant SLOs that the replay picks out (replay_candidate_steps: where a rule
+    of the replayed policy could fire, and the step after each; replay_quiet_steps: the
+    other steps that fct_alerts counts as quiet)."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    eval_ts: UtcTimestamp = pa.Field(description="The evaluation step, a 5-minute boundary, UTC.")
+
+
 class FctAlertEvaluations(_Table):
     """Per tenant SLO, step and policy rule: both windows' burn and whether the rule fires."""
 
@@ -1539,6 +1571,7 @@ TABLES: dict[str, type[_Table]] = {
     "cohort_thresholds": CohortThresholds,
     # alert_policy with each rule at its cohort threshold (policy.thresholds: cohort).
     "alert_policy_cohort": AlertPolicy,
+    "int_log_coverage": IntLogCoverage,
     "fct_alert_evaluations": FctAlertEvaluations,
     "fct_alert_episodes": FctAlertEpisodes,
     "alert_params": AlertParams,
@@ -1549,6 +1582,10 @@ TABLES: dict[str, type[_Table]] = {
     "replay_policies": ReplayPolicies,
     "replay_params": ReplayParams,
     "replay_incidents": ReplayIncidents,
+    # Where a replayed rule could fire, and the step after each: evaluated rule by rule.
+    "replay_candidate_steps": ReplaySteps,
+    # The replay's other steps that can resolve an alert: one row each, no rule rows.
+    "replay_quiet_steps": ReplaySteps,
     "replay_episode_runs": ReplayEpisodeRuns,
     "replay_episodes": ReplayEpisodes,
     "replay_detections": ReplayDetections,
@@ -1746,6 +1783,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
         "short_window",
     ),
     "alert_policy_cohort": ("tenant_id", "slo_name", "rule_name"),
+    "int_log_coverage": ("tenant_id", "eval_ts"),
     "fct_alert_evaluations": ("tenant_id", "slo_name", "eval_ts", "rule_name"),
     "fct_alert_episodes": ("tenant_id", "slo_name", "rule_name", "started_at"),
     "alert_params": (),
@@ -1757,6 +1795,8 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "replay_policies": ("policy_name",),
     "replay_params": (),
     "replay_incidents": ("incident_id",),
+    "replay_candidate_steps": ("tenant_id", "slo_name", "eval_ts"),
+    "replay_quiet_steps": ("tenant_id", "slo_name", "eval_ts"),
     "replay_episode_runs": ("policy_name", "tenant_id", "slo_name", "rule_name", "started_at"),
     "replay_episodes": ("policy_name", "tenant_id", "slo_name", "rule_name", "started_at"),
     "replay_detections": ("policy_name", "incident_id"),

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from oracle import Request, load_requests, run_all
 from test_pipeline_vs_oracle import assert_same_rows, pipeline_rows, run, write_requests
+from test_replay import assert_replay_is_every_step_replay
 
 from schemas.manifest import load_manifest
 
@@ -82,7 +83,7 @@ def many_tenants_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     run(data_dir, manifest, warehouse, [DAY])
     loaded = load_manifest(manifest)
     expected = run_all(load_requests(data_dir), loaded.resolved_slos(), loaded.policy.rules, [DAY])
-    return {"warehouse": warehouse, "expected": expected}
+    return {"warehouse": warehouse, "expected": expected, "manifest": manifest}
 
 
 def test_every_tenant_is_evaluated(many_tenants_run: dict[str, Any]) -> None:
@@ -113,3 +114,12 @@ def test_many_tenants_match_the_oracle_row_for_row(
         pipeline_rows(many_tenants_run["warehouse"], table),
         many_tenants_run["expected"][table],
     )
+
+
+def test_the_replay_of_many_quiet_tenants_equals_every_step_evaluated(
+    many_tenants_run: dict[str, Any],
+) -> None:
+    """Almost every step of these tenants is no rule's candidate: the replay evaluates the
+    few that are, and its episodes and alerts are still every step's."""
+    warehouse = many_tenants_run["warehouse"]
+    assert_replay_is_every_step_replay(warehouse, many_tenants_run["manifest"])

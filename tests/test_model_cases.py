@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipelines.models.registry import model, model_sql
+from pipelines.models.registry import MODELS, Kind, model, model_sql
 from pipelines.warehouse.params import bind_run_params
 from pipelines.warehouse.session import bind, connect
 from schemas.tables import TABLES, sql_columns
@@ -67,10 +67,20 @@ def run_model(
     views: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Run sql/<layer>/<name>.sql for `day` on `inputs` (table name -> frame), with the
-    ephemeral models `views` bound over them; the result has the table's schema."""
-    if model(name).reads("int_tenant_horizons") and "int_tenant_horizons" not in inputs:
+    ephemeral models `views` bound over them (default: the model's ephemeral inputs that
+    `inputs` does not give); the result has the table's schema."""
+    if not views:
+        views = [
+            source.table
+            for source in model(name).inputs
+            if source.table not in inputs
+            and source.table in MODELS
+            and MODELS[source.table].kind is Kind.EPHEMERAL
+        ]
+    lake_tables = {source.table for source in model(name).lake_inputs()}
+    if "int_tenant_horizons" in lake_tables and "int_tenant_horizons" not in inputs:
         inputs = {**inputs, "int_tenant_horizons": whole_day_horizons(inputs["slo_specs"], day)}
-    if model(name).reads("int_sli_adjusted") and "int_sli_adjusted" not in inputs:
+    if "int_sli_adjusted" in lake_tables and "int_sli_adjusted" not in inputs:
         # No budget adjustment unless a case gives one.
         inputs = {**inputs, "int_sli_adjusted": table_frame("int_sli_adjusted", [])}
     connection = connect()

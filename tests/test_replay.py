@@ -13,11 +13,14 @@ import polars as pl
 import pytest
 
 from pipelines.models import build
-from pipelines.policy.replay import load_incidents, replay
+from pipelines.models.registry import model, model_sql
+from pipelines.policy.replay import DEFAULT_POLICIES, load_incidents, replay, resolve_policy
 from pipelines.resources import BurnwatchResource
-from pipelines.warehouse import lake
+from pipelines.warehouse import lake, session
+from pipelines.warehouse.params import bind_run_params
 from schemas.errors import BurnwatchInputError
-from schemas.manifest import WINDOW_MINUTES
+from schemas.manifest import WINDOW_MINUTES, load_manifest
+from schemas.tables import sql_columns
 from tests.lake_rows import write_daily
 
 START = dt.datetime(2026, 10, 1)
@@ -344,3 +347,73 @@ def test_sample_data_replay_detects_every_incident(tmp_path: Path) -> None:
         "tenant_id", "slo_name", "rule_name", "started_at", "resolved_at"
     )
     assert replayed.sort(replayed.columns).equals(pipeline.sort(pipeline.columns))
+
+
+def every_step_replay(
+    warehouse: Path, manifest_path: Path, policy_name: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A policy's episodes and alerts with its rules evaluated at every step: the
+    pipeline's own models over every day of fct_burn_rates, with none of the replay's
+    narrowing to the steps where a rule could fire (the reference the replay must equal)."""
+    policy = resolve_policy(policy_name, load_manifest(manifest_path))
+    entry = model("fct_alert_evaluations")
+    with session.connect() as connection:
+        connection.register("every_step_policy", policy.alert_policy.to_arrow())
+        days: list[pl.DataFrame] = []
+        for day in lake.partition_days(warehouse, "fct_burn_rates"):
+            build.bind_inputs(
+                connection, warehouse, entry, day, day, already_bound={"alert_policy"}
+            )
+            session.bind(connection, "alert_policy", "select * from every_step_policy")
+            bind_run_params(connection, day)
+            if policy.thresholds == "cohort":
+                build.bind_cohort_policy(connection, warehouse, day)
+            days.append(connection.sql(model_sql("fct_alert_evaluations")).pl())
+        connection.register("every_step_evaluations", pl.concat(days).to_arrow())
+        session.bind(connection, "fct_alert_evaluations", "select * from every_step_evaluations")
+        episodes = connection.sql(model_sql("fct_alert_episodes")).pl()
+        build.bind_alert_params(connection, policy.policy)
+        alerts = connection.sql(model_sql("fct_alerts")).pl()
+    return episodes, alerts
+
+
+def assert_replay_is_every_step_replay(
+    warehouse: Path, manifest_path: Path, policies: tuple[str, ...] = DEFAULT_POLICIES
+) -> None:
+    """The lake's replay_episodes and replay_alerts of each policy hold the rows of
+    `every_step_replay`: evaluating only where a rule could fire loses nothing."""
+    replayed_episodes = lake.read_table(warehouse, "replay_episodes")
+    replayed_alerts = lake.read_table(warehouse, "replay_alerts")
+    # The columns the replay keeps of fct_alert_episodes and fct_alerts.
+    episode_columns = [c for c in sql_columns("fct_alert_episodes") if c in replayed_episodes]
+    alert_columns = [c for c in sql_columns("fct_alerts") if c in replayed_alerts]
+    for name in policies:
+        episodes, alerts = every_step_replay(warehouse, manifest_path, name)
+        for replayed, expected, columns in (
+            (replayed_episodes, episodes, episode_columns),
+            (replayed_alerts, alerts, alert_columns),
+        ):
+            got = replayed.filter(pl.col("policy_name") == name).select(columns)
+            want = expected.select(columns)
+            assert got.sort(columns, nulls_last=True).equals(want.sort(columns, nulls_last=True)), (
+                name,
+                columns[0],
+                got.height,
+                want.height,
+            )
+
+
+def test_the_sample_replay_equals_every_step_evaluated(tmp_path: Path) -> None:
+    """Silences, warm-ups, cooldowns and cohort thresholds of the sample: each default
+    policy's replayed episodes and alerts are those of every step evaluated."""
+    from pipelines.runner import run_pipeline
+    from pipelines.sample.generator import generate_sample
+
+    sample = generate_sample(tmp_path / "sample", tenants=4, days=7, seed=11, scale=0.2)
+    warehouse = tmp_path / "warehouse"
+    run_pipeline(tmp_path / "sample", sample.manifest, warehouse)
+    alerts = lake.read_table(warehouse, "replay_alerts")
+    # Something to compare: each policy alerted, and some alert resolved after a quiet step.
+    assert set(alerts["policy_name"]) == set(DEFAULT_POLICIES)
+    assert alerts["resolved_at"].is_not_null().any()
+    assert_replay_is_every_step_replay(warehouse, sample.manifest)

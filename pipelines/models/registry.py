@@ -401,16 +401,26 @@ _ENTRIES = (
         description="The alert policy of a day, each rule at its cohort's threshold.",
     ),
     Model(
+        "int_log_coverage",
+        "intermediate",
+        Kind.EPHEMERAL,
+        inputs=(
+            lake("fct_burn_rates"),
+            # Where the tenant's current run of logs started (3 days back suffice).
+            lake("int_sli_buckets", Reach.LONGEST_WINDOW),
+            lake("int_sli_adjusted", Reach.LONGEST_WINDOW),
+            lake("slo_specs", Reach.WHOLE),
+        ),
+        description="Per tenant and step: where its current run of logs started (warm-up).",
+    ),
+    Model(
         "fct_alert_evaluations",
         "facts",
         Kind.DAILY,
         inputs=(
             lake("fct_burn_rates", Reach.DAY_BEFORE),
             lake("alert_policy", Reach.WHOLE),
-            # Warm-up: where the tenant's current run of logs started (3 days back suffice).
-            lake("int_sli_buckets", Reach.LONGEST_WINDOW),
-            lake("int_sli_adjusted", Reach.LONGEST_WINDOW),
-            lake("slo_specs", Reach.WHOLE),
+            lake("int_log_coverage", Reach.DAY_BEFORE),
             bound("run_params"),
         ),
         order_by=(*_DAY, "eval_ts", "rule_name"),
@@ -462,6 +472,28 @@ _ENTRIES = (
         ),
         order_by=_DAY,
         description="Per tenant SLO: state, budget, burn rates and open alerts at its as_of.",
+    ),
+    # The replay evaluates a policy rule by rule only where a rule could fire
+    # (pipelines/policy/replay.py, docs/replay.md).
+    Model(
+        "replay_candidate_steps",
+        "replay",
+        Kind.EPHEMERAL,
+        inputs=(lake("fct_burn_rates", Reach.DAY_BEFORE), lake("alert_policy", Reach.WHOLE)),
+        description="Steps where a replayed rule could fire, and the step after each.",
+    ),
+    Model(
+        "replay_quiet_steps",
+        "replay",
+        Kind.EPHEMERAL,
+        inputs=(
+            lake("fct_burn_rates", Reach.DAY_BEFORE),
+            lake("alert_policy", Reach.WHOLE),
+            lake("int_log_coverage", Reach.DAY_BEFORE),
+            lake("replay_candidate_steps", Reach.DAY_BEFORE),
+            bound("run_params"),
+        ),
+        description="The replay's other steps that count as quiet for fct_alerts.",
     ),
     Model(
         "replay_episodes",

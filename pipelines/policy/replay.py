@@ -210,6 +210,18 @@ def load_incidents(path: Path) -> pl.DataFrame:
     return ReplayIncidents.validate(frame)
 
 
+def _append(
+    connection: duckdb.DuckDBPyConnection, table: str, rows_sql: str, day_index: int
+) -> None:
+    """Create the temp table `table` from the first day's rows, then append each day's."""
+    rows = f"select * from ({rows_sql})"
+    connection.execute(
+        f"create or replace temp table {table} as {rows}"
+        if day_index == 0
+        else f"insert into {table} {rows}"
+    )
+
+
 def _episode_runs(
     connection: duckdb.DuckDBPyConnection,
     warehouse: Path,
@@ -218,7 +230,15 @@ def _episode_runs(
     progress: Callable[[str], None] | None = None,
 ) -> None:
     """Append `policy`'s episodes over `days` to the temp table replay_episode_runs_all,
-    saying each day's evaluations (rows, seconds) to `progress`."""
+    and its alerts to replay_alert_runs_all, saying each day's evaluations (rows,
+    seconds) to `progress`.
+
+    The rules are evaluated one by one (sql/facts/fct_alert_evaluations.sql, the
+    pipeline's own model) only at the steps where one could fire and the step after
+    each (sql/replay/replay_candidate_steps.sql); of the other steps fct_alerts needs
+    only those it counts as quiet (sql/replay/replay_quiet_steps.sql), read as one
+    evaluation each that neither fires nor is left out. The episodes and alerts are
+    those of every step evaluated (tests/test_replay.py holds them equal)."""
     connection.register("replay_policy_frame", policy.alert_policy.to_arrow())
     evaluations_model = model("fct_alert_evaluations")
     watch = Stopwatch()
@@ -231,17 +251,30 @@ def _episode_runs(
         bind_run_params(connection, day)
         if policy.thresholds == "cohort":
             bind_cohort_policy(connection, warehouse, day)
-        evaluations = f"select * from ({model_sql('fct_alert_evaluations')})"
         connection.execute(
-            f"create or replace temp table replay_evaluations as {evaluations}"
-            if index == 0
-            else f"insert into replay_evaluations {evaluations}"
+            "create or replace temp table replay_day_candidates as "
+            f"{model_sql('replay_candidate_steps')}"
         )
+        bind(connection, "replay_candidate_steps", "select * from replay_day_candidates")
+        # The quiet steps read every step's burn rates: before they are narrowed below.
+        _append(connection, "replay_quiet_steps_all", model_sql("replay_quiet_steps"), index)
+        # The day's burn rates at the candidate steps only: the evaluations read these.
+        connection.execute(
+            "create or replace temp table replay_candidate_burn_rates as "
+            "select fct_burn_rates.* from fct_burn_rates "
+            "inner join replay_day_candidates using (tenant_id, slo_name, eval_ts)"
+        )
+        bind(connection, "fct_burn_rates", "select * from replay_candidate_burn_rates")
+        _append(connection, "replay_evaluations", model_sql("fct_alert_evaluations"), index)
         if progress is not None:
-            counted = connection.execute("select count(*) from replay_evaluations").fetchone()
-            rows = int(counted[0]) if counted else 0
+            counted = connection.execute(
+                "select (select count(*) from replay_evaluations), "
+                "(select count(*) from replay_quiet_steps_all)"
+            ).fetchone()
+            evaluated, quiet_steps = (int(counted[0]), int(counted[1])) if counted else (0, 0)
             progress(
-                f"  {policy.name} {day}: {rows:,} evaluations so far in {watch.lap():.1f} s "
+                f"  {policy.name} {day}: {evaluated:,} rule evaluations at candidate steps "
+                f"and {quiet_steps:,} quiet steps so far in {watch.lap():.1f} s "
                 f"({index + 1}/{len(days)} days)"
             )
     bind(connection, "fct_alert_evaluations", "select * from replay_evaluations")
@@ -252,7 +285,15 @@ def _episode_runs(
         f"select ? as policy_name, {names} from ({model_sql('fct_alert_episodes')})",
         [policy.name],
     )
-    # What people would have received: the same evaluations grouped into alerts.
+    # What people would have received: the same evaluations grouped into alerts. A quiet
+    # step is one evaluation that neither fires nor is no_data or warming_up.
+    bind(
+        connection,
+        "fct_alert_evaluations",
+        "select * from replay_evaluations union all by name "
+        "select tenant_id, slo_name, eval_ts, false as fires, 'ok' as state, "
+        "false as suppressed from replay_quiet_steps_all",
+    )
     bind_alert_params(connection, policy.policy)
     alert_columns = ", ".join(f'"{name}"' for name in sql_columns("fct_alerts"))
     connection.execute(

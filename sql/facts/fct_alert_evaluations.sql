@@ -10,16 +10,8 @@
 --
 -- Warm-up (alert_policy.warm_up): a rule fires only once its long window lies
 -- wholly within the tenant's current run of logs, so a 3-day window holding one
--- hour of requests never tickets. A run of logs starts at the tenant's first
--- bucket with requests (of any of its SLOs, int_sli_buckets, or left out by a budget
--- adjustment, int_sli_adjusted) and again at the
--- first bucket after a no_data gap: more than max_silence_minutes of empty buckets
--- (slo_specs, the tenant's smallest). The window [t - w, t) is covered when the
--- latest run that started before t started at or before t - w. The buckets are
--- bound from the longest window (3 days) back, and only run starts within that
--- reach can matter: an earlier start covers every window, so a tenant whose logs
--- flow since before the buckets read counts as covered. (A max_silence_minutes of
--- more than a day is read as at most the day before the 3 days.)
+-- hour of requests never tickets. Where each tenant's current run of logs started
+-- at each step is int_log_coverage's (sql/intermediate/int_log_coverage.sql).
 --
 -- state: 'no_data' when either window has no requests, else 'warming_up' when
 -- the long window is not yet covered (warm_up on), else 'low_traffic' when the
@@ -33,73 +25,7 @@
 -- be bound for the day and the day before (rows are written for the day of
 -- run_params only), so a ticket's run of firing steps is followed back across
 -- midnight (one day; docs/policies.md).
-with tenant_buckets as (
-    select distinct
-        int_sli_buckets.tenant_id,
-        step_number(int_sli_buckets.bucket_start) as bucket_step
-    from int_sli_buckets
-    where int_sli_buckets.total > 0
-    union
-    -- A budget adjustment leaves requests out of the windows, not out of the logs: a
-    -- maintenance window is not a silence, and does not restart the warm-up.
-    select distinct
-        int_sli_adjusted.tenant_id,
-        step_number(int_sli_adjusted.bucket_start) as bucket_step
-    from int_sli_adjusted
-    where int_sli_adjusted.adjusted_total > 0
-),
-
-tenant_silences as (
-    select
-        slo_specs.tenant_id,
-        min(slo_specs.max_silence_minutes) as max_silence_minutes
-    from slo_specs
-    group by slo_specs.tenant_id
-),
-
-bucket_gaps as (
-    select
-        tenant_buckets.tenant_id,
-        tenant_buckets.bucket_step,
-        -- Empty buckets between this bucket and the tenant's previous one.
-        tenant_buckets.bucket_step - 1 - lag(tenant_buckets.bucket_step) over (
-            partition by tenant_buckets.tenant_id order by tenant_buckets.bucket_step
-        ) as empty_buckets_before
-    from tenant_buckets
-),
-
-run_starts as (
-    select
-        bucket_gaps.tenant_id,
-        bucket_gaps.bucket_step as run_start_step
-    from bucket_gaps
-    inner join tenant_silences
-        on bucket_gaps.tenant_id = tenant_silences.tenant_id
-    where bucket_gaps.empty_buckets_before is null
-        or bucket_gaps.empty_buckets_before * 5 > tenant_silences.max_silence_minutes
-),
-
-tenant_steps as (
-    select distinct
-        fct_burn_rates.tenant_id,
-        fct_burn_rates.eval_ts
-    from fct_burn_rates
-),
-
--- Per tenant and step: the first step of its current run of logs (null: no logs yet).
-coverage as (
-    select
-        tenant_steps.tenant_id,
-        tenant_steps.eval_ts,
-        max(run_starts.run_start_step) as run_start_step
-    from tenant_steps
-    left join run_starts
-        on tenant_steps.tenant_id = run_starts.tenant_id
-        and run_starts.run_start_step < step_number(tenant_steps.eval_ts)
-    group by tenant_steps.tenant_id, tenant_steps.eval_ts
-),
-
-paired as (
+with paired as (
     select
         alert_policy.tenant_id,
         alert_policy.slo_name,
@@ -113,9 +39,7 @@ paired as (
         alert_policy.suppress_tickets_while_paging,
         not alert_policy.warm_up
         or coalesce(
-            coverage.run_start_step
-            <= step_number(long_window.eval_ts) - alert_policy.long_window_minutes // 5,
-            false
+            int_log_coverage.covered_steps >= alert_policy.long_window_minutes // 5, false
         ) as warmed_up,
         long_window.total as long_total,
         long_window.bad as long_bad,
@@ -143,9 +67,9 @@ paired as (
         and long_window.slo_name = short_window.slo_name
         and long_window.eval_ts = short_window.eval_ts
         and alert_policy.short_window = short_window."window"
-    left join coverage
-        on long_window.tenant_id = coverage.tenant_id
-        and long_window.eval_ts = coverage.eval_ts
+    left join int_log_coverage
+        on long_window.tenant_id = int_log_coverage.tenant_id
+        and long_window.eval_ts = int_log_coverage.eval_ts
 ),
 
 evaluated as (
