@@ -13,11 +13,17 @@ import polars as pl
 import pytest
 
 from pipelines.models import build
-from pipelines.models.registry import model, model_sql
-from pipelines.policy.replay import DEFAULT_POLICIES, load_incidents, replay, resolve_policy
+from pipelines.models.registry import model_sql
+from pipelines.policy.replay import (
+    DEFAULT_POLICIES,
+    POLICY_FRAME,
+    bind_policy_day,
+    load_incidents,
+    replay,
+    resolve_policy,
+)
 from pipelines.resources import BurnwatchResource
 from pipelines.warehouse import lake, session
-from pipelines.warehouse.params import bind_run_params
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import WINDOW_MINUTES, load_manifest
 from schemas.tables import sql_columns
@@ -356,18 +362,11 @@ def every_step_replay(
     pipeline's own models over every day of fct_burn_rates, with none of the replay's
     narrowing to the steps where a rule could fire (the reference the replay must equal)."""
     policy = resolve_policy(policy_name, load_manifest(manifest_path))
-    entry = model("fct_alert_evaluations")
     with session.connect() as connection:
-        connection.register("every_step_policy", policy.alert_policy.to_arrow())
+        connection.register(POLICY_FRAME, policy.alert_policy.to_arrow())
         days: list[pl.DataFrame] = []
         for day in lake.partition_days(warehouse, "fct_burn_rates"):
-            build.bind_inputs(
-                connection, warehouse, entry, day, day, already_bound={"alert_policy"}
-            )
-            session.bind(connection, "alert_policy", "select * from every_step_policy")
-            bind_run_params(connection, day)
-            if policy.thresholds == "cohort":
-                build.bind_cohort_policy(connection, warehouse, day)
+            bind_policy_day(connection, warehouse, policy, day)
             days.append(connection.sql(model_sql("fct_alert_evaluations")).pl())
         connection.register("every_step_evaluations", pl.concat(days).to_arrow())
         session.bind(connection, "fct_alert_evaluations", "select * from every_step_evaluations")

@@ -490,7 +490,8 @@ _ENTRIES = (
             lake("fct_burn_rates", Reach.DAY_BEFORE),
             lake("alert_policy", Reach.WHOLE),
             lake("int_log_coverage", Reach.DAY_BEFORE),
-            lake("replay_candidate_steps", Reach.DAY_BEFORE),
+            # The replay's candidate steps of the day, which it computes first and binds.
+            bound("replay_candidate_steps"),
             bound("run_params"),
         ),
         description="The replay's other steps that count as quiet for fct_alerts.",

@@ -210,6 +210,30 @@ def load_incidents(path: Path) -> pl.DataFrame:
     return ReplayIncidents.validate(frame)
 
 
+# The name a policy's `alert_policy` rows are registered under while it is replayed.
+POLICY_FRAME = "replay_policy_frame"
+
+
+def bind_policy_day(
+    connection: duckdb.DuckDBPyConnection, warehouse: Path, policy: ReplayPolicy, day: dt.date
+) -> None:
+    """Bind what fct_alert_evaluations reads for `day` (the registry's lookback) with
+    `policy` as its alert_policy, at the day's cohort thresholds for a cohort policy.
+    The policy's rows must be registered as POLICY_FRAME."""
+    bind_inputs(
+        connection,
+        warehouse,
+        model("fct_alert_evaluations"),
+        day,
+        day,
+        already_bound={"alert_policy"},
+    )
+    bind(connection, "alert_policy", f"select * from {POLICY_FRAME}")
+    bind_run_params(connection, day)
+    if policy.thresholds == "cohort":
+        bind_cohort_policy(connection, warehouse, day)
+
+
 def _append(
     connection: duckdb.DuckDBPyConnection, table: str, rows_sql: str, day_index: int
 ) -> None:
@@ -239,18 +263,10 @@ def _episode_runs(
     only those it counts as quiet (sql/replay/replay_quiet_steps.sql), read as one
     evaluation each that neither fires nor is left out. The episodes and alerts are
     those of every step evaluated (tests/test_replay.py holds them equal)."""
-    connection.register("replay_policy_frame", policy.alert_policy.to_arrow())
-    evaluations_model = model("fct_alert_evaluations")
+    connection.register(POLICY_FRAME, policy.alert_policy.to_arrow())
     watch = Stopwatch()
     for index, day in enumerate(days):
-        # The burn rates the pipeline's evaluations read (the registry's lookback).
-        bind_inputs(
-            connection, warehouse, evaluations_model, day, day, already_bound={"alert_policy"}
-        )
-        bind(connection, "alert_policy", "select * from replay_policy_frame")
-        bind_run_params(connection, day)
-        if policy.thresholds == "cohort":
-            bind_cohort_policy(connection, warehouse, day)
+        bind_policy_day(connection, warehouse, policy, day)
         connection.execute(
             "create or replace temp table replay_day_candidates as "
             f"{model_sql('replay_candidate_steps')}"
@@ -301,7 +317,7 @@ def _episode_runs(
         f"select ? as policy_name, {alert_columns} from ({model_sql('fct_alerts')})",
         [policy.name],
     )
-    connection.unregister("replay_policy_frame")
+    connection.unregister(POLICY_FRAME)
 
 
 def replay(
@@ -319,8 +335,9 @@ def replay(
     (default: every day computed), score it against `incidents`, and write the
     replay tables. Raise BurnwatchInputError for bad policies, incidents or range.
     `progress` gets a line per policy and day and per table written (None: none).
-    `memory_limit` is DuckDB's, as for the models; beyond it the replay's temp tables (every
-    day's evaluations of a policy) spill under `<warehouse>/.spill`."""
+    `memory_limit` is DuckDB's, as for the models; beyond it the replay's temp tables (a
+    policy's rule evaluations at candidate steps and its quiet steps, every day) spill
+    under `<warehouse>/.spill`."""
     warehouse = Path(warehouse)
     manifest = load_manifest(manifest_path)
     specs = list(policies) or list(DEFAULT_POLICIES)
