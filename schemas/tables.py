@@ -184,8 +184,8 @@ class AlertPolicy(_Table):
         nullable=True,
         ge=1,
         description=(
-            "When set, burn = bad / max(total, min_denominator) / (1 - objective); null: the plain"
-            " burn rate."
+            "When set, burn = bad / max(total, min_denominator) / (1 - objective), over the SLO's"
+            " budgeting units (requests, or slices); null: the plain burn rate."
         ),
     )
     suppress_tickets_while_paging: pl.Boolean = pa.Field(

@@ -916,6 +916,68 @@ def test_a_long_window_below_min_events_does_not_fire_and_is_low_traffic() -> No
     )
 
 
+def test_min_denominator_damps_a_time_slice_burn_by_its_slices_not_its_requests() -> None:
+    # One bad slice in twelve, but 900 of its 1,000 requests failed in that slice: the
+    # SLO budgets slices, so the plain burn is (1 / 12) / 0.001. Damped by the
+    # requests the rule would burn 900 / 1,000 / 0.001 = 900x, above the plain burn;
+    # damped by the slices it burns 1 / max(12, 200) / 0.001 = 5x, below it.
+    rule = {**policy_rule(burn_threshold=4.0), "min_denominator": 200}
+    plain_burn = (1 / 12) / 0.001
+    burn_rates = [
+        {**burn_row(at("10:00"), window, 1_000, 900, plain_burn), "slices": 12.0, "bad_slices": 1.0}
+        for window in ("1h", "5m")
+    ]
+    result = run_fct_alert_evaluations(burn_rates, [rule])
+    damped = 1 / 200 / 0.001
+    assert result["long_burn_rate"].to_list() == pytest.approx([damped])
+    assert result["short_burn_rate"].to_list() == pytest.approx([damped])
+    assert result["fires"].to_list() == [True]
+    # No completed slice: no burn rate, whatever the requests.
+    empty = [
+        {**burn_row(at("10:00"), window, 1_000, 900, None), "slices": 0.0, "bad_slices": 0.0}
+        for window in ("1h", "5m")
+    ]
+    result = run_fct_alert_evaluations(empty, [rule])
+    assert result["long_burn_rate"].to_list() == [None]
+    assert result["fires"].to_list() == [False]
+
+
+@pytest.mark.parametrize(
+    ("paged_before_midnight", "suppressed_after"),
+    [
+        # The ticket opened at 23:55 without a page: it stays open when the page starts.
+        (False, False),
+        # The ticket started firing during the page: it stays suppressed past midnight.
+        (True, True),
+    ],
+)
+def test_a_tickets_run_of_firing_steps_is_followed_back_across_midnight(
+    paged_before_midnight: bool, suppressed_after: bool
+) -> None:
+    page = policy_rule()
+    ticket = policy_rule(
+        "ticket-1d-2h", "ticket", "1d", "2h", burn_threshold=3.0, suppress_tickets_while_paging=True
+    )
+    page_before = BURN_20 if paged_before_midnight else BURN_10
+    burn_rates = [
+        # A quiet step before the run, which the day before need not hold at all.
+        *window_pair(at("23:50", days=-1), BURN_10, BURN_10),
+        *window_pair(at("23:50", days=-1), (10_000, 20, 2.0), (10_000, 20, 2.0), ("1d", "2h")),
+        *window_pair(at("23:55", days=-1), page_before, page_before),
+        *window_pair(at("23:55", days=-1), BURN_10, BURN_10, ("1d", "2h")),
+        *window_pair(at("00:00"), BURN_20, BURN_20),
+        *window_pair(at("00:00"), BURN_10, BURN_10, ("1d", "2h")),
+    ]
+    assert_rows(
+        run_fct_alert_evaluations(burn_rates, [page, ticket]),
+        [
+            evaluation(at("00:00"), BURN_20, BURN_20, True, "firing", page),
+            evaluation(at("00:00"), BURN_10, BURN_10, True, "firing", ticket, suppressed_after),
+        ],
+        EVALUATION_KEY,
+    )
+
+
 def test_each_rule_is_evaluated_at_every_step_of_the_last_day_bound() -> None:
     page = policy_rule()
     ticket = policy_rule("ticket-1d-2h", "ticket", "1d", "2h", burn_threshold=3.0)
