@@ -416,3 +416,61 @@ def test_the_sample_replay_equals_every_step_evaluated(tmp_path: Path) -> None:
     assert set(alerts["policy_name"]) == set(DEFAULT_POLICIES)
     assert alerts["resolved_at"].is_not_null().any()
     assert_replay_is_every_step_replay(warehouse, sample.manifest)
+
+
+SILENCE_MANIFEST = """\
+cohorts:
+  standard:
+    availability: {objective: 99.9}
+tenants:
+  - id: acme
+    cohort: standard
+    slos: [{name: api-availability, service: api, sli: availability}]
+  - id: globex
+    cohort: standard
+    slos: [{name: api-availability, service: api, sli: availability}]
+"""
+
+
+def test_an_alert_open_through_days_without_a_candidate_step_resolves_as_every_step_says(
+    tmp_path: Path,
+) -> None:
+    """acme's page fires on day 1, then its logs stop (no_data: no step is quiet, so the
+    alert stays open) and come back healthy on day 6. The 3-day window holds the outage
+    into day 4; no window of days 5 and 6 burns at all, so day 6 and the day before it
+    have no candidate step: the replay must still count day 6's quiet steps, from the
+    candidates of earlier days, to resolve the alert where every step evaluated does."""
+    from pipelines.runner import run_pipeline
+    from tests.conftest import request, write_requests
+
+    first = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    outage = (first + dt.timedelta(hours=9, minutes=30), first + dt.timedelta(hours=11))
+    back = first + dt.timedelta(days=5)
+    data = tmp_path / "data"
+    for day in range(7):
+        for tenant in ("acme", "globex"):
+            rows = []
+            for minute in range(24 * 60):
+                ts = first + dt.timedelta(days=day, minutes=minute, seconds=7)
+                if tenant == "acme" and outage[1] <= ts < back:
+                    continue  # the silence
+                failing = tenant == "acme" and outage[0] <= ts < outage[1]
+                rows.append(
+                    request(f"{tenant}-{day}-{minute}", ts, tenant, 503 if failing else 200)
+                )
+            folder = data / "requests" / f"tenant={tenant}" / f"date={ts:%Y-%m-%d}"
+            if rows:
+                write_requests(folder / "part.parquet", rows)
+    manifest = tmp_path / "slos.yaml"
+    manifest.write_text(SILENCE_MANIFEST)
+    warehouse = tmp_path / "warehouse"
+    run_pipeline(data, manifest, warehouse)
+    alerts = lake.read_table(warehouse, "replay_alerts").filter(
+        (pl.col("policy_name") == "workbook") & (pl.col("tenant_id") == "acme")
+    )
+    # The scenario holds: the page opened on day 1 and resolved once the logs came back.
+    assert alerts.height == 1
+    [alert] = alerts.to_dicts()
+    assert alert["started_at"] < outage[1].replace(tzinfo=None)
+    assert alert["resolved_at"] is not None and alert["resolved_at"] > back.replace(tzinfo=None)
+    assert_replay_is_every_step_replay(warehouse, manifest)

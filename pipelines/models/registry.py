@@ -490,7 +490,8 @@ _ENTRIES = (
             lake("fct_burn_rates", Reach.DAY_BEFORE),
             lake("alert_policy", Reach.WHOLE),
             lake("int_log_coverage", Reach.DAY_BEFORE),
-            # The replay's candidate steps of the day, which it computes first and binds.
+            # The replay's candidate steps of the day and of the days replayed before it,
+            # which it computes first and binds.
             bound("replay_candidate_steps"),
             bound("run_params"),
         ),

@@ -271,7 +271,11 @@ def _episode_runs(
             "create or replace temp table replay_day_candidates as "
             f"{model_sql('replay_candidate_steps')}"
         )
-        bind(connection, "replay_candidate_steps", "select * from replay_day_candidates")
+        # The quiet steps read the candidate steps of this day and the days before it.
+        _append(
+            connection, "replay_candidates_so_far", "select * from replay_day_candidates", index
+        )
+        bind(connection, "replay_candidate_steps", "select * from replay_candidates_so_far")
         # The quiet steps read every step's burn rates: before they are narrowed below.
         _append(connection, "replay_quiet_steps_all", model_sql("replay_quiet_steps"), index)
         # The day's burn rates at the candidate steps only: the evaluations read these.

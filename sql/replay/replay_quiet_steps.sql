@@ -8,7 +8,20 @@
 -- computes it; a step where every rule is no_data or warming_up neither fires nor
 -- resolves an alert). Both windows end at the step, so the shorter lies within the
 -- longer: both hold requests when the shorter does.
-with rule_shapes as (
+--
+-- replay_candidate_steps holds the candidate steps of this day and of the days
+-- replayed before it. Only tenant SLOs with one have quiet steps here: before a
+-- tenant SLO's first candidate step no rule has fired, so no alert is open for a
+-- quiet step to resolve, and fct_alerts reads such a step as it reads no row at all.
+-- On quiet history that leaves out nearly every step.
+with candidate_slos as (
+    select distinct
+        replay_candidate_steps.tenant_id,
+        replay_candidate_steps.slo_name
+    from replay_candidate_steps
+),
+
+rule_shapes as (
     select distinct
         alert_policy.tenant_id,
         alert_policy.slo_name,
@@ -20,6 +33,9 @@ with rule_shapes as (
         alert_policy.long_window_minutes,
         alert_policy.warm_up
     from alert_policy
+    inner join candidate_slos
+        on alert_policy.tenant_id = candidate_slos.tenant_id
+        and alert_policy.slo_name = candidate_slos.slo_name
 ),
 
 judged as (
