@@ -28,18 +28,25 @@ cohorts:
 tenants:
 {tenants}
 policy:
-  cohort: {{history_days: {history_days}, min_samples: {min_samples}}}
+  cohort: {{history_days: {history_days}, min_samples: {min_samples}, outlier_k: {outlier_k}}}
 """
 
 
-def _manifest(path: Path, history_days: int = 3, min_samples: int = 100) -> Path:
+def _manifest(
+    path: Path, history_days: int = 3, min_samples: int = 100, outlier_k: float = 5.0
+) -> Path:
     tenants = "\n".join(
         f"  - {{id: {tenant}, cohort: gold, slos: [{{name: avail, service: api, "
         f"sli: availability}}]}}"
         for tenant in TENANTS
     )
     path.write_text(
-        MANIFEST.format(tenants=tenants, history_days=history_days, min_samples=min_samples)
+        MANIFEST.format(
+            tenants=tenants,
+            history_days=history_days,
+            min_samples=min_samples,
+            outlier_k=outlier_k,
+        )
     )
     return path
 
@@ -107,10 +114,10 @@ def _setup(
     return resource, frame
 
 
-def _oracle_floor(burns: np.ndarray, k: float = 5.0, quantile: float = 0.999) -> float:
+def _oracle(burns: np.ndarray, k: float = 5.0, quantile: float = 0.999) -> tuple[float, int]:
     """Brute force: leave out burns whose ln(1 + burn) lies above the median + k * scale
     (1.4826 MAD, or 1.2533 mean absolute deviation when the MAD is 0), then take the
-    nearest-rank quantile of the rest."""
+    nearest-rank quantile of the rest. Returns (noise floor, outliers left out)."""
     logs = [math.log1p(b) for b in burns]
     center = statistics.median(logs)
     deviations = [abs(value - center) for value in logs]
@@ -118,7 +125,11 @@ def _oracle_floor(burns: np.ndarray, k: float = 5.0, quantile: float = 0.999) ->
     scale = 1.4826 * mad if mad > 0 else 1.253314 * statistics.fmean(deviations)
     kept = sorted(b for b, value in zip(burns, logs, strict=True) if value <= center + k * scale)
     rank = max(math.ceil(quantile * len(kept)), 1)
-    return float(kept[rank - 1])
+    return float(kept[rank - 1]), len(burns) - len(kept)
+
+
+def _oracle_floor(burns: np.ndarray) -> float:
+    return _oracle(burns)[0]
 
 
 def test_noise_floor_matches_a_brute_force_oracle(tmp_path: Path) -> None:
@@ -140,6 +151,51 @@ def test_noise_floor_matches_a_brute_force_oracle(tmp_path: Path) -> None:
     assert page["held_at_default"] == (noise < 14.4)
     assert page["max_threshold"] == pytest.approx(500.0)
     assert page["confidence"] == "high"
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_small_histories_match_the_oracle_in_floor_and_outliers(tmp_path: Path, seed: int) -> None:
+    """Few samples, with even counts, zeros, repeated burns and a long tail, and a fence
+    close to the median (k = 1): where it falls depends on both middle samples of each
+    median, so the floor and the outliers left out must be the oracle's exactly."""
+    rng = np.random.default_rng(seed)
+    shares = [0.7, 0.05, 0.25] if seed % 2 else [0.2, 0.1, 0.7]
+    steps = int(rng.integers(2, 8)) * 2  # 3 tenants x an even number of steps
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    resource = _resource(tmp_path, _manifest(tmp_path / "slos.yaml", history_days=1, outlier_k=1.0))
+    build.build_slo_specs(resource)
+    build.build_alert_policy(resource)
+    base = dt.datetime.combine(START, dt.time())
+    rows = [
+        {
+            "tenant_id": tenant,
+            "slo_name": "avail",
+            "eval_ts": base + dt.timedelta(minutes=5 * index),
+            "window": window,
+            "total": 1000,
+            "bad": 0,
+            # Zeros, repeated burns and a long tail of distinct ones; with most burns 0
+            # (odd seeds) the MAD is 0 and the scale is the mean absolute deviation.
+            "burn_rate": float(rng.choice([0.0, 2.0, rng.lognormal(0.0, 1.5)], p=shares)),
+        }
+        for tenant in TENANTS
+        for index in range(steps)
+        for window in WINDOWS
+    ]
+    frame = pl.DataFrame(rows, schema=BURN_SCHEMA)
+    _write_burn_rates(resource.warehouse_path, frame)
+    build_cohort_thresholds(resource, START + dt.timedelta(days=1))
+    table = lake.read_table(resource.warehouse_path, "cohort_thresholds")
+    for rule in table.iter_rows(named=True):
+        for side in ("long", "short"):
+            window = rule[f"{side}_window"]
+            burns = frame.filter(pl.col("window") == window)["burn_rate"].to_numpy()
+            floor, outliers = _oracle(burns, k=1.0)
+            assert rule[f"{side}_samples"] == len(burns)
+            assert (rule[f"{side}_noise_floor"], rule[f"{side}_outliers"]) == (floor, outliers), (
+                rule["rule_name"],
+                side,
+            )
 
 
 def test_an_injected_incident_barely_moves_the_noise_floor(tmp_path: Path) -> None:

@@ -32,13 +32,18 @@ with params as (
     from cohort_threshold_params
 ),
 
-samples as (
+-- Most samples share a few burns (a burn of 0 above all), so the samples are counted
+-- per distinct burn first, and every statistic below is read off those counts in
+-- order: the same values, without sorting or joining the whole history. A median
+-- is DuckDB's: the middle sample, or the mean of the two middle ones of an even
+-- count, where the sample at 0-based position p is the burn whose ranks hold p.
+burn_counts as (
     select
         slo_specs.cohort,
         slo_specs.sli,
         fct_burn_rates."window" as window_label,
         fct_burn_rates.burn_rate,
-        ln(1 + fct_burn_rates.burn_rate) as log_burn
+        count(*) as samples
     from fct_burn_rates
     inner join slo_specs
         on fct_burn_rates.tenant_id = slo_specs.tenant_id
@@ -47,16 +52,104 @@ samples as (
     where fct_burn_rates.burn_rate is not null
         and fct_burn_rates.eval_ts >= cast(params.history_start as timestamp)
         and fct_burn_rates.eval_ts < cast(params.effective_from as timestamp)
+    group by slo_specs.cohort, slo_specs.sli, fct_burn_rates."window", fct_burn_rates.burn_rate
+),
+
+log_burns as (
+    select
+        burn_counts.cohort,
+        burn_counts.sli,
+        burn_counts.window_label,
+        burn_counts.burn_rate,
+        burn_counts.samples,
+        ln(1 + burn_counts.burn_rate) as log_burn,
+        -- ln(1 + burn) grows with the burn: the rank of this burn's last sample.
+        sum(burn_counts.samples) over (
+            partition by burn_counts.cohort, burn_counts.sli, burn_counts.window_label
+            order by burn_counts.burn_rate
+            rows between unbounded preceding and current row
+        ) as last_rank,
+        sum(burn_counts.samples) over (
+            partition by burn_counts.cohort, burn_counts.sli, burn_counts.window_label
+        ) as window_samples
+    from burn_counts
 ),
 
 log_centers as (
     select
-        samples.cohort,
-        samples.sli,
-        samples.window_label,
-        median(samples.log_burn) as log_median
-    from samples
-    group by samples.cohort, samples.sli, samples.window_label
+        log_burns.cohort,
+        log_burns.sli,
+        log_burns.window_label,
+        (
+            max(log_burns.log_burn) filter (
+                where log_burns.last_rank - log_burns.samples <= (log_burns.window_samples - 1) // 2
+                and log_burns.last_rank > (log_burns.window_samples - 1) // 2
+            )
+            + max(log_burns.log_burn) filter (
+                where log_burns.last_rank - log_burns.samples <= log_burns.window_samples // 2
+                and log_burns.last_rank > log_burns.window_samples // 2
+            )
+        ) / 2 as log_median
+    from log_burns
+    group by log_burns.cohort, log_burns.sli, log_burns.window_label
+),
+
+deviations as (
+    select
+        log_burns.cohort,
+        log_burns.sli,
+        log_burns.window_label,
+        abs(log_burns.log_burn - log_centers.log_median) as deviation,
+        sum(log_burns.samples) as samples
+    from log_burns
+    inner join log_centers
+        on log_burns.cohort = log_centers.cohort
+        and log_burns.sli = log_centers.sli
+        and log_burns.window_label = log_centers.window_label
+    group by
+        log_burns.cohort, log_burns.sli, log_burns.window_label,
+        abs(log_burns.log_burn - log_centers.log_median)
+),
+
+ranked_deviations as (
+    select
+        deviations.cohort,
+        deviations.sli,
+        deviations.window_label,
+        deviations.deviation,
+        deviations.samples,
+        sum(deviations.samples) over (
+            partition by deviations.cohort, deviations.sli, deviations.window_label
+            order by deviations.deviation
+            rows between unbounded preceding and current row
+        ) as last_rank,
+        sum(deviations.samples) over (
+            partition by deviations.cohort, deviations.sli, deviations.window_label
+        ) as window_samples
+    from deviations
+),
+
+spreads as (
+    select
+        ranked_deviations.cohort,
+        ranked_deviations.sli,
+        ranked_deviations.window_label,
+        (
+            max(ranked_deviations.deviation) filter (
+                where ranked_deviations.last_rank - ranked_deviations.samples
+                <= (ranked_deviations.window_samples - 1) // 2
+                and ranked_deviations.last_rank > (ranked_deviations.window_samples - 1) // 2
+            )
+            + max(ranked_deviations.deviation) filter (
+                where ranked_deviations.last_rank - ranked_deviations.samples
+                <= ranked_deviations.window_samples // 2
+                and ranked_deviations.last_rank > ranked_deviations.window_samples // 2
+            )
+        ) / 2 as median_deviation,
+        sum(ranked_deviations.deviation * ranked_deviations.samples)
+        / sum(ranked_deviations.samples) as mean_deviation
+    from ranked_deviations
+    group by ranked_deviations.cohort, ranked_deviations.sli, ranked_deviations.window_label
 ),
 
 log_fences as (
@@ -67,49 +160,43 @@ log_fences as (
         log_centers.log_median
         + params.outlier_k * (
             case
-                when median(abs(samples.log_burn - log_centers.log_median)) > 0
-                    then 1.4826 * median(abs(samples.log_burn - log_centers.log_median))
-                else 1.253314 * avg(abs(samples.log_burn - log_centers.log_median))
+                when spreads.median_deviation > 0 then 1.4826 * spreads.median_deviation
+                else 1.253314 * spreads.mean_deviation
             end
         ) as log_fence
-    from samples
-    inner join log_centers
-        on samples.cohort = log_centers.cohort
-        and samples.sli = log_centers.sli
-        and samples.window_label = log_centers.window_label
+    from log_centers
+    inner join spreads
+        on log_centers.cohort = spreads.cohort
+        and log_centers.sli = spreads.sli
+        and log_centers.window_label = spreads.window_label
     cross join params
-    group by
-        log_centers.cohort, log_centers.sli, log_centers.window_label,
-        log_centers.log_median, params.outlier_k
 ),
 
 classified as (
     select
-        samples.cohort,
-        samples.sli,
-        samples.window_label,
-        samples.burn_rate,
-        samples.log_burn > log_fences.log_fence as is_outlier
-    from samples
+        log_burns.cohort,
+        log_burns.sli,
+        log_burns.window_label,
+        log_burns.burn_rate,
+        log_burns.samples,
+        log_burns.log_burn > log_fences.log_fence as is_outlier
+    from log_burns
     inner join log_fences
-        on samples.cohort = log_fences.cohort
-        and samples.sli = log_fences.sli
-        and samples.window_label = log_fences.window_label
+        on log_burns.cohort = log_fences.cohort
+        and log_burns.sli = log_fences.sli
+        and log_burns.window_label = log_fences.window_label
 ),
 
--- Most samples share a few values (a burn of 0 above all), so the quantile is read off
--- the kept samples' distinct burns and their counts, in order, instead of ranking every
--- sample: the same value, without sorting the whole history.
+-- The quantile is read off the kept samples' distinct burns and their counts too.
 kept_burns as (
     select
         classified.cohort,
         classified.sli,
         classified.window_label,
         classified.burn_rate,
-        count(*) as samples
+        classified.samples
     from classified
     where not classified.is_outlier
-    group by classified.cohort, classified.sli, classified.window_label, classified.burn_rate
 ),
 
 ranked as (
@@ -148,8 +235,9 @@ window_stats as (
         classified.cohort,
         classified.sli,
         classified.window_label,
-        count(*) as samples,
-        count(*) filter (where classified.is_outlier) as outliers
+        cast(sum(classified.samples) as bigint) as samples,
+        cast(coalesce(sum(classified.samples) filter (where classified.is_outlier), 0) as bigint)
+            as outliers
     from classified
     group by classified.cohort, classified.sli, classified.window_label
 ),
