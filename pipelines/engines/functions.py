@@ -108,6 +108,17 @@ FUNCTIONS: tuple[EngineFunction, ...] = (
         f" - pmod(unix_micros(cast(ts as timestamp_ltz)) - {TIME_BUCKET_ORIGIN_MICROS},"
         " width_us)) as timestamp_ntz)",
     ),
+    # Whether the samples counted as one value, the last of them at 1-based rank
+    # `last_rank`, hold the sample at 0-based `position` of the sorted samples: how the
+    # cohort thresholds read a median off counted values (sql/policy/cohort_thresholds.sql).
+    EngineFunction(
+        "holds_position",
+        "last_rank, samples, position",
+        "last_rank - samples <= position and last_rank > position",
+        "last_rank bigint, samples bigint, position bigint",
+        "boolean",
+        "last_rank - samples <= position and last_rank > position",
+    ),
 )
 
 # The functions a model may call that are not built into both engines.

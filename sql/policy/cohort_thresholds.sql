@@ -82,12 +82,14 @@ log_centers as (
         log_burns.window_label,
         (
             max(log_burns.log_burn) filter (
-                where log_burns.last_rank - log_burns.samples <= (log_burns.window_samples - 1) // 2
-                and log_burns.last_rank > (log_burns.window_samples - 1) // 2
+                where holds_position(
+                    log_burns.last_rank, log_burns.samples, (log_burns.window_samples - 1) // 2
+                )
             )
             + max(log_burns.log_burn) filter (
-                where log_burns.last_rank - log_burns.samples <= log_burns.window_samples // 2
-                and log_burns.last_rank > log_burns.window_samples // 2
+                where holds_position(
+                    log_burns.last_rank, log_burns.samples, log_burns.window_samples // 2
+                )
             )
         ) / 2 as log_median
     from log_burns
@@ -136,14 +138,18 @@ spreads as (
         ranked_deviations.window_label,
         (
             max(ranked_deviations.deviation) filter (
-                where ranked_deviations.last_rank - ranked_deviations.samples
-                <= (ranked_deviations.window_samples - 1) // 2
-                and ranked_deviations.last_rank > (ranked_deviations.window_samples - 1) // 2
+                where holds_position(
+                    ranked_deviations.last_rank,
+                    ranked_deviations.samples,
+                    (ranked_deviations.window_samples - 1) // 2
+                )
             )
             + max(ranked_deviations.deviation) filter (
-                where ranked_deviations.last_rank - ranked_deviations.samples
-                <= ranked_deviations.window_samples // 2
-                and ranked_deviations.last_rank > ranked_deviations.window_samples // 2
+                where holds_position(
+                    ranked_deviations.last_rank,
+                    ranked_deviations.samples,
+                    ranked_deviations.window_samples // 2
+                )
             )
         ) / 2 as median_deviation,
         sum(ranked_deviations.deviation * ranked_deviations.samples)
