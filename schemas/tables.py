@@ -894,6 +894,12 @@ class FctAlertContributors(_Table):
     )
 
 
+# What a reader must act on first: paging, then ticketing, then silent tenants; every
+# other state after them. The one order of the status summary (pipelines/reporting/
+# status.py) and the report's overview (the engine function urgency_rank).
+STATUS_URGENCY: tuple[str, ...] = ("page", "ticket", "no_data")
+
+
 class FctSloStatus(_Table):
     """One row per tenant SLO: its state at the tenant's evaluation point, the table people
     read first ("what is happening now").
@@ -1461,6 +1467,13 @@ class ReportOverview(_Table):
     sli: pl.String = pa.Field(nullable=True, description="availability or latency (slo_specs).")
     state: pl.String = pa.Field(
         description="ok, ticket, page, no_data or low_traffic (fct_slo_status)."
+    )
+    urgency: pl.Int32 = pa.Field(
+        ge=0,
+        description=(
+            "The state's place in the most-urgent-first order STATUS_URGENCY (0: page); "
+            "states not in it come after it."
+        ),
     )
     open_alerts: pl.String = pa.Field(
         nullable=True, description="The open episodes' rules, oldest first; null: none."

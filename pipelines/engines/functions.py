@@ -16,11 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.manifest import BUCKET_MINUTES
+from schemas.tables import STATUS_URGENCY
 
 # DuckDB's time_bucket origin for buckets of minutes: 2000-01-03 00:00:00 (a Monday).
 # Spark's bucketing (bw_time_bucket) uses the same one, so a width that does not
 # divide a day still falls on the same boundaries.
 TIME_BUCKET_ORIGIN_MICROS = 946_857_600 * 1_000_000
+
+# A status state's place in STATUS_URGENCY (0 first); every other state after them.
+_URGENCY_CASE = (
+    "case state "
+    + " ".join(f"when '{state}' then {rank}" for rank, state in enumerate(STATUS_URGENCY))
+    + f" else {len(STATUS_URGENCY)} end"
+)
 
 _LOCAL_START = "date_trunc(calendar, from_utc_timestamp(cast(moment as timestamp_ltz), zone))"
 
@@ -119,6 +127,10 @@ FUNCTIONS: tuple[EngineFunction, ...] = (
         "boolean",
         "last_rank - samples <= position and last_rank > position",
     ),
+    # Where a tenant SLO's status `state` comes in the most-urgent-first order
+    # (STATUS_URGENCY): the report overview's `urgency`, by which it and its charts are
+    # ordered. (Spark refuses a SQL function in a sort, so the overview sorts on the column.)
+    EngineFunction("urgency_rank", "state", _URGENCY_CASE, "state string", "int", _URGENCY_CASE),
 )
 
 # The functions a model may call that are not built into both engines.

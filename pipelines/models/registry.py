@@ -589,7 +589,7 @@ _ENTRIES = (
             lake("fct_alert_episodes", Reach.WHOLE),
         ),
         order_by=(
-            "case state when 'page' then 0 when 'ticket' then 1 when 'no_data' then 2 else 3 end",
+            "urgency",
             "budget_remaining_percent nulls last",
             "tenant_id",
             "slo_name",

@@ -1,7 +1,8 @@
 """What is happening now: `fct_slo_status` as the summary and `burnwatch run` show it.
 
 The status is computed once, by `sql/facts/fct_slo_status.sql`; readers here only
-pick columns and put the most urgent SLOs first (URGENCY, then the least budget left).
+pick columns and put the most urgent SLOs first (STATUS_URGENCY of schemas/tables.py,
+then the least budget left): the report's overview's order (engine function urgency_rank).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.warehouse import lake
+from schemas.tables import STATUS_URGENCY
 
 STATUS_TABLE = "fct_slo_status"
 # The columns a reader sees first, in the order shown (the table has every window's burn).
@@ -27,17 +29,12 @@ SHOWN_COLUMNS = (
 )
 
 
-# What a reader must act on first: paging, then ticketing, then silent tenants, then the
-# rest by budget left. sql/reports/report_overview.sql orders the report's overview the same.
-URGENCY = ("page", "ticket", "no_data")
-
-
 def most_urgent_first(status: pl.DataFrame) -> pl.DataFrame:
-    """Status rows by URGENCY of their state, then least budget left (none last), then by
-    tenant SLO."""
+    """Status rows by STATUS_URGENCY of their state, then least budget left (none last),
+    then by tenant SLO."""
     rank = pl.col("state").replace_strict(
-        {state: index for index, state in enumerate(URGENCY)},
-        default=len(URGENCY),
+        {state: index for index, state in enumerate(STATUS_URGENCY)},
+        default=len(STATUS_URGENCY),
         return_dtype=pl.Int32,
     )
     return (

@@ -14,9 +14,7 @@ with ranked as (
         row_number() over (
             order by
                 report_overview.pages + report_overview.tickets = 0,
-                case report_overview.state
-                    when 'page' then 0 when 'ticket' then 1 when 'no_data' then 2 else 3
-                end,
+                report_overview.urgency,
                 report_overview.budget_remaining_percent nulls last,
                 report_overview.tenant_id,
                 report_overview.slo_name

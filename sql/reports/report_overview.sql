@@ -1,5 +1,5 @@
 -- report_overview: one row per tenant SLO, most urgent first: paging, then ticketing,
--- then no data, then the least budget left (pipelines/reporting/status.py: URGENCY).
+-- then no data, then the least budget left (urgency_rank: schemas/tables.py STATUS_URGENCY).
 --
 -- The SLO's status (fct_slo_status: state, budget, 1h burn and open alerts at
 -- the tenant's as_of), its spec, and its episode counts over the lake (0 when it
@@ -23,6 +23,7 @@ final as (
         slo_specs.cohort,
         slo_specs.sli,
         fct_slo_status.state,
+        urgency_rank(fct_slo_status.state) as urgency,
         fct_slo_status.open_alerts,
         slo_specs.objective,
         slo_specs.period_days,
@@ -46,7 +47,7 @@ final as (
 
 select * from final
 order by
-    case final.state when 'page' then 0 when 'ticket' then 1 when 'no_data' then 2 else 3 end,
+    final.urgency,
     final.budget_remaining_percent nulls last,
     final.tenant_id,
     final.slo_name
