@@ -1188,6 +1188,50 @@ class ReplayEpisodes(ReplayEpisodeRuns):
     )
 
 
+class ReplayIncidentMatches(_Table):
+    """Per detector (a policy's episodes or its grouped alerts), policy and incident:
+    whether, how fast and at which severity it was detected. replay_detections and
+    replay_alert_detections are its two halves, with `matching` named for the detector."""
+
+    detector: pl.String = pa.Field(
+        isin=["episode", "alert"],
+        description="episode (replay_episodes) or alert (replay_alerts): what detects.",
+    )
+    policy_name: pl.String = pa.Field(description="The replayed policy.")
+    incident_id: pl.String = pa.Field(description="The incident.")
+    tenant_id: pl.String = pa.Field(description="The tenant affected.")
+    slo_name: pl.String = pa.Field(
+        nullable=True, description="The SLO affected; null: any SLO of the tenant."
+    )
+    started_at: UtcTimestamp = pa.Field(description="When the incident began, UTC.")
+    ended_at: UtcTimestamp = pa.Field(description="When it ended, UTC.")
+    expected_severity: pl.String = pa.Field(
+        nullable=True,
+        description="The severity it should be detected at; null when none is expected.",
+    )
+    matching: pl.Int64 = pa.Field(ge=0, description="The detector's matches of the incident.")
+    detected: pl.Boolean = pa.Field(description="Whether anything matches it.")
+    highest_severity: pl.String = pa.Field(
+        nullable=True, description="The most severe match's severity; null when undetected."
+    )
+    detected_at_severity: pl.Boolean = pa.Field(
+        nullable=True,
+        description="Some match is at least as severe as expected; null when none is expected.",
+    )
+    detected_at: UtcTimestamp = pa.Field(
+        nullable=True, description="The earliest match's start, UTC; null when undetected."
+    )
+    detection_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="detected_at - started_at in minutes; null when undetected."
+    )
+    reset_at: UtcTimestamp = pa.Field(
+        nullable=True, description="The latest match's resolution, UTC; null: undetected or open."
+    )
+    reset_minutes: pl.Float64 = pa.Field(
+        nullable=True, description="reset_at - ended_at in minutes; null when reset_at is null."
+    )
+
+
 class ReplayDetections(_Table):
     """Per policy and incident: whether, how fast and at which severity it was detected."""
 
@@ -1601,9 +1645,11 @@ TABLES: dict[str, type[_Table]] = {
     "replay_quiet_steps": ReplaySteps,
     "replay_episode_runs": ReplayEpisodeRuns,
     "replay_episodes": ReplayEpisodes,
-    "replay_detections": ReplayDetections,
     "replay_alert_runs": ReplayAlertRuns,
     "replay_alerts": ReplayAlerts,
+    # Both detectors' matches of the incidents: a view the two detection tables split.
+    "replay_incident_matches": ReplayIncidentMatches,
+    "replay_detections": ReplayDetections,
     "replay_alert_detections": ReplayAlertDetections,
     "replay_comparison": ReplayComparison,
     # Report relations (sql/reports/): the report page and the summary read these.
@@ -1812,6 +1858,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "replay_quiet_steps": ("tenant_id", "slo_name", "eval_ts"),
     "replay_episode_runs": ("policy_name", "tenant_id", "slo_name", "rule_name", "started_at"),
     "replay_episodes": ("policy_name", "tenant_id", "slo_name", "rule_name", "started_at"),
+    "replay_incident_matches": ("detector", "policy_name", "incident_id"),
     "replay_detections": ("policy_name", "incident_id"),
     "replay_alert_runs": ("policy_name", "tenant_id", "slo_name", "started_at"),
     "replay_alerts": ("policy_name", "tenant_id", "slo_name", "started_at"),

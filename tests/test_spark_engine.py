@@ -167,9 +167,8 @@ def test_model_gives_the_same_rows_on_spark_as_on_duckdb(
     # the replay detects nothing: those two models are only checked to run and to agree
     # on being empty (their DuckDB behaviour is tested in test_corruption / test_replay).
     # Empty on clean data without incident matches: they agree on being empty.
-    assert nonempty or name in ("quarantine", "replay_detections", "replay_alert_detections"), (
-        f"{name}: all empty"
-    )
+    incident_models = ("replay_incident_matches", "replay_detections", "replay_alert_detections")
+    assert nonempty or name in ("quarantine", *incident_models), f"{name}: all empty"
 
 
 def test_spark_plans_have_no_nested_loop_join_on_a_condition(

@@ -143,6 +143,11 @@ def bind_inputs(
         # The manifest's bad_when/good_when predicates, which int_slo_requests (a view
         # bound below) calls: a view's functions must exist when it is created.
         define_custom_bad_macro(connection)
+    bind_ephemeral_inputs(connection, entry)
+
+
+def bind_ephemeral_inputs(connection: duckdb.DuckDBPyConnection, entry: Model) -> None:
+    """Bind each ephemeral input of `entry` as a view over its own (already bound) inputs."""
     for source in entry.inputs:
         upstream = MODELS.get(source.table)
         if upstream is not None and upstream.kind is Kind.EPHEMERAL:

@@ -27,6 +27,7 @@ from pipelines.models.build import (
     alert_policy_frame,
     bind_alert_params,
     bind_cohort_policy,
+    bind_ephemeral_inputs,
     bind_inputs,
     write_model,
 )
@@ -49,10 +50,11 @@ BUILTIN_POLICIES: dict[str, str] = {
     "without the short confirming window",
     "manifest": "the manifest's policy as configured",
 }
+# In the order they are written: each reads those before it.
 OUTPUT_TABLES: tuple[str, ...] = (
     "replay_episodes",
-    "replay_detections",
     "replay_alerts",
+    "replay_detections",
     "replay_alert_detections",
     "replay_comparison",
 )
@@ -422,6 +424,7 @@ def replay(
             watch = Stopwatch()
             # write_model: the lake writer's out-of-memory retry covers the replay's
             # tables too (their rows follow tenant SLOs, as the facts' do).
+            bind_ephemeral_inputs(connection, model(table))
             rows = write_model(connection, warehouse, model(table), None)
             if progress is not None:
                 progress(f"{table}: {rows:,} rows in {watch.lap():.1f} s")
