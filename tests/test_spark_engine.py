@@ -164,9 +164,9 @@ def test_model_gives_the_same_rows_on_spark_as_on_duckdb(
         )
         nonempty += duck.num_rows > 0
     # The dataset is clean, so nothing is quarantined, and it has no incidents file, so
-    # the replay detects nothing: those two models are only checked to run and to agree
-    # on being empty (their DuckDB behaviour is tested in test_corruption / test_replay).
-    # Empty on clean data without incident matches: they agree on being empty.
+    # the replay detects nothing: quarantine and the three incident models are only
+    # checked to run and to agree on being empty (their DuckDB behaviour is tested in
+    # test_corruption / test_replay).
     incident_models = ("replay_incident_matches", "replay_detections", "replay_alert_detections")
     assert nonempty or name in ("quarantine", *incident_models), f"{name}: all empty"
 

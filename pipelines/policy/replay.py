@@ -422,9 +422,10 @@ def replay(
         )
         for table in OUTPUT_TABLES:
             watch = Stopwatch()
+            # A view over the tables written before it (replay_incident_matches).
+            bind_ephemeral_inputs(connection, model(table))
             # write_model: the lake writer's out-of-memory retry covers the replay's
             # tables too (their rows follow tenant SLOs, as the facts' do).
-            bind_ephemeral_inputs(connection, model(table))
             rows = write_model(connection, warehouse, model(table), None)
             if progress is not None:
                 progress(f"{table}: {rows:,} rows in {watch.lap():.1f} s")
