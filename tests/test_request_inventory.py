@@ -1,0 +1,77 @@
+"""The request inventory (pipelines/ingest/files.py) against a brute-force walk.
+
+The inventory walks `requests/` with os.walk; the oracle here walks it with pathlib's
+rglob and a stat per entry, the way the inventory did before, and classifies each entry
+by the layout's rules. Both must agree on every file read and every entry skipped, on
+a tree with the awkward cases: files nested under hour folders, extensions in upper
+case, hidden files, non-Parquet files, empty folders and a symlinked folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pipelines.ingest.files import RequestFile, SkippedEntry, inventory_requests, requests_root
+
+
+def _oracle(data: Path) -> tuple[list[RequestFile], list[SkippedEntry]]:
+    found: list[RequestFile] = []
+    skipped: list[SkippedEntry] = []
+    for tenant_dir in requests_root(data).iterdir():
+        if not tenant_dir.is_dir() or not tenant_dir.name.startswith("tenant="):
+            skipped.append(SkippedEntry(tenant_dir, "not a tenant=<id> folder"))
+            continue
+        tenant = tenant_dir.name.removeprefix("tenant=")
+        for day_dir in tenant_dir.iterdir():
+            try:
+                day = dt.date.fromisoformat(day_dir.name.removeprefix("date="))
+            except ValueError:
+                day = None
+            if not day_dir.is_dir() or not day_dir.name.startswith("date=") or day is None:
+                continue  # the inventory's reasons for these are tested elsewhere
+            for path in day_dir.rglob("*"):
+                # rglob yields a symlinked folder without entering it; it is not a file.
+                if path.is_dir():
+                    continue
+                if path.suffix.lower() == ".parquet":
+                    found.append(RequestFile(day, tenant, path))
+                else:
+                    skipped.append(SkippedEntry(path, "not a .parquet file"))
+    return sorted(found), sorted(skipped)
+
+
+def _touch(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+
+
+def test_inventory_matches_a_brute_force_walk(tmp_path: Path) -> None:
+    root = requests_root(tmp_path)
+    for tenant in ("acme", "beta", "gamma"):
+        for day in ("2026-10-01", "2026-10-02"):
+            _touch(root / f"tenant={tenant}" / f"date={day}" / "part-0.parquet")
+    day_dir = root / "tenant=acme" / "date=2026-10-01"
+    _touch(day_dir / "hour=00" / "part-1.parquet")
+    _touch(day_dir / "hour=01" / "deeper" / "part-2.PARQUET")
+    _touch(day_dir / ".hidden.parquet")
+    _touch(day_dir / "_SUCCESS")
+    _touch(day_dir / "hour=02" / "notes.txt")
+    (day_dir / "empty-hour").mkdir()
+    outside = tmp_path / "elsewhere"
+    _touch(outside / "linked.parquet")
+    (root / "tenant=beta" / "date=2026-10-02" / "linked").symlink_to(outside)
+
+    inventory = inventory_requests(tmp_path)
+    files, skipped = _oracle(tmp_path)
+
+    assert inventory.files == files
+    assert inventory.skipped == skipped
+    # The oracle is not vacuous: the nested, upper-case and hidden files are read, the
+    # others are named, and nothing behind the symlinked folder is read.
+    paths = {file.path for file in inventory.files}
+    assert day_dir / "hour=01" / "deeper" / "part-2.PARQUET" in paths
+    assert day_dir / ".hidden.parquet" in paths
+    assert len(inventory.files) == 6 + 3
+    assert {entry.path.name for entry in inventory.skipped} == {"_SUCCESS", "notes.txt"}
+    assert not any("linked" in str(path) for path in paths)
