@@ -11,6 +11,10 @@
 -- A window without units has no burn rate (null), never a burn of zero.
 -- Steps run up to each tenant's evaluated_until (int_tenant_horizons) and no
 -- further: no row describes a step the tenant's logs have not reached.
+-- The grid carries a dense integer key per tenant SLO (slo_key) in place of its
+-- two text keys, and the names come back from slo_keys at the end: the running
+-- totals' window and self-join on an integer cost DuckDB a third less than on
+-- tenant_id and slo_name (500 tenants, README, Benchmark).
 with windows as (
     select
         window_labels.window_label,
@@ -18,10 +22,33 @@ with windows as (
     from window_labels
 ),
 
-grid as (
+slo_keys as (
     select
         slo_specs.tenant_id,
         slo_specs.slo_name,
+        slo_specs.objective,
+        slo_specs.budgeting,
+        row_number() over (order by slo_specs.tenant_id, slo_specs.slo_name) as slo_key
+    from slo_specs
+),
+
+units as (
+    select
+        slo_keys.slo_key,
+        int_sli_units.bucket_start,
+        int_sli_units.total,
+        int_sli_units.bad,
+        int_sli_units.unit_total,
+        int_sli_units.unit_bad
+    from int_sli_units
+    inner join slo_keys
+        on int_sli_units.tenant_id = slo_keys.tenant_id
+        and int_sli_units.slo_name = slo_keys.slo_name
+),
+
+grid as (
+    select
+        slo_keys.slo_key,
         unnest(
             generate_series(
                 run_params.partition_start
@@ -35,9 +62,9 @@ grid as (
                 interval 5 minute
             )
         ) as bucket_start
-    from slo_specs
+    from slo_keys
     inner join int_tenant_horizons
-        on slo_specs.tenant_id = int_tenant_horizons.tenant_id
+        on slo_keys.tenant_id = int_tenant_horizons.tenant_id
     cross join run_params
     -- A tenant without logs yet has no step to evaluate (least() would skip the null).
     where int_tenant_horizons.evaluated_until is not null
@@ -45,20 +72,18 @@ grid as (
 
 running as (
     select
-        grid.tenant_id,
-        grid.slo_name,
+        grid.slo_key,
         grid.bucket_start,
-        sum(coalesce(int_sli_units.total, 0)) over by_bucket as running_total,
-        sum(coalesce(int_sli_units.bad, 0)) over by_bucket as running_bad,
-        sum(coalesce(int_sli_units.unit_total, 0)) over by_bucket as running_unit_total,
-        sum(coalesce(int_sli_units.unit_bad, 0)) over by_bucket as running_unit_bad
+        sum(coalesce(units.total, 0)) over by_bucket as running_total,
+        sum(coalesce(units.bad, 0)) over by_bucket as running_bad,
+        sum(coalesce(units.unit_total, 0)) over by_bucket as running_unit_total,
+        sum(coalesce(units.unit_bad, 0)) over by_bucket as running_unit_bad
     from grid
-    left join int_sli_units
-        on grid.tenant_id = int_sli_units.tenant_id
-        and grid.slo_name = int_sli_units.slo_name
-        and grid.bucket_start = int_sli_units.bucket_start
+    left join units
+        on grid.slo_key = units.slo_key
+        and grid.bucket_start = units.bucket_start
     window by_bucket as (
-        partition by grid.tenant_id, grid.slo_name
+        partition by grid.slo_key
         order by grid.bucket_start
         rows between unbounded preceding and current row
     )
@@ -69,12 +94,10 @@ running as (
 -- ten times as much (it could not hash on the computed bucket).
 window_bounds as (
     select
-        step_end.tenant_id,
-        step_end.slo_name,
+        step_end.slo_key,
         step_end.bucket_start,
         step_end.bucket_start - to_minutes(windows.window_minutes) as start_bucket,
         windows.window_label,
-        windows.window_minutes,
         step_end.running_total,
         step_end.running_bad,
         step_end.running_unit_total,
@@ -87,26 +110,23 @@ window_bounds as (
 
 window_counts as (
     select
-        window_bounds.tenant_id,
-        window_bounds.slo_name,
+        window_bounds.slo_key,
         window_bounds.bucket_start + interval 5 minute as eval_ts,
         window_bounds.window_label,
-        window_bounds.window_minutes,
         cast(window_bounds.running_total - window_start.running_total as bigint) as total,
         cast(window_bounds.running_bad - window_start.running_bad as bigint) as bad,
         window_bounds.running_unit_total - window_start.running_unit_total as unit_total,
         window_bounds.running_unit_bad - window_start.running_unit_bad as unit_bad
     from window_bounds
     inner join running as window_start
-        on window_bounds.tenant_id = window_start.tenant_id
-        and window_bounds.slo_name = window_start.slo_name
+        on window_bounds.slo_key = window_start.slo_key
         and window_bounds.start_bucket = window_start.bucket_start
 ),
 
 final as (
     select
-        window_counts.tenant_id,
-        window_counts.slo_name,
+        slo_keys.tenant_id,
+        slo_keys.slo_name,
         window_counts.eval_ts,
         window_counts.window_label as "window",
         window_counts.total,
@@ -114,18 +134,17 @@ final as (
         case
             when window_counts.unit_total > 0
                 then (window_counts.unit_bad / window_counts.unit_total)
-                / ((100 - slo_specs.objective) / 100)
+                / ((100 - slo_keys.objective) / 100)
         end as burn_rate,
         case
-            when slo_specs.budgeting <> 'occurrences' then window_counts.unit_total
+            when slo_keys.budgeting <> 'occurrences' then window_counts.unit_total
         end as slices,
         case
-            when slo_specs.budgeting <> 'occurrences' then window_counts.unit_bad
+            when slo_keys.budgeting <> 'occurrences' then window_counts.unit_bad
         end as bad_slices
     from window_counts
-    inner join slo_specs
-        on window_counts.tenant_id = slo_specs.tenant_id
-        and window_counts.slo_name = slo_specs.slo_name
+    inner join slo_keys
+        on window_counts.slo_key = slo_keys.slo_key
 )
 
 select * from final
