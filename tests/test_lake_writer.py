@@ -102,6 +102,6 @@ def test_every_model_written_whole_or_per_day_ends_in_its_key() -> None:
             continue
         unordered = unordered_model_sql(entry)
         rest = model_sql(entry.name).removeprefix(unordered)
-        assert " ".join(rest.split()) == f"order by {entry.order_sql}", entry.name
+        assert " ".join(rest.split()) == f"order by {entry.sort_sql}", entry.name
     with pytest.raises(ValueError, match="must end in `order by"):
         unordered_model_sql(model("stg_requests"))

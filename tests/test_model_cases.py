@@ -97,6 +97,10 @@ def run_model(
     finally:
         connection.close()
     assert result.schema == table_frame(name, []).schema
+    if model(name).sort_key:
+        # Sorted by an integer of its own (registry sort_key), in its key's order.
+        keys = result.select(model(name).order_by).rows()
+        assert keys == sorted(keys), f"{name} is not in the order of its key"
     return result
 
 
@@ -560,6 +564,36 @@ def test_burn_rates_have_one_row_per_step_of_the_day_window_and_slo() -> None:
     latency = result.filter(pl.col("slo_name") == "latency")
     assert latency["total"].sum() == 0
     assert latency["burn_rate"].null_count() == latency.height
+
+
+# Listed out of their key's order, with upper case and prefixes: the order DuckDB sorts
+# text in (bytes), which an integer numbered in any other order would not keep.
+UNSORTED_TENANTS = ["globex", "acme-eu", "Acme", "acme"]
+
+
+def test_the_models_sorted_by_slo_key_write_many_tenants_in_their_keys_order() -> None:
+    """fct_burn_rates, fct_error_budget and fct_alert_evaluations sort on slo_key
+    (registry sort_key); run_model holds each result to its key's order."""
+    slos = [
+        slo_spec(tenant_id=tenant, slo_name=name)
+        for tenant in UNSORTED_TENANTS
+        for name in ("latency", "availability")
+    ]
+    buckets = [sli_bucket(at("10:00"), 3, 1, tenant_id=tenant) for tenant in UNSORTED_TENANTS]
+    burn_rates = run_fct_burn_rates(buckets, slos)
+    assert burn_rates.height == STEPS_PER_DAY * len(WINDOWS) * len(slos)
+    budget = run_fct_error_budget(buckets, burn_rates.to_dicts(), slos)
+    assert budget.height == STEPS_PER_DAY * len(slos)
+    rules = [
+        {**policy_rule(), "tenant_id": tenant, "slo_name": name}
+        for tenant in UNSORTED_TENANTS
+        for name in ("latency", "availability")
+    ]
+    evaluations = run_fct_alert_evaluations(burn_rates.to_dicts(), rules, buckets, slos)
+    assert evaluations.height == STEPS_PER_DAY * len(rules)
+    for result in (burn_rates, budget, evaluations):
+        tenants = result.unique("tenant_id", maintain_order=True)["tenant_id"].to_list()
+        assert tenants == sorted(UNSORTED_TENANTS)
 
 
 def test_window_w_at_step_t_covers_t_minus_w_up_to_but_not_including_t() -> None:

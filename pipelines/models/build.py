@@ -171,6 +171,7 @@ def write_model(
         entry.name,
         day if entry.kind is Kind.DAILY else None,
         order_by=entry.order_sql,
+        sort_by=entry.sort_sql,
     )
 
 

@@ -81,12 +81,15 @@ def write_query(
     table: str,
     day: dt.date | None = None,
     order_by: str | None = None,
+    sort_by: str | None = None,
 ) -> int:
     """Write `query`'s result as the table's partition atomically; return its row count.
 
     The rows are written in the order of the table's key, which makes the bytes
     independent of thread count and input file order: either `query` ends in an
-    `order by` over the key, or it is unordered and `order_by` is the key.
+    `order by` over the key, or it is unordered and `order_by` is the key. `sort_by`,
+    if given, is what the unordered query is sorted by instead: columns of its own,
+    not all of them output, in the key's order (a model's sort_key, registry.py).
 
     With `order_by`, a write that runs out of memory (DuckDB's memory_limit) is
     retried in two steps: the rows are staged in a temp table, which DuckDB spills
@@ -98,7 +101,7 @@ def write_query(
     """
     target = partition_path(warehouse, table, day)
     columns = ", ".join(f'"{name}"' for name in sql_columns(table))
-    ordered = query if order_by is None else f"{query}\norder by {order_by}"
+    ordered = query if order_by is None else f"{query}\norder by {sort_by or order_by}"
     with atomic_path(target) as temporary:
         copy = f"copy (select {columns} from ({{}})) to '{temporary}' {_PARQUET_OPTIONS}"
         try:

@@ -65,6 +65,7 @@ burn_rates as (
 
 paired as (
     select
+        slo_keys.slo_key,
         alert_policy.tenant_id,
         alert_policy.slo_name,
         long_window.eval_ts,
@@ -130,6 +131,7 @@ paired as (
 
 evaluated as (
     select
+        paired.slo_key,
         paired.tenant_id,
         paired.slo_name,
         paired.eval_ts,
@@ -205,49 +207,48 @@ ticket_suppression as (
                 ticket_runs.run_key
         ) as first_unpaged_ts
     from ticket_runs
-),
-
-final as (
-    select
-        evaluated.tenant_id,
-        evaluated.slo_name,
-        evaluated.eval_ts,
-        evaluated.rule_name,
-        evaluated.severity,
-        evaluated.long_window,
-        evaluated.short_window,
-        evaluated.burn_threshold,
-        evaluated.long_total,
-        evaluated.long_bad,
-        evaluated.long_burn_rate,
-        evaluated.short_total,
-        evaluated.short_bad,
-        evaluated.short_burn_rate,
-        evaluated.fires,
-        coalesce(
-            evaluated.guard_state, case when evaluated.fires then 'firing' else 'ok' end
-        ) as state,
-        coalesce(
-            evaluated.suppress_tickets_while_paging
-            and ticket_suppression.any_page_fires
-            and (
-                ticket_suppression.first_unpaged_ts is null
-                or evaluated.eval_ts < ticket_suppression.first_unpaged_ts
-            ),
-            false
-        ) as suppressed
-    from evaluated
-    left join ticket_suppression
-        on evaluated.tenant_id = ticket_suppression.tenant_id
-        and evaluated.slo_name = ticket_suppression.slo_name
-        and evaluated.rule_name = ticket_suppression.rule_name
-        and evaluated.eval_ts = ticket_suppression.eval_ts
-    cross join run_params
-    -- Only the day computed: the burn rates of the day before are bound for the
-    -- ticket runs above, and their steps are not this partition's.
-    where evaluated.eval_ts >= run_params.partition_start
-        and evaluated.eval_ts < run_params.partition_end
 )
 
-select * from final
-order by tenant_id, slo_name, eval_ts, rule_name
+-- Sorted by slo_key, numbered in (tenant_id, slo_name) order: the key's order, which
+-- DuckDB sorts faster on one integer than on two texts (README, Benchmark). So this
+-- last select is no `final` CTE: it orders by a column it does not output.
+select
+    evaluated.tenant_id,
+    evaluated.slo_name,
+    evaluated.eval_ts,
+    evaluated.rule_name,
+    evaluated.severity,
+    evaluated.long_window,
+    evaluated.short_window,
+    evaluated.burn_threshold,
+    evaluated.long_total,
+    evaluated.long_bad,
+    evaluated.long_burn_rate,
+    evaluated.short_total,
+    evaluated.short_bad,
+    evaluated.short_burn_rate,
+    evaluated.fires,
+    coalesce(
+        evaluated.guard_state, case when evaluated.fires then 'firing' else 'ok' end
+    ) as state,
+    coalesce(
+        evaluated.suppress_tickets_while_paging
+        and ticket_suppression.any_page_fires
+        and (
+            ticket_suppression.first_unpaged_ts is null
+            or evaluated.eval_ts < ticket_suppression.first_unpaged_ts
+        ),
+        false
+    ) as suppressed
+from evaluated
+left join ticket_suppression
+    on evaluated.tenant_id = ticket_suppression.tenant_id
+    and evaluated.slo_name = ticket_suppression.slo_name
+    and evaluated.rule_name = ticket_suppression.rule_name
+    and evaluated.eval_ts = ticket_suppression.eval_ts
+cross join run_params
+-- Only the day computed: the burn rates of the day before are bound for the
+-- ticket runs above, and their steps are not this partition's.
+where evaluated.eval_ts >= run_params.partition_start
+    and evaluated.eval_ts < run_params.partition_end
+order by slo_key, eval_ts, rule_name

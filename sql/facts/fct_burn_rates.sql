@@ -121,31 +121,30 @@ window_counts as (
     inner join running as window_start
         on window_bounds.slo_key = window_start.slo_key
         and window_bounds.start_bucket = window_start.bucket_start
-),
-
-final as (
-    select
-        slo_keys.tenant_id,
-        slo_keys.slo_name,
-        window_counts.eval_ts,
-        window_counts.window_label as "window",
-        window_counts.total,
-        window_counts.bad,
-        case
-            when window_counts.unit_total > 0
-                then (window_counts.unit_bad / window_counts.unit_total)
-                / ((100 - slo_keys.objective) / 100)
-        end as burn_rate,
-        case
-            when slo_keys.budgeting <> 'occurrences' then window_counts.unit_total
-        end as slices,
-        case
-            when slo_keys.budgeting <> 'occurrences' then window_counts.unit_bad
-        end as bad_slices
-    from window_counts
-    inner join slo_keys
-        on window_counts.slo_key = slo_keys.slo_key
 )
 
-select * from final
-order by tenant_id, slo_name, eval_ts, "window"
+-- The rows are sorted by slo_key, not by the names: slo_key is numbered in
+-- (tenant_id, slo_name) order, so the order is the key's, and DuckDB sorts an
+-- integer faster than two texts (README, Benchmark). That is why this last select
+-- is not a `final` CTE: it orders by a column it does not output.
+select
+    slo_keys.tenant_id,
+    slo_keys.slo_name,
+    window_counts.eval_ts,
+    window_counts.window_label as "window",
+    window_counts.total,
+    window_counts.bad,
+    case
+        when window_counts.unit_total > 0
+            then (window_counts.unit_bad / window_counts.unit_total)
+            / ((100 - slo_keys.objective) / 100)
+    end as burn_rate,
+    case
+        when slo_keys.budgeting <> 'occurrences' then window_counts.unit_total
+    end as slices,
+    case
+        when slo_keys.budgeting <> 'occurrences' then window_counts.unit_bad
+    end as bad_slices
+from window_counts
+inner join slo_keys using (slo_key)
+order by slo_key, eval_ts, "window"

@@ -362,42 +362,40 @@ consumption as (
                 / (period_counts.unit_total * ((100 - period_counts.objective) / 100))
         end as consumed
     from period_counts
-),
-
-final as (
-    select
-        slo_periods.tenant_id,
-        slo_periods.slo_name,
-        consumption.eval_ts,
-        slo_periods.objective,
-        slo_periods.period_days,
-        slo_periods.calendar,
-        consumption.total,
-        consumption.bad,
-        100 * consumption.consumed as budget_consumed_percent,
-        100 * (1 - consumption.consumed) as budget_remaining_percent,
-        case
-            when consumption.consumed >= 1 then 0.0
-            when fct_burn_rates.burn_rate > 0
-                and (1 - consumption.consumed) * consumption.period_hours / fct_burn_rates.burn_rate
-                <= case
-                    when slo_periods.calendar is null then consumption.period_hours
-                    else consumption.period_hours
-                    - epoch(consumption.eval_ts - consumption.period_start) / 3600.0
-                end
-                then (1 - consumption.consumed) * consumption.period_hours
-                / fct_burn_rates.burn_rate
-        end as time_to_exhaustion_hours,
-        consumption.period_start
-    from consumption
-    inner join slo_periods
-        on consumption.slo_key = slo_periods.slo_key
-    left join fct_burn_rates
-        on slo_periods.tenant_id = fct_burn_rates.tenant_id
-        and slo_periods.slo_name = fct_burn_rates.slo_name
-        and consumption.eval_ts = fct_burn_rates.eval_ts
-        and fct_burn_rates."window" = '1d'
 )
 
-select * from final
-order by tenant_id, slo_name, eval_ts
+-- Sorted by slo_key, numbered in (tenant_id, slo_name) order: the key's order, which
+-- DuckDB sorts faster on one integer than on two texts (README, Benchmark). So this
+-- last select is no `final` CTE: it orders by a column it does not output.
+select
+    slo_periods.tenant_id,
+    slo_periods.slo_name,
+    consumption.eval_ts,
+    slo_periods.objective,
+    slo_periods.period_days,
+    slo_periods.calendar,
+    consumption.total,
+    consumption.bad,
+    100 * consumption.consumed as budget_consumed_percent,
+    100 * (1 - consumption.consumed) as budget_remaining_percent,
+    case
+        when consumption.consumed >= 1 then 0.0
+        when fct_burn_rates.burn_rate > 0
+            and (1 - consumption.consumed) * consumption.period_hours / fct_burn_rates.burn_rate
+            <= case
+                when slo_periods.calendar is null then consumption.period_hours
+                else consumption.period_hours
+                - epoch(consumption.eval_ts - consumption.period_start) / 3600.0
+            end
+            then (1 - consumption.consumed) * consumption.period_hours
+            / fct_burn_rates.burn_rate
+    end as time_to_exhaustion_hours,
+    consumption.period_start
+from consumption
+inner join slo_periods using (slo_key)
+left join fct_burn_rates
+    on slo_periods.tenant_id = fct_burn_rates.tenant_id
+    and slo_periods.slo_name = fct_burn_rates.slo_name
+    and consumption.eval_ts = fct_burn_rates.eval_ts
+    and fct_burn_rates."window" = '1d'
+order by slo_key, eval_ts
