@@ -51,6 +51,7 @@ import polars as pl
 from pipelines.ingest import staging
 from pipelines.ingest.files import discover_request_files
 from pipelines.models import build
+from pipelines.progress import parse_step_line
 from pipelines.resources import BurnwatchResource
 from pipelines.sample.generator import generate_sample
 from pipelines.warehouse import lake, session
@@ -87,10 +88,20 @@ def _ensure_data(out: Path, scale: float, tenants: int, days: int) -> Path:
     return data
 
 
-def timed_child(command: list[str]) -> tuple[float, int]:
-    """Run `command`; (wall seconds, peak resident bytes of the child process)."""
+def timed_child(command: list[str], steps: dict[str, float] | None = None) -> tuple[float, int]:
+    """Run `command`; (wall seconds, peak resident bytes of the child process). With
+    `steps`, the child's stderr is passed on line by line and the seconds of each step
+    line (progress.step_line) are added to `steps` under the step's name."""
     started = time.perf_counter()
-    process = subprocess.Popen(command)
+    process = subprocess.Popen(
+        command, stderr=None if steps is None else subprocess.PIPE, text=True
+    )
+    if process.stderr is not None:
+        for line in process.stderr:
+            sys.stderr.write(line)
+            parsed = parse_step_line(line)
+            if parsed is not None and steps is not None:
+                steps[parsed[0]] = steps.get(parsed[0], 0.0) + parsed[1]
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)

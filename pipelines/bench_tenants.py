@@ -10,7 +10,9 @@ of requests a week (`--requests-per-week`, 2 million by default), then runs
   child's `ru_maxrss`, which covers DuckDB's buffers: they live in that process);
 - the floor, measured in the same run on the same files: DuckDB's hash aggregate of
   the request keys (`pipelines.bench.floor_query`), the least any dedup must do;
-- each point's time over the floor and over the smallest tenant count's time.
+- each point's time over the floor and over the smallest tenant count's time;
+- each step's seconds, from the run's progress lines (`pipelines.progress.step_line`),
+  printed as a table of the steps that took longest at the largest point.
 
 Cost that follows requests keeps those ratios flat; cost that follows tenant SLOs
 times steps (the dense burn-rate and evaluation rows) makes them grow with tenants.
@@ -26,6 +28,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 from pipelines.bench import floor_query, run_command, timed_child
 from pipelines.ingest.files import discover_request_files
@@ -103,7 +106,8 @@ def main() -> None:
         shutil.rmtree(warehouse, ignore_errors=True)
         command = run_command(data, warehouse, args.threads, args.memory_limit)
         print(f"{tenants} tenants: {rows:,} request rows; running burnwatch ...", flush=True)
-        run_s, peak = timed_child(command)
+        steps: dict[str, float] = {}
+        run_s, peak = timed_child(command, steps)
         slos = len(load_manifest(data / "slos.yaml").resolved_slos())
         evaluated, burn_rows = _lake_counts(warehouse)
         if evaluated != slos:
@@ -120,6 +124,7 @@ def main() -> None:
                 "floor_s": round(floor_s, 3),
                 "run_over_floor": round(run_s / floor_s, 1),
                 "fct_burn_rates_rows": burn_rows,
+                "step_s": {step: round(seconds, 1) for step, seconds in steps.items()},
             }
         )
         print(f"  {points[-1]}", flush=True)
@@ -140,6 +145,22 @@ def main() -> None:
             f"| {p['peak_rss_mib']} | {p['run_over_floor']}x | {p['run_over_smallest']}x "
             f"| {p['fct_burn_rates_rows']:,} |"
         )
+    print(step_table(points))
+
+
+def step_table(points: list[dict[str, Any]], shown: int = 12) -> str:
+    """The `shown` steps that took longest at the largest point, seconds for the whole
+    run at each point (from the runs' progress lines), as a Markdown table."""
+    largest = points[-1]["step_s"]
+    steps = sorted(largest, key=lambda step: (-largest[step], step))[:shown]
+    lines = [
+        "\n| step | " + " | ".join(f"{p['tenants']} tenants" for p in points) + " |",
+        "|---|" + "---|" * len(points),
+    ]
+    for step in steps:
+        cells = " | ".join(str(p["step_s"].get(step, "")) for p in points)
+        lines.append(f"| `{step}` | {cells} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ row count of what it materialized). The UI's run log shows the same messages.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -64,11 +65,26 @@ class _StepLines(logging.Handler):
                 self.rows[step] = int(count.value)  # type: ignore[arg-type]
         elif event.is_step_success:
             seconds = event.event_specific_data.duration_ms / 1000  # type: ignore[union-attr]
-            rows = self.rows.get(step)
-            counted = f"{rows:,} rows in " if rows is not None else ""
-            self.say(f"{step}: {counted}{seconds:.1f} s")
+            self.say(step_line(step, self.rows.get(step), seconds))
         elif event.is_step_failure:
             self.say(f"{step}: failed")
+
+
+def step_line(step: str, rows: int | None, seconds: float) -> str:
+    """The line of a finished step: "fct_burn_rates: 5,040,000 rows in 2.6 s"."""
+    counted = f"{rows:,} rows in " if rows is not None else ""
+    return f"{step}: {counted}{seconds:.1f} s"
+
+
+# step_line's lines, and only those: a day's lines are indented, a failure has no seconds.
+_STEP_LINE = re.compile(r"(?P<step>[a-z0-9_]+): (?:[0-9,]+ rows in )?(?P<seconds>[0-9]+\.[0-9]) s")
+
+
+def parse_step_line(line: str) -> tuple[str, float] | None:
+    """(step, seconds) of a step_line, or None for any other line (`make bench` sums
+    a run's steps from its progress lines)."""
+    match = _STEP_LINE.fullmatch(line.rstrip("\n"))
+    return (match["step"], float(match["seconds"])) if match else None
 
 
 def progress_logger(say: Say) -> dg.LoggerDefinition:

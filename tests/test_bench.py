@@ -11,6 +11,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 
 def _bench(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -80,3 +83,57 @@ def test_a_polars_step_over_its_memory_cap_is_stopped_and_the_bench_goes_on(
     assert "polars did not finish" in completed.stdout
     # What the stopped child wrote is not read as a result.
     assert not (tmp_path / "polars" / "seconds.json").exists()
+
+
+def test_a_step_line_parses_back_and_no_other_progress_line_does() -> None:
+    from pipelines.progress import parse_step_line, step_line
+
+    assert parse_step_line(step_line("fct_burn_rates", 5_040_000, 2.64) + "\n") == (
+        "fct_burn_rates",
+        2.6,
+    )
+    assert parse_step_line(step_line("stg_requests_unique_request_keys", None, 0.5)) == (
+        "stg_requests_unique_request_keys",
+        0.5,
+    )
+    for other in [
+        "  fct_burn_rates 2026-10-01: 5,040,000 rows in 4.3 s (1/7 days)",
+        "fct_burn_rates: failed",
+        "  notifications: 210 transitions, 0 new messages",
+        "computing 2026-10-01 .. 2026-10-07 (7 days) into /tmp/w",
+    ]:
+        assert parse_step_line(other) is None, other
+
+
+def test_a_childs_step_lines_are_summed_per_step_and_passed_on(
+    capfd: Any,
+) -> None:
+    from pipelines.bench import timed_child
+
+    child = (
+        "import sys\n"
+        "from pipelines.progress import step_line\n"
+        "for line in [step_line('a', 10, 1.5), '  a 2026-10-01: 5 rows in 0.5 s (1/2 days)',\n"
+        "             step_line('b', None, 0.25), step_line('a', None, 0.3)]:\n"
+        "    print(line, file=sys.stderr)\n"
+    )
+    steps: dict[str, float] = {}
+    seconds, peak = timed_child([sys.executable, "-c", child], steps)
+    assert steps == {"a": pytest.approx(1.8), "b": pytest.approx(0.2)}
+    assert seconds > 0 and peak > 0
+    assert "a 2026-10-01: 5 rows in 0.5 s" in capfd.readouterr().err
+
+
+def test_the_step_table_lists_the_largest_points_longest_steps_first() -> None:
+    from pipelines.bench_tenants import step_table
+
+    points = [
+        {"tenants": 12, "step_s": {"fct_burn_rates": 0.9, "report": 0.7}},
+        {"tenants": 500, "step_s": {"fct_burn_rates": 19.4, "report": 1.5, "quarantine": 2.3}},
+    ]
+    assert step_table(points, shown=2).splitlines()[1:] == [
+        "| step | 12 tenants | 500 tenants |",
+        "|---|---|---|",
+        "| `fct_burn_rates` | 0.9 | 19.4 |",
+        "| `quarantine` |  | 2.3 |",
+    ]
