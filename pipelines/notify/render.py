@@ -311,8 +311,10 @@ def slack_payload(values: dict[str, Any], title: str, body: str) -> dict[str, An
     }
 
 
-def webhook_payload(values: dict[str, Any], title: str, key: str, dedup_key: str) -> dict[str, Any]:
-    """The generic JSON document (schema `burnwatch.alert.v1`)."""
+def _webhook_head(
+    values: dict[str, Any], title: str, key: str, dedup_key: str, rule: str | None
+) -> dict[str, Any]:
+    """The fields every `burnwatch.alert.v1` document starts with, alert or silence."""
     return {
         "schema": "burnwatch.alert.v1",
         "id": message_id(key),
@@ -325,8 +327,15 @@ def webhook_payload(values: dict[str, Any], title: str, key: str, dedup_key: str
         "cohort": values["cohort"],
         "slo": values["slo"],
         "service": values["service"],
-        "rule": values["rule"],
+        "rule": rule,
         "severity": values["severity"],
+    }
+
+
+def webhook_payload(values: dict[str, Any], title: str, key: str, dedup_key: str) -> dict[str, Any]:
+    """The generic JSON document (schema `burnwatch.alert.v1`)."""
+    return {
+        **_webhook_head(values, title, key, dedup_key, values["rule"]),
         "escalated_from": values["escalated_from"],
         "episode": {"started_at": values["started_at"], "resolved_at": values["resolved_at"]},
         "policy": {
@@ -495,19 +504,7 @@ def silence_webhook_payload(
 ) -> dict[str, Any]:
     """`burnwatch.alert.v1` for a silence: `rule` is null and `silence` replaces the windows."""
     return {
-        "schema": "burnwatch.alert.v1",
-        "id": message_id(key),
-        "idempotency_key": key,
-        "episode_key": dedup_key,
-        "transition": values["kind"],
-        "at": values["at"],
-        "summary": title,
-        "tenant": values["tenant"],
-        "cohort": values["cohort"],
-        "slo": values["slo"],
-        "service": values["service"],
-        "rule": None,
-        "severity": values["severity"],
+        **_webhook_head(values, title, key, dedup_key, None),
         "silence": {
             "since": values["since"],
             "started_at": values["started_at"],
