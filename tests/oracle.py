@@ -350,6 +350,37 @@ def error_budget(
     return rows
 
 
+def rule_decision(
+    long_burn: float | None,
+    short_burn: float | None,
+    threshold: float,
+    long_total: int,
+    short_total: int,
+    min_events: int,
+    warm: bool,
+) -> tuple[bool, str]:
+    """(fires, state) of one rule at one step, from the Workbook's definition: both
+    windows burn strictly faster than the threshold, the long window holds at least
+    `min_events` requests and is warmed up; a window without requests never fires."""
+    fires = (
+        long_burn is not None
+        and short_burn is not None
+        and long_burn > threshold
+        and short_burn > threshold
+        and long_total >= min_events
+        and warm
+    )
+    if long_total == 0 or short_total == 0:
+        state = "no_data"
+    elif not warm:
+        state = "warming_up"
+    elif long_total < min_events:
+        state = "low_traffic"
+    else:
+        state = "firing" if fires else "ok"
+    return fires, state
+
+
 def alert_evaluations(
     requests: Iterable[Request],
     slos: Sequence[ResolvedSlo],
@@ -377,22 +408,9 @@ def alert_evaluations(
                 warm = not rule.warm_up or warmed_up(
                     run_starts.get(slo.tenant_id, []), step, rule.long_window
                 )
-                fires = (
-                    long_burn is not None
-                    and short_burn is not None
-                    and long_burn > threshold
-                    and short_burn > threshold
-                    and long_total >= rule.min_events
-                    and warm
+                fires, state = rule_decision(
+                    long_burn, short_burn, threshold, long_total, short_total, rule.min_events, warm
                 )
-                if long_total == 0 or short_total == 0:
-                    state = "no_data"
-                elif not warm:
-                    state = "warming_up"
-                elif long_total < rule.min_events:
-                    state = "low_traffic"
-                else:
-                    state = "firing" if fires else "ok"
                 rows.append(
                     {
                         "tenant_id": slo.tenant_id,

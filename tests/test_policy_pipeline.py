@@ -28,6 +28,7 @@ from oracle import (
     dedup,
     last_evaluable_steps,
     load_requests,
+    rule_decision,
     slo_counts,
     warmed_up,
     window_buckets,
@@ -151,22 +152,15 @@ def oracle_evaluations(data: Path, manifest: Manifest) -> list[dict[str, Any]]:
             warm = not rule.warm_up or warmed_up(
                 run_starts.get(rule.tenant_id, []), step, rule.long_window
             )
-            fires = (
-                long_burn is not None
-                and short_burn is not None
-                and long_burn > rule.burn_threshold
-                and short_burn > rule.burn_threshold
-                and long_total >= rule.min_events
-                and warm
+            fires, state = rule_decision(
+                long_burn,
+                short_burn,
+                rule.burn_threshold,
+                long_total,
+                short_total,
+                rule.min_events,
+                warm,
             )
-            if long_total == 0 or short_total == 0:
-                state = "no_data"
-            elif not warm:
-                state = "warming_up"
-            elif long_total < rule.min_events:
-                state = "low_traffic"
-            else:
-                state = "firing" if fires else "ok"
             rows.append(
                 {
                     "tenant_id": rule.tenant_id,
