@@ -13,14 +13,16 @@ command line turns into exit status 130.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dagster as dg
-
-from pipelines.notify.dispatch import Redactor
 from pipelines.warehouse.atomic import write_text_atomic
 from schemas.errors import BurnwatchInputError
-from schemas.manifest import Manifest
+
+if TYPE_CHECKING:
+    # Types only: the command line imports RunInterrupted from here before any run.
+    import dagster as dg
+
+    from schemas.manifest import Manifest
 
 LOG_DIR = "logs"
 # The metadata key in which a check states, on one line, what failed and where.
@@ -99,6 +101,8 @@ def summary(result: dg.ExecuteInJobResult) -> str:
 
 def write_log(warehouse: Path, result: dg.ExecuteInJobResult, manifest: Manifest) -> Path:
     """Every event of the run, failures with their full traces, secrets redacted."""
+    from pipelines.notify.dispatch import Redactor
+
     redact = Redactor(manifest.notifications)
     lines = [f"burnwatch run {result.run_id}: {'succeeded' if result.success else 'failed'}"]
     for event in result.all_events:

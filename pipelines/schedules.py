@@ -13,7 +13,7 @@ import dagster as dg
 from pipelines.ingest import adjustment_days, ledger
 from pipelines.ingest.files import discover_request_files, files_for_days, requests_root
 from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG
-from pipelines.resources import ENV_DATA_DIR, ENV_MANIFEST, ENV_WAREHOUSE
+from pipelines.settings import ENV_DATA_DIR, ENV_MANIFEST, ENV_WAREHOUSE
 from schemas.manifest import ResolvedAdjustment, load_manifest
 
 

@@ -17,6 +17,21 @@ import duckdb
 
 from schemas.errors import BurnwatchInputError
 
+# The environment variables the Dagster resource reads (pipelines/resources.py): here,
+# so that the command line names them without importing Dagster.
+ENV_DATA_DIR = "BURNWATCH_DATA_DIR"
+ENV_MANIFEST = "BURNWATCH_MANIFEST"
+ENV_WAREHOUSE = "BURNWATCH_WAREHOUSE"
+ENV_THREADS = "BURNWATCH_THREADS"
+ENV_MEMORY_LIMIT = "BURNWATCH_MEMORY_LIMIT"
+ENV_DRY_RUN = "BURNWATCH_DRY_RUN"
+ENV_CONTRACTS = "BURNWATCH_CONTRACTS"
+ENV_MAX_QUARANTINED_SHARE = "BURNWATCH_MAX_QUARANTINED_SHARE"
+ENV_MAX_ROWS_PER_SCAN = "BURNWATCH_MAX_ROWS_PER_SCAN"
+ENV_ENGINE = "BURNWATCH_ENGINE"
+ENV_SPARK_MASTER = "BURNWATCH_SPARK_MASTER"
+ENV_SPARK_REMOTE = "BURNWATCH_SPARK_REMOTE"
+
 
 def whole_number(text: str, source: str, minimum: int) -> int:
     """`text` as an integer of at least `minimum`; `source` names the setting in errors."""

@@ -25,7 +25,6 @@ from cli_helpers import run_args, run_cli
 
 from pipelines.assets import ingest_checks
 from pipelines.assets.ingest_checks import conservation_frame
-from pipelines.cli.validate import _render, validate_all
 from pipelines.ingest import ledger, staging
 from pipelines.ingest.files import discover_request_files, inventory_requests
 from pipelines.ingest.quarantine import quarantine_warnings
@@ -33,6 +32,7 @@ from pipelines.models import build
 from pipelines.notify.events import read_change_events
 from pipelines.resources import BurnwatchResource
 from pipelines.runner import run_pipeline
+from pipelines.validation import render, validate_all
 from pipelines.warehouse import lake
 from schemas.errors import BurnwatchInputError
 from schemas.manifest import load_manifest
@@ -717,7 +717,7 @@ def hostile_messages(resource: BurnwatchResource, data: Path) -> tuple[int, int,
 
     outcomes = validate_all(data / "slos.yaml", data)
     validate_exit = 0 if all(o.ok for o in outcomes) else 1
-    text = _render(outcomes)
+    text = render(outcomes)
     try:
         tenants = [t.id for t in load_manifest(data / "slos.yaml").tenants]
         read_change_events(data)

@@ -37,11 +37,12 @@ def test_the_spark_engine_without_java_says_what_to_install(
 def test_spark_sql_refuses_models_outside_the_portable_subset(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipelines.cli import spark as spark_cli
+    from pipelines.engines import spark_sql
     from pipelines.engines.spark_sql import LintProblem
 
     problem = LintProblem("sql/x.sql", 3, "hash(): ...")
-    monkeypatch.setattr(spark_cli, "lint_files", lambda paths: [problem])
+    # The command imports lint_files when it runs: patched where it is defined.
+    monkeypatch.setattr(spark_sql, "lint_files", lambda paths: [problem])
     with pytest.raises(BurnwatchInputError, match=r"sql/x.sql:3: hash\(\)"):
         write_spark_sql(tmp_path / "out")
     assert not (tmp_path / "out").exists()

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from pipelines.interop.openslo import import_openslo, manifest_yaml, read_documents
-
 
 @click.command("import-openslo")
 @click.argument("file", type=click.Path(path_type=Path))
@@ -34,6 +32,8 @@ def import_openslo_command(
     file: Path, out: Path | None, tenant: str, cohort: str, strict: bool
 ) -> None:
     """Turn OpenSLO v1 YAML (SLO, SLI, AlertPolicy, AlertCondition) into a Burnwatch manifest."""
+    from pipelines.interop.openslo import import_openslo, manifest_yaml, read_documents
+
     imported = import_openslo(read_documents(file), tenant=tenant, cohort=cohort)
     for line in imported.warnings:
         click.echo(f"burnwatch: warning: {line}", err=True)

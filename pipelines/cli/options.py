@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from pipelines.resources import ENV_DATA_DIR, ENV_MANIFEST, ENV_WAREHOUSE
+from pipelines.settings import ENV_DATA_DIR, ENV_MANIFEST, ENV_WAREHOUSE
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -8,8 +8,6 @@ from pathlib import Path
 import click
 
 from pipelines.cli.options import manifest_option, quiet_option, warehouse_option
-from pipelines.policy.replay import DEFAULT_POLICIES, comparison_text, replay
-from pipelines.warehouse import lake
 
 
 @click.command("replay")
@@ -53,6 +51,9 @@ def replay_command(
     quiet: bool,
 ) -> None:
     """Replay alert policies over history and compare precision, recall, detection and reset."""
+    from pipelines.policy.replay import DEFAULT_POLICIES, comparison_text, replay
+    from pipelines.warehouse import lake
+
     result = replay(
         warehouse,
         manifest,

@@ -7,8 +7,6 @@ from pathlib import Path
 import click
 
 from pipelines.cli.options import manifest_option
-from pipelines.interop.prometheus_rules import FILE_PREFIX, FILE_SUFFIX, rule_groups, write_rules
-from schemas.manifest import load_manifest
 
 
 @click.command("rules")
@@ -26,6 +24,14 @@ def rules_command(manifest: Path, out_dir: Path) -> None:
     One rule group per cohort and SLO template, whatever the number of tenants; the
     command prints how many rules that is, and the series they will create.
     """
+    from pipelines.interop.prometheus_rules import (
+        FILE_PREFIX,
+        FILE_SUFFIX,
+        rule_groups,
+        write_rules,
+    )
+    from schemas.manifest import load_manifest
+
     loaded = load_manifest(manifest)
     ruleset = rule_groups(loaded)
     paths = write_rules(loaded, out_dir, source=manifest.name, ruleset=ruleset)

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from pipelines.engines.spark_sql import lint_files, spark_function_sql, to_spark
-from pipelines.models.registry import model_sql, sql_models
 from schemas.errors import BurnwatchInputError
 
 
@@ -15,6 +13,9 @@ def write_spark_sql(out: Path) -> list[Path]:
     """Write `functions.sql` (the per-engine functions) and `<NN>_<model>.sql` per model,
     numbered in DAG order; return the files written. Raises BurnwatchInputError when a
     model is outside the portable subset (its Spark SQL could give other results)."""
+    from pipelines.engines.spark_sql import lint_files, spark_function_sql, to_spark
+    from pipelines.models.registry import model_sql, sql_models
+
     problems = lint_files(entry.path for entry in sql_models())
     if problems:
         raise BurnwatchInputError(

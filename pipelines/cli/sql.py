@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 
 from pipelines.cli.options import warehouse_option
-from pipelines.warehouse import lake
 from schemas.errors import BurnwatchInputError
 
 
@@ -30,6 +29,8 @@ def current_catalog(warehouse: Path) -> Path:
     """The warehouse's catalog, re-created first when its views point elsewhere (the
     warehouse was copied or moved). A read-only warehouse gets a catalog in a temporary
     folder instead."""
+    from pipelines.warehouse import lake
+
     warehouse = Path(warehouse)
     if not (warehouse / "lake").is_dir():
         raise BurnwatchInputError(f"{warehouse}: no lake/ folder; is it a burnwatch warehouse?")
