@@ -31,6 +31,7 @@ BOUND_ONLY: tuple[str, ...] = (
     "raw_request_checks",
     "quarantined_files",
     "quarantine_policy",
+    "int_slo_keys",
     "int_sli_units",
     "cohort_threshold_params",
     "replay_policies",

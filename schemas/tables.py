@@ -535,6 +535,16 @@ class IntTenantHorizons(_Table):
     )
 
 
+class IntSloKeys(_Table):
+    """Ephemeral (a view, never stored): a dense integer per tenant SLO, in name order."""
+
+    tenant_id: pl.String = pa.Field(description="The tenant.")
+    slo_name: pl.String = pa.Field(description="The tenant's SLO.")
+    slo_key: pl.Int64 = pa.Field(
+        description="1, 2, ... in (tenant_id, slo_name) order: the dense models' join and sort key."
+    )
+
+
 class IntSliUnits(_Table):
     """Ephemeral (a view, never stored): what each bucket adds to windows and budgets."""
 
@@ -1621,6 +1631,7 @@ TABLES: dict[str, type[_Table]] = {
     "horizon_params": HorizonParams,
     "previous_tenant_horizons": IntTenantHorizons,
     "int_tenant_horizons": IntTenantHorizons,
+    "int_slo_keys": IntSloKeys,
     "int_sli_units": IntSliUnits,
     "fct_burn_rates": FctBurnRates,
     "fct_error_budget": FctErrorBudget,
@@ -1829,6 +1840,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "horizon_params": (),
     "previous_tenant_horizons": ("tenant_id",),
     "int_tenant_horizons": ("tenant_id",),
+    "int_slo_keys": ("tenant_id", "slo_name"),
     "int_sli_units": ("tenant_id", "slo_name", "bucket_start"),
     "fct_burn_rates": ("tenant_id", "slo_name", "eval_ts", "window"),
     "fct_error_budget": ("tenant_id", "slo_name", "eval_ts"),

@@ -348,6 +348,13 @@ _ENTRIES = (
         description="Per tenant: its newest request and the last step evaluated for it.",
     ),
     Model(
+        "int_slo_keys",
+        "intermediate",
+        Kind.EPHEMERAL,
+        inputs=(lake("slo_specs", Reach.WHOLE),),
+        description="A dense integer per tenant SLO, in name order (the dense models' key).",
+    ),
+    Model(
         "int_sli_units",
         "intermediate",
         Kind.EPHEMERAL,
@@ -361,6 +368,7 @@ _ENTRIES = (
         inputs=(
             lake("int_sli_units", Reach.LONGEST_WINDOW),
             lake("slo_specs", Reach.WHOLE),
+            lake("int_slo_keys"),
             lake("int_tenant_horizons", Reach.WHOLE),
             bound("window_labels"),
             bound("run_params"),
@@ -377,6 +385,7 @@ _ENTRIES = (
         inputs=(
             lake("int_sli_units", Reach.SLO_PERIOD),
             lake("slo_specs", Reach.WHOLE),
+            lake("int_slo_keys"),
             lake("int_tenant_horizons", Reach.WHOLE),
             lake("fct_burn_rates"),
             bound("run_params"),
@@ -432,6 +441,7 @@ _ENTRIES = (
         inputs=(
             lake("fct_burn_rates", Reach.DAY_BEFORE),
             lake("alert_policy", Reach.WHOLE),
+            lake("int_slo_keys"),
             lake("int_log_coverage", Reach.DAY_BEFORE),
             bound("run_params"),
         ),

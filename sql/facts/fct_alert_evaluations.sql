@@ -32,21 +32,12 @@
 -- its threshold, so above the policy's lowest threshold (with min_denominator a
 -- burn is never above the plain one). The other steps of that day are left out
 -- here: they change none of this model's rows.
--- The windows are paired on slo_key, a dense integer per tenant SLO of the
--- policy, rather than on tenant_id and slo_name: a tenth less for one 500-tenant
+-- The windows are paired on slo_key, a dense integer per tenant SLO
+-- (int_slo_keys), rather than on tenant_id and slo_name: a tenth less for one 500-tenant
 -- day timed alone, a few percent of the week's run (README, Benchmark).
-with slo_keys as (
+with burn_rates as (
     select
-        policy_slos.tenant_id,
-        policy_slos.slo_name,
-        row_number() over (order by policy_slos.tenant_id, policy_slos.slo_name) as slo_key
-    from (select distinct alert_policy.tenant_id, alert_policy.slo_name from alert_policy)
-        as policy_slos
-),
-
-burn_rates as (
-    select
-        slo_keys.slo_key,
+        int_slo_keys.slo_key,
         fct_burn_rates.eval_ts,
         fct_burn_rates."window",
         fct_burn_rates.total,
@@ -55,9 +46,9 @@ burn_rates as (
         fct_burn_rates.slices,
         fct_burn_rates.bad_slices
     from fct_burn_rates
-    inner join slo_keys
-        on fct_burn_rates.tenant_id = slo_keys.tenant_id
-        and fct_burn_rates.slo_name = slo_keys.slo_name
+    inner join int_slo_keys
+        on fct_burn_rates.tenant_id = int_slo_keys.tenant_id
+        and fct_burn_rates.slo_name = int_slo_keys.slo_name
     cross join run_params
     where fct_burn_rates.eval_ts >= run_params.partition_start
         or fct_burn_rates.burn_rate > (select min(alert_policy.burn_threshold) from alert_policy)
@@ -65,7 +56,7 @@ burn_rates as (
 
 paired as (
     select
-        slo_keys.slo_key,
+        int_slo_keys.slo_key,
         alert_policy.tenant_id,
         alert_policy.slo_name,
         long_window.eval_ts,
@@ -109,11 +100,11 @@ paired as (
                 / ((100 - alert_policy.objective) / 100)
         end as short_burn_rate
     from alert_policy
-    inner join slo_keys
-        on alert_policy.tenant_id = slo_keys.tenant_id
-        and alert_policy.slo_name = slo_keys.slo_name
+    inner join int_slo_keys
+        on alert_policy.tenant_id = int_slo_keys.tenant_id
+        and alert_policy.slo_name = int_slo_keys.slo_name
     inner join burn_rates as long_window
-        on slo_keys.slo_key = long_window.slo_key
+        on int_slo_keys.slo_key = long_window.slo_key
         and alert_policy.long_window = long_window."window"
     -- Every step of fct_burn_rates has a row for every window, so this finds the
     -- short window of each step of the day (of the day before, it may be left out
