@@ -96,11 +96,11 @@ def timed_child(command: list[str], steps: dict[str, float] | None = None) -> tu
     process = subprocess.Popen(
         command, stderr=None if steps is None else subprocess.PIPE, text=True
     )
-    if process.stderr is not None:
+    if steps is not None and process.stderr is not None:
         for line in process.stderr:
             sys.stderr.write(line)
             parsed = parse_step_line(line)
-            if parsed is not None and steps is not None:
+            if parsed is not None:
                 steps[parsed[0]] = steps.get(parsed[0], 0.0) + parsed[1]
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started

@@ -42,16 +42,15 @@ def test_help_lists_every_command_without_them() -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "needs"),
+    ("module", "needs"),
     [
-        ("rules", {"pandera"}),  # the manifest's models, not Dagster
-        ("validate", {"pandera", "sqlglot"}),
+        ("pipelines.interop.prometheus_rules", {"pandera"}),  # `rules`: the manifest's models
+        ("pipelines.validation", {"pandera", "sqlglot"}),  # `validate`: and the SQL checks
     ],
 )
-def test_rules_and_validate_do_without_dagster(command: str, needs: set[str]) -> None:
-    """What these two commands import when they run: the manifest's models and the SQL
-    checks, not Dagster (only `run` and its assets need it)."""
-    module = {"rules": "pipelines.interop.prometheus_rules", "validate": "pipelines.validation"}
-    imported = _imported_after(f"import {module[command]}")
+def test_rules_and_validate_do_without_dagster(module: str, needs: set[str]) -> None:
+    """What these two commands import when they run, and not Dagster (only `run` and
+    its assets need it)."""
+    imported = _imported_after(f"import {module}")
     assert needs <= imported
     assert "dagster" not in imported

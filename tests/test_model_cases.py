@@ -514,7 +514,6 @@ def run_fct_burn_rates(buckets: Sequence[Row], slos: Sequence[Row]) -> pl.DataFr
             "int_sli_buckets": table_frame("int_sli_buckets", buckets),
             "slo_specs": table_frame("slo_specs", slos),
         },
-        views=["int_slo_keys", "int_sli_units"],
     )
 
 
@@ -677,7 +676,6 @@ def run_fct_error_budget(
             "int_sli_buckets": table_frame("int_sli_buckets", buckets),
             "fct_burn_rates": table_frame("fct_burn_rates", burn_rates),
         },
-        views=["int_slo_keys", "int_sli_units"],
     )
 
 
@@ -1344,7 +1342,6 @@ def test_no_step_after_a_tenants_evaluated_until_has_a_burn_rate_row() -> None:
             "slo_specs": table_frame("slo_specs", slos),
             "int_tenant_horizons": horizons,
         },
-        views=["int_slo_keys", "int_sli_units"],
     )
     assert result["eval_ts"].max() == at("10:15")
     assert result.height == (10 * 12 + 3 + 1) * len(WINDOWS)

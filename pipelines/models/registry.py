@@ -167,9 +167,10 @@ class Model:
     order_by: tuple[str, ...] = ()
     # Where the model sorts its rows by columns of its own that it does not output, in
     # the same order as order_by: the model's SQL ends in `order by` these instead.
-    # fct_burn_rates and its peers sort on slo_key, an integer numbered in
+    # fct_burn_rates and its peers sort on slo_key (int_slo_keys), numbered in
     # (tenant_id, slo_name) order, which DuckDB sorts faster than the two texts
-    # (README, Benchmark). Rows already written are put in order_by's order.
+    # (README, Benchmark). Whatever sorts the model's output rows from outside (the
+    # lake writer's out-of-memory retry, the Spark engine) sorts them by order_by.
     sort_key: tuple[str, ...] = ()
     # For daily models: the timestamp column whose day a row belongs to.
     day_column: str | None = None
@@ -196,9 +197,13 @@ class Model:
         return _order_list(self.order_by)
 
     @property
+    def sort_columns(self) -> tuple[str, ...]:
+        """What the model's SQL ends in `order by`: its sort_key, else its key."""
+        return self.sort_key or self.order_by
+
+    @property
     def sort_sql(self) -> str:
-        """The `order by` list the model's SQL ends in: sort_key's, else the key's."""
-        return _order_list(self.sort_key or self.order_by)
+        return _order_list(self.sort_columns)
 
     def reads(self, table: str) -> bool:
         return any(source.table == table for source in self.inputs)

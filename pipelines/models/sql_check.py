@@ -260,7 +260,7 @@ def _registry_problems(
             .args["order"]
             .expressions[0]
             .sql(dialect=DIALECT)
-            for column in entry.sort_key or entry.order_by
+            for column in entry.sort_columns
         ]
         if found != declared:
             problems.append(

@@ -33,8 +33,8 @@
 -- burn is never above the plain one). The other steps of that day are left out
 -- here: they change none of this model's rows.
 -- The windows are paired on slo_key, a dense integer per tenant SLO
--- (int_slo_keys), rather than on tenant_id and slo_name: a tenth less for one 500-tenant
--- day timed alone, a few percent of the week's run (README, Benchmark).
+-- (int_slo_keys), rather than on tenant_id and slo_name: a tenth less for one
+-- 500-tenant day timed alone, a few percent of the week's run (README, Benchmark).
 with burn_rates as (
     select
         int_slo_keys.slo_key,
@@ -200,9 +200,8 @@ ticket_suppression as (
     from ticket_runs
 )
 
--- Sorted by slo_key, numbered in (tenant_id, slo_name) order: the key's order, which
--- DuckDB sorts faster on one integer than on two texts (README, Benchmark). So this
--- last select is no `final` CTE: it orders by a column it does not output.
+-- No `final` CTE: this select orders by slo_key, which it does not output (the
+-- registry's sort_key; int_slo_keys numbers it in the key's order).
 select
     evaluated.tenant_id,
     evaluated.slo_name,

@@ -12,9 +12,9 @@
 -- Steps run up to each tenant's evaluated_until (int_tenant_horizons) and no
 -- further: no row describes a step the tenant's logs have not reached.
 -- The grid carries a dense integer key per tenant SLO (slo_key, int_slo_keys) in
--- place of its two text keys, and the names come back from slo_keys at the end: the running
--- totals' window and self-join on an integer cost DuckDB about a fifth less
--- than on tenant_id and slo_name (500 tenants, README, Benchmark).
+-- place of its two text keys, and the names come back from slo_keys at the end:
+-- the running totals' window and self-join on an integer cost DuckDB about a fifth
+-- less than on tenant_id and slo_name (500 tenants, README, Benchmark).
 with windows as (
     select
         window_labels.window_label,
@@ -126,10 +126,8 @@ window_counts as (
         and window_bounds.start_bucket = window_start.bucket_start
 )
 
--- The rows are sorted by slo_key, not by the names: slo_key is numbered in
--- (tenant_id, slo_name) order, so the order is the key's, and DuckDB sorts an
--- integer faster than two texts (README, Benchmark). That is why this last select
--- is not a `final` CTE: it orders by a column it does not output.
+-- No `final` CTE: this select orders by slo_key, which it does not output (the
+-- registry's sort_key; int_slo_keys numbers it in the key's order).
 select
     slo_keys.tenant_id,
     slo_keys.slo_name,

@@ -28,9 +28,9 @@
 -- the whole period's buckets.
 --
 -- Every step, day and running total is keyed by slo_key, a dense integer per
--- tenant SLO (int_slo_keys), and the names come back from slo_periods at the end: the windows
--- and joins on an integer cost DuckDB a quarter less than on tenant_id and
--- slo_name (500 tenants, README, Benchmark).
+-- tenant SLO (int_slo_keys), and the names come back from slo_periods at the end:
+-- the windows and joins on an integer cost DuckDB a quarter less than on tenant_id
+-- and slo_name (500 tenants, README, Benchmark).
 with slo_periods as (
     select
         slo_specs.tenant_id,
@@ -367,9 +367,8 @@ consumption as (
     from period_counts
 )
 
--- Sorted by slo_key, numbered in (tenant_id, slo_name) order: the key's order, which
--- DuckDB sorts faster on one integer than on two texts (README, Benchmark). So this
--- last select is no `final` CTE: it orders by a column it does not output.
+-- No `final` CTE: this select orders by slo_key, which it does not output (the
+-- registry's sort_key; int_slo_keys numbers it in the key's order).
 select
     slo_periods.tenant_id,
     slo_periods.slo_name,
