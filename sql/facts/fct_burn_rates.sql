@@ -52,6 +52,7 @@ units as (
 grid as (
     select
         slo_keys.slo_key,
+        slo_keys.budgeting,
         unnest(
             generate_series(
                 run_params.partition_start
@@ -73,7 +74,32 @@ grid as (
     where int_tenant_horizons.evaluated_until is not null
 ),
 
-running as (
+-- An occurrences SLO budgets its requests, so its units' running totals are its
+-- requests': two running sums, not four. Each running sum costs DuckDB about as much
+-- as the rest of the window (a 500-tenant day's 2.9 M grid rows: 0.68 s for two sums,
+-- 1.23 s for four; the model's day 2.39 to 1.88 s). Integer sums are exact whatever
+-- rows share the window; a ratio_timeslices SLO's sums of fractional bad ratios are
+-- not in their last bits, which follow how DuckDB groups the additions, and so the
+-- other SLOs in its window (these now share it with the timeslice SLOs alone).
+request_running as (
+    select
+        grid.slo_key,
+        grid.bucket_start,
+        sum(coalesce(units.total, 0)) over by_bucket as running_total,
+        sum(coalesce(units.bad, 0)) over by_bucket as running_bad
+    from grid
+    left join units
+        on grid.slo_key = units.slo_key
+        and grid.bucket_start = units.bucket_start
+    where grid.budgeting = 'occurrences'
+    window by_bucket as (
+        partition by grid.slo_key
+        order by grid.bucket_start
+        rows between unbounded preceding and current row
+    )
+),
+
+slice_running as (
     select
         grid.slo_key,
         grid.bucket_start,
@@ -85,11 +111,32 @@ running as (
     left join units
         on grid.slo_key = units.slo_key
         and grid.bucket_start = units.bucket_start
+    where grid.budgeting <> 'occurrences'
     window by_bucket as (
         partition by grid.slo_key
         order by grid.bucket_start
         rows between unbounded preceding and current row
     )
+),
+
+running as (
+    select
+        request_running.slo_key,
+        request_running.bucket_start,
+        request_running.running_total,
+        request_running.running_bad,
+        cast(request_running.running_total as double) as running_unit_total,
+        cast(request_running.running_bad as double) as running_unit_bad
+    from request_running
+    union all
+    select
+        slice_running.slo_key,
+        slice_running.bucket_start,
+        slice_running.running_total,
+        slice_running.running_bad,
+        slice_running.running_unit_total,
+        slice_running.running_unit_bad
+    from slice_running
 ),
 
 -- Each step's window start bucket is computed first, so the self-join below is on

@@ -242,7 +242,33 @@ day_points as (
         and exact_units.day_start = read_days.day_start
 ),
 
-day_prefix as (
+-- An occurrences SLO budgets its requests, so its units' sums are its requests':
+-- two running sums, not four (each costs DuckDB about as much as the rest of the
+-- window, as in fct_burn_rates; a 500-tenant day 1.43 to 1.25 s). Both read only
+-- integer counts (ratio_timeslices SLOs run over dense_running below), so the sums
+-- are exact whichever rows share a window.
+request_day_prefix as (
+    select
+        day_points.slo_key,
+        day_points.day_start,
+        day_points.bucket_start,
+        sum(coalesce(exact_units.total, 0)) over in_day as total_in_day,
+        sum(coalesce(exact_units.bad, 0)) over in_day as bad_in_day
+    from day_points
+    left join exact_units
+        on day_points.slo_key = exact_units.slo_key
+        and day_points.bucket_start = exact_units.bucket_start
+    where day_points.slo_key in (
+        select grid_bounds.slo_key from grid_bounds where grid_bounds.budgeting = 'occurrences'
+    )
+    window in_day as (
+        partition by day_points.slo_key, day_points.day_start
+        order by day_points.bucket_start
+        rows between unbounded preceding and current row
+    )
+),
+
+slice_day_prefix as (
     select
         day_points.slo_key,
         day_points.day_start,
@@ -255,11 +281,36 @@ day_prefix as (
     left join exact_units
         on day_points.slo_key = exact_units.slo_key
         and day_points.bucket_start = exact_units.bucket_start
+    where day_points.slo_key in (
+        select grid_bounds.slo_key from grid_bounds where grid_bounds.budgeting <> 'occurrences'
+    )
     window in_day as (
         partition by day_points.slo_key, day_points.day_start
         order by day_points.bucket_start
         rows between unbounded preceding and current row
     )
+),
+
+day_prefix as (
+    select
+        request_day_prefix.slo_key,
+        request_day_prefix.day_start,
+        request_day_prefix.bucket_start,
+        request_day_prefix.total_in_day,
+        request_day_prefix.bad_in_day,
+        cast(request_day_prefix.total_in_day as double) as unit_total_in_day,
+        cast(request_day_prefix.bad_in_day as double) as unit_bad_in_day
+    from request_day_prefix
+    union all
+    select
+        slice_day_prefix.slo_key,
+        slice_day_prefix.day_start,
+        slice_day_prefix.bucket_start,
+        slice_day_prefix.total_in_day,
+        slice_day_prefix.bad_in_day,
+        slice_day_prefix.unit_total_in_day,
+        slice_day_prefix.unit_bad_in_day
+    from slice_day_prefix
 ),
 
 exact_running as (
