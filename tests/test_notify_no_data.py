@@ -175,3 +175,72 @@ def test_silence_decisions_are_audited_with_their_horizon_row_and_verify(
     assert record["decision"] == {"action": "notify", "channels": ["hook"], "dry_run": False}
     checked, problems = audit.verify(workspace.warehouse)
     assert checked > 0 and problems == []
+
+
+# Run in a child process: it dies (os._exit, as a kill: no flush, no rollback) as it
+# decides its second silence, after the first one's message and audit record.
+DIE_AT_SECOND_SILENCE = """
+import os, sys
+from pathlib import Path
+from pipelines.notify import audit
+from pipelines.notify.dispatch import run_notifications
+real = audit.silence_decision_record
+decided = []
+def die_at_second(*args, **kwargs):
+    decided.append(1)
+    if len(decided) == 2:
+        os._exit(9)
+    return real(*args, **kwargs)
+audit.silence_decision_record = die_at_second
+run_notifications(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
+"""
+
+
+def test_a_run_killed_while_deciding_silences_leaves_them_all_for_the_next_run(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, hook: HttpReceiver
+) -> None:
+    import subprocess
+    import sys
+
+    both_silent = [
+        {"tenant_id": "acme", "data_until": at(20), "horizon": at(21, 30), "silent": True},
+        {"tenant_id": "globex", "data_until": at(21), "horizon": at(21, 30), "silent": True},
+    ]
+    # The oracle: the same silences decided by one run that nothing stops.
+    clean = configured(tmp_path_factory, tmp_path / "clean", "tenants: [acme, globex]")
+    write_horizons(clean, both_silent)
+    clean.run(dry_run=True)
+    expected = sorted(r["id"] for r in clean.audit() if r.get("transition") == "no_data")
+    assert len(expected) >= 2
+
+    killed = configured(tmp_path_factory, tmp_path / "killed", "tenants: [acme, globex]")
+    write_horizons(killed, both_silent)
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            DIE_AT_SECOND_SILENCE,
+            killed.warehouse,
+            killed.data,
+            killed.manifest,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == 9, child.stderr
+    # Nothing of the killed run's silences was committed: the next run decides them all.
+    again = killed.run()
+    assert again.silences == len(expected)
+    decided = sorted(r["id"] for r in killed.audit() if r.get("transition") == "no_data")
+    assert decided == expected
+    expected_keys = sorted(key.split("decision:", 1)[1].replace("->", "|") for key in expected)
+
+    def sent_no_data() -> list[str]:
+        return sorted(key for transition, key in sent(hook) if transition == "no_data")
+
+    # Each silence's no_data sent once: none lost, none twice.
+    assert sent_no_data() == expected_keys
+    assert killed.run().silences == 0 and sent_no_data() == expected_keys
+    checked, problems = audit.verify(killed.warehouse)
+    assert checked > 0 and problems == []

@@ -340,7 +340,7 @@ def _plan_silence(
     now: dt.datetime,
     dry_run: bool,
 ) -> int:
-    """Enqueue a no_data / data_resumed on its routes, record it, and audit the decision;
+    """Enqueue a no_data / data_resumed on its routes and audit the decision;
     return the number of new messages."""
     channels = config.channels_for(
         silence.cohort, silence.tenant_id, silence.severity, silence.kind
@@ -351,7 +351,6 @@ def _plan_silence(
     for name in channels:
         message = render_silence(silence, name, config.channels[name], config.runbook_url)
         added += outbox.enqueue(message, status="suppressed" if stale else "pending")
-    outbox.record_silence(silence)
     record = audit.silence_decision_record(silence, action, channels, dry_run)
     record["id"] += "->" + (",".join(channels) or "none")
     writer.append(record)
@@ -445,8 +444,14 @@ def run_notifications(
                 )
                 record["id"] += "->" + (",".join(channels) or "none")
                 writer.append(record)
+        # A silence is per tenant SLO, so a collector outage brings thousands at once: their
+        # messages and records are one transaction, committed after their audit records
+        # are on disk. A crash before the commit leaves them all undecided, and the next
+        # run decides them again (the audit log skips the records it already holds).
+        with outbox.transaction(), log_file.writer() as writer:
             for silence in silences:
                 summary.new_messages += _plan_silence(outbox, writer, silence, config, now, dry_run)
+            outbox.record_silences(silences)
         if not dry_run:
             due = [row for row in outbox.due() if row.channel in config.channels]
             if due:

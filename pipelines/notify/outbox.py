@@ -23,7 +23,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,21 +224,65 @@ class Outbox:
         ).fetchall()
         return {(r[0], r[1]): OpenSilence(r[0], r[1], r[2], r[3]) for r in rows}
 
-    def record_silence(self, transition: SilenceTransition) -> None:
-        """Record that a silence's `no_data` or `data_resumed` was decided (after enqueueing
-        its messages: a crash in between finds the same key again, already enqueued)."""
-        t = transition
-        if t.kind == "no_data":
-            self.connection.execute(
-                "insert into silences values (?, ?, ?, ?, ?, null) on conflict do nothing",
-                [t.tenant_id, t.slo_name, t.since, t.started_at, t.at],
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the statements inside as one transaction: committed when the block ends,
+        rolled back when it raises."""
+        self.connection.execute("begin transaction")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("rollback")
+            raise
+        self.connection.execute("commit")
+
+    def record_silences(self, transitions: Sequence[SilenceTransition]) -> None:
+        """Record that these silences' `no_data` or `data_resumed` were decided, in the
+        transaction that enqueued their messages (run_notifications). One statement for
+        all the starts and one for all the ends: a statement a silence cost about 1.7 ms,
+        5.9 s for the 3,440 silences of 2,000 tenants."""
+        started = [t for t in transitions if t.kind == "no_data"]
+        resumed = [t for t in transitions if t.kind != "no_data"]
+        if started:
+            self._with_rows(
+                "silences_started",
+                started,
+                "insert into silences select distinct tenant_id, slo_name, since, started_at, "
+                "decided_at, null from silences_started on conflict do nothing",
             )
-        else:
-            self.connection.execute(
-                "update silences set resumed_at = ? "
-                "where tenant_id = ? and slo_name = ? and since = ? and resumed_at is null",
-                [t.at, t.tenant_id, t.slo_name, t.since],
+        if resumed:
+            self._with_rows(
+                "silences_resumed",
+                resumed,
+                "update silences set resumed_at = ended.decided_at from silences_resumed as ended "
+                "where silences.tenant_id = ended.tenant_id "
+                "and silences.slo_name = ended.slo_name and silences.since = ended.since "
+                "and silences.resumed_at is null",
             )
+
+    def _with_rows(self, name: str, transitions: list[SilenceTransition], sql: str) -> None:
+        """Run `sql` with `transitions` registered as the relation `name`."""
+        frame = pl.DataFrame(
+            {
+                "tenant_id": [t.tenant_id for t in transitions],
+                "slo_name": [t.slo_name for t in transitions],
+                "since": [t.since for t in transitions],
+                "started_at": [t.started_at for t in transitions],
+                "decided_at": [t.at for t in transitions],
+            },
+            schema={
+                "tenant_id": pl.String,
+                "slo_name": pl.String,
+                "since": pl.String,
+                "started_at": pl.Datetime("us"),
+                "decided_at": pl.Datetime("us"),
+            },
+        )
+        self.connection.register(name, frame.to_arrow())
+        # Not in a `finally`: after a failed statement the transaction refuses everything
+        # but its rollback, and the connection is closed with it.
+        self.connection.execute(sql)
+        self.connection.unregister(name)
 
     def sent_payloads(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """The payloads of the messages among `keys` that were sent, by key."""
