@@ -64,6 +64,15 @@ def test_manifest_that_is_not_yaml(small_dataset: tuple[Path, Path], tmp_path: P
     assert_one_line_error(result, str(manifest), "not valid YAML")
 
 
+def test_manifest_with_a_control_character(
+    small_dataset: tuple[Path, Path], tmp_path: Path
+) -> None:
+    data, manifest = small_dataset
+    manifest.write_text("cohorts:\n  enterprise: \x07\n")
+    result = run_cli(*run_args(data, manifest, tmp_path / "wh"))
+    assert_one_line_error(result, f"{manifest}:2", "not valid YAML", "#x0007")
+
+
 def test_start_after_end(small_dataset: tuple[Path, Path], tmp_path: Path) -> None:
     data, manifest = small_dataset
     result = run_cli(

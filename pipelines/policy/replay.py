@@ -248,6 +248,11 @@ def _append(
     )
 
 
+def _coverage_table(day: dt.date) -> str:
+    """The temp table of `day`'s log coverage, shared by the policies of one replay."""
+    return f"replay_log_coverage_{day:%Y%m%d}"
+
+
 def _episode_runs(
     connection: duckdb.DuckDBPyConnection,
     warehouse: Path,
@@ -273,7 +278,7 @@ def _episode_runs(
         # every policy, and each step's is its own whatever other steps are bound: so it
         # is computed once a day, by the first policy while every step is bound, and read
         # back by the others (for 500 tenants it cost more than a policy's evaluations).
-        coverage = f"replay_log_coverage_{day:%Y%m%d}"
+        coverage = _coverage_table(day)
         connection.execute(
             f"create temp table if not exists {coverage} as select * from int_log_coverage"
         )
@@ -398,6 +403,8 @@ def replay(
         connection.execute(f"create temp table replay_alert_runs_all ({alert_run_columns})")
         for policy in resolved:
             _episode_runs(connection, warehouse, policy, days, progress)
+        for day in days:
+            connection.execute(f"drop table if exists {_coverage_table(day)}")
         bind(connection, "replay_episode_runs", "select * from replay_episode_runs_all")
         bind(connection, "replay_alert_runs", "select * from replay_alert_runs_all")
         connection.register(

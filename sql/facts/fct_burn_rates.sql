@@ -78,9 +78,9 @@ grid as (
 -- requests': two running sums, not four. Each running sum costs DuckDB about as much
 -- as the rest of the window (a 500-tenant day's 2.9 M grid rows: 0.68 s for two sums,
 -- 1.23 s for four; the model's day 2.39 to 1.88 s). Integer sums are exact whatever
--- rows share the window; a ratio_timeslices SLO's sums of fractional bad ratios are
--- not in their last bits, which follow how DuckDB groups the additions, and so the
--- other SLOs in its window (these now share it with the timeslice SLOs alone).
+-- rows share the window. A ratio_timeslices SLO's sums of fractional bad ratios are
+-- floating-point: their last bits depend on how DuckDB groups the additions, and so on
+-- which other SLOs share the window (since this split, the timeslice SLOs alone).
 request_running as (
     select
         grid.slo_key,
