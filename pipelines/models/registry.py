@@ -379,7 +379,7 @@ _ENTRIES = (
             bound("run_params"),
         ),
         order_by=(*_DAY, "eval_ts", "window"),
-        sort_key=("slo_key", "eval_ts", "window"),
+        sort_key=("slo_key", "step_window"),
         day_column="eval_ts",
         description="Per tenant SLO, step and window 5m..3d: counts and burn rate.",
     ),

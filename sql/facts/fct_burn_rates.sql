@@ -15,10 +15,18 @@
 -- place of its two text keys, and the names come back from slo_keys at the end:
 -- the running totals' window and self-join on an integer cost DuckDB about a fifth
 -- less than on tenant_id and slo_name (500 tenants, README, Benchmark).
+-- The rows are sorted on two integers, slo_key and step_window (the step's number
+-- and the window's rank among the labels), in the key's order: sorting on the
+-- window's text took DuckDB a third of the model's day (500 tenants: 3.3 to 2.3 s).
 with windows as (
     select
         window_labels.window_label,
-        window_labels.window_minutes
+        window_labels.window_minutes,
+        -- The window's place in the key's order, which sorts "window" as text.
+        row_number() over (order by window_labels.window_label) as window_rank,
+        -- More than any rank, so step_window = step * window_slots + rank keeps each
+        -- step's windows together and in order.
+        count(*) over () + 1 as window_slots
     from window_labels
 ),
 
@@ -148,6 +156,8 @@ window_bounds as (
         step_end.bucket_start,
         step_end.bucket_start - to_minutes(windows.window_minutes) as start_bucket,
         windows.window_label,
+        step_number(step_end.bucket_start + interval 5 minute) * windows.window_slots
+        + windows.window_rank as step_window,
         step_end.running_total,
         step_end.running_bad,
         step_end.running_unit_total,
@@ -163,6 +173,7 @@ window_counts as (
         window_bounds.slo_key,
         window_bounds.bucket_start + interval 5 minute as eval_ts,
         window_bounds.window_label,
+        window_bounds.step_window,
         cast(window_bounds.running_total - window_start.running_total as bigint) as total,
         cast(window_bounds.running_bad - window_start.running_bad as bigint) as bad,
         window_bounds.running_unit_total - window_start.running_unit_total as unit_total,
@@ -173,8 +184,8 @@ window_counts as (
         and window_bounds.start_bucket = window_start.bucket_start
 )
 
--- No `final` CTE: this select orders by slo_key, which it does not output (the
--- registry's sort_key; int_slo_keys numbers it in the key's order).
+-- No `final` CTE: this select orders by slo_key and step_window, which it does not
+-- output (the registry's sort_key; int_slo_keys numbers slo_key in the key's order).
 select
     slo_keys.tenant_id,
     slo_keys.slo_name,
@@ -195,4 +206,4 @@ select
     end as bad_slices
 from window_counts
 inner join slo_keys using (slo_key)
-order by slo_key, eval_ts, "window"
+order by slo_key, step_window
