@@ -284,6 +284,21 @@ def test_an_empty_generate_series_stays_empty_on_spark(spark: Any) -> None:
     assert spark.sql(sql).count() == 0
 
 
+def test_lead_over_a_named_window_matches_duckdb(spark: Any) -> None:
+    # fct_burn_rates and fct_error_budget spread a running total up to the next bucket
+    # with requests: lead() over a window of its own (no frame: Spark refuses one), null
+    # at a partition's last row, beside a framed running sum.
+    query = (
+        "select k, b, sum(x) over running as total, lead(b) over next_b as next_b "
+        "from (values (1, 1, 10), (1, 4, 20), (1, 9, 30), (2, 2, 5)) as t(k, b, x) "
+        "window running as (partition by k order by b rows between unbounded preceding "
+        "and current row), next_b as (partition by k order by b) order by k, b"
+    )
+    expected = [(1, 1, 10, 4), (1, 4, 30, 9), (1, 9, 60, None), (2, 2, 5, None)]
+    assert duckdb.connect().execute(query).fetchall() == expected
+    assert [tuple(row) for row in spark.sql(to_spark(query)).collect()] == expected
+
+
 def test_time_bucket_of_an_odd_width_matches_duckdb(spark: Any) -> None:
     duck = duckdb.connect()
     moments = [f"timestamp '2024-03-0{d} 0{h}:17:41'" for d in range(1, 4) for h in range(5)]

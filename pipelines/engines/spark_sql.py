@@ -57,6 +57,7 @@ PORTABLE_FUNCTIONS = frozenset(
         "generate_series",
         "greatest",
         "lag",
+        "lead",
         "least",
         "ln",
         "max",
