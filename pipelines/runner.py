@@ -24,7 +24,12 @@ import dagster as dg
 from pipelines import run_failures, settings
 from pipelines.definitions import all_asset_checks, all_assets
 from pipelines.ingest import adjustment_days, ledger
-from pipelines.ingest.files import RequestFile, files_for_days, inventory_requests
+from pipelines.ingest.files import (
+    RequestFile,
+    files_for_days,
+    inventory_requests,
+    pinned_inventory,
+)
 from pipelines.ingest.quarantine import quarantine_warnings
 from pipelines.ingest.rules import load_run_overrides
 from pipelines.instance import free_stale_slots, run_instance, run_tags
@@ -327,7 +332,10 @@ def run_pipeline(
                     )
             days = (first, last)
             say(f"computing {first} .. {last} ({(last - first).days + 1} days) into {warehouse}")
-        result = _materialize(resource, days, cycle, progress)
+        # The steps read the files of one walk of the data folder, taken now (under the
+        # resolved path they are given), not one walk per step and day.
+        with pinned_inventory(resource.data_path):
+            result = _materialize(resource, days, cycle, progress)
         if not result.success:
             raise run_failures.failure(warehouse, result, loaded)
         if days is not None:

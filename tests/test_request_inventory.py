@@ -12,7 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pipelines.ingest.files import RequestFile, SkippedEntry, inventory_requests, requests_root
+import pytest
+
+import pipelines.ingest.files as files_module
+from pipelines.ingest.files import (
+    RequestFile,
+    RequestInventory,
+    SkippedEntry,
+    inventory_requests,
+    pinned_inventory,
+    requests_root,
+)
+from pipelines.runner import run_pipeline
 
 
 def _oracle(data: Path) -> tuple[list[RequestFile], list[SkippedEntry]]:
@@ -75,3 +86,52 @@ def test_inventory_matches_a_brute_force_walk(tmp_path: Path) -> None:
     assert len(inventory.files) == 6 + 3
     assert {entry.path.name for entry in inventory.skipped} == {"_SUCCESS", "notes.txt"}
     assert not any("linked" in str(path) for path in paths)
+
+
+def test_a_pinned_inventory_answers_any_spelling_of_its_folder_until_the_block_ends(
+    tmp_path: Path,
+) -> None:
+    root = requests_root(tmp_path)
+    _touch(root / "tenant=acme" / "date=2026-10-01" / "part-0.parquet")
+    late = root / "tenant=acme" / "date=2026-10-02" / "part-0.parquet"
+    other_spelling = tmp_path / "requests" / ".." / "."
+    with pinned_inventory(tmp_path) as pinned:
+        _touch(late)  # lands while the run goes on
+        seen = inventory_requests(other_spelling)
+        assert seen.files == pinned.files
+        assert [file.path for file in seen.files] == [
+            root / "tenant=acme" / "date=2026-10-01" / "part-0.parquet"
+        ]
+    after = inventory_requests(tmp_path)
+    assert late in [file.path for file in after.files]
+
+
+def test_no_caller_can_change_what_the_pinned_inventory_tells_the_next(tmp_path: Path) -> None:
+    _touch(requests_root(tmp_path) / "tenant=acme" / "date=2026-10-01" / "part-0.parquet")
+    with pinned_inventory(tmp_path):
+        first = inventory_requests(tmp_path)
+        first.files.clear()
+        first.skipped.append(SkippedEntry(tmp_path, "made up"))
+        again = inventory_requests(tmp_path)
+    assert len(again.files) == 1
+    assert again.skipped == []
+
+
+def test_a_run_walks_the_data_folder_twice_whatever_its_days(
+    small_dataset: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every per-day step used to walk all of requests/ (37 walks for a 7-day run): a
+    # cost of tenants x days of logs per day computed. Now the run's own inventory and
+    # the one pinned for its steps are the only walks, for two days as for any number.
+    data, manifest = small_dataset
+    walks: list[Path] = []
+    walk = files_module._walk_requests
+
+    def counted(data_dir: Path) -> RequestInventory:
+        walks.append(Path(data_dir))
+        return walk(data_dir)
+
+    monkeypatch.setattr(files_module, "_walk_requests", counted)
+    outcome = run_pipeline(data, manifest, tmp_path / "wh", dry_run=True, say=lambda _: None)
+    assert (outcome.first_day, outcome.last_day) == (dt.date(2026, 10, 1), dt.date(2026, 10, 2))
+    assert len(walks) == 2, walks
