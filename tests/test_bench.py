@@ -137,3 +137,14 @@ def test_the_step_table_lists_the_largest_points_longest_steps_first() -> None:
         "| `fct_burn_rates` | 0.9 | 19.4 |",
         "| `quarantine` |  | 2.3 |",
     ]
+
+
+def test_the_tenant_sweep_keeps_each_points_fastest_round_whole() -> None:
+    from pipelines.bench_tenants import fastest
+
+    rounds = [
+        {"tenants": 500, "run_s": 120.0, "peak_rss_mib": 3000, "step_s": {"report": 2.0}},
+        {"tenants": 500, "run_s": 101.5, "peak_rss_mib": 3300, "step_s": {"report": 1.5}},
+        {"tenants": 500, "run_s": 110.0, "peak_rss_mib": 2900, "step_s": {"report": 1.0}},
+    ]
+    assert fastest(rounds) == {**rounds[1], "rounds_s": [120.0, 101.5, 110.0]}
