@@ -14,6 +14,9 @@ of requests a week (`--requests-per-week`, 2 million by default), then runs
 - each step's seconds, from the run's progress lines (`pipelines.progress.step_line`),
   printed as a table of the steps that took longest at the largest point.
 
+With `--repeat N` the points run in turn N times and each keeps its fastest round: on a
+shared host one run's seconds move by a third, which one round puts into the ratios.
+
 Cost that follows requests keeps those ratios flat; cost that follows tenant SLOs
 times steps (the dense burn-rate and evaluation rows) makes them grow with tenants.
 Writes `<out>/tenant_results.json`. Each run's lake is checked to hold every tenant

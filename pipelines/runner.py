@@ -333,15 +333,16 @@ def run_pipeline(
             days = (first, last)
             say(f"computing {first} .. {last} ({(last - first).days + 1} days) into {warehouse}")
         # The steps read the files of one walk of the data folder, taken now (under the
-        # resolved path they are given), not one walk per step and day.
-        with pinned_inventory(resource.data_path):
+        # resolved path they are given), not one walk per step and day; the ledger
+        # records that walk's files, the ones the steps could read.
+        with pinned_inventory(resource.data_path) as pinned:
             result = _materialize(resource, days, cycle, progress)
         if not result.success:
             raise run_failures.failure(warehouse, result, loaded)
         if days is not None:
             # The folders the run's staging read: its days and their neighbours.
             read = files_for_days(
-                files, days[0] - dt.timedelta(days=1), days[1] + dt.timedelta(days=1)
+                pinned.files, days[0] - dt.timedelta(days=1), days[1] + dt.timedelta(days=1)
             )
             ledger.commit(data_dir, warehouse, read, result.run_id, started)
             adjustment_days.commit(warehouse, loaded.resolved_adjustments(), *days)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import pipelines.ingest.files as files_module
+from pipelines.ingest import ledger
 from pipelines.ingest.files import (
     RequestFile,
     RequestInventory,
@@ -24,6 +26,8 @@ from pipelines.ingest.files import (
     requests_root,
 )
 from pipelines.runner import run_pipeline
+from pipelines.warehouse import lake
+from tests.conftest import request, write_requests
 
 
 def _oracle(data: Path) -> tuple[list[RequestFile], list[SkippedEntry]]:
@@ -135,3 +139,38 @@ def test_a_run_walks_the_data_folder_twice_whatever_its_days(
     outcome = run_pipeline(data, manifest, tmp_path / "wh", dry_run=True, say=lambda _: None)
     assert (outcome.first_day, outcome.last_day) == (dt.date(2026, 10, 1), dt.date(2026, 10, 2))
     assert len(walks) == 2, walks
+
+
+def test_the_ledger_records_the_files_the_steps_read_not_an_earlier_walk(
+    small_dataset: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file that the run's own walk missed (it landed just after), but that was there
+    # before the run started, is read by the steps through their pinned walk; the ledger
+    # must record it, or the next cycle would take it for new and compute its day again.
+    data, manifest = small_dataset
+    late = data / "requests" / "tenant=acme" / "date=2026-10-02" / "late.parquet"
+    write_requests(late, [request("late-1", dt.datetime(2026, 10, 2, 12, 0, 7), status=503)])
+    walk = files_module._walk_requests
+    walks: list[Path] = []
+
+    def first_walk_misses_the_late_file(data_dir: Path) -> RequestInventory:
+        walks.append(Path(data_dir))
+        found = walk(data_dir)
+        if len(walks) > 1:
+            return found
+        kept = [file for file in found.files if file.path.name != late.name]
+        return RequestInventory(found.root, kept, found.skipped)
+
+    monkeypatch.setattr(files_module, "_walk_requests", first_walk_misses_the_late_file)
+    warehouse = tmp_path / "wh"
+    run_pipeline(data, manifest, warehouse, dry_run=True, say=lambda _: None)
+    assert "requests/tenant=acme/date=2026-10-02/late.parquet" in ledger.read_ledger(warehouse)
+    kept = (
+        duckdb.connect()
+        .execute(
+            "select count(*) from read_parquet(?) where request_id = 'late-1'",
+            [str(lake.partition_path(warehouse, "stg_requests", dt.date(2026, 10, 2)))],
+        )
+        .fetchone()
+    )
+    assert kept == (1,)

@@ -94,8 +94,8 @@ grid as (
 -- summed over those buckets alone (and a zero at the grid's first bucket), and each
 -- sum is then spread over the grid's buckets up to the next bucket with requests:
 -- DuckDB's windowed sums cost about as much per row as the rest of the model, and a
--- 500-tenant day has 1.1 M buckets with requests against 2.9 M grid buckets (model
--- 3.0 to 2.6 s for the day, README, Benchmark). A ratio_timeslices SLO's sums of
+-- 500-tenant day has 1.1 M buckets with requests against 2.9 M grid buckets (its
+-- compute 1.8 to 1.6 s, README, Benchmark). A ratio_timeslices SLO's sums of
 -- fractional bad ratios are floating-point: their last bits depend on how DuckDB groups
 -- the additions, so the timeslice SLOs keep their running sums over every bucket of
 -- the grid (slice_running), as they always had.
@@ -104,7 +104,8 @@ request_changes as (
         grid_bounds.slo_key,
         grid_bounds.first_bucket as bucket_start,
         0 as total,
-        0 as bad
+        0 as bad,
+        grid_bounds.last_bucket as grid_last_bucket
     from grid_bounds
     where grid_bounds.budgeting = 'occurrences'
     union all
@@ -112,7 +113,8 @@ request_changes as (
         units.slo_key,
         units.bucket_start,
         units.total,
-        units.bad
+        units.bad,
+        grid_bounds.last_bucket as grid_last_bucket
     from units
     inner join grid_bounds
         on units.slo_key = grid_bounds.slo_key
@@ -131,11 +133,9 @@ request_change_running as (
         sum(request_changes.bad) over by_bucket as running_bad,
         coalesce(
             lead(request_changes.bucket_start) over next_change - interval 5 minute,
-            grid_bounds.last_bucket
+            request_changes.grid_last_bucket
         ) as last_bucket
     from request_changes
-    inner join grid_bounds
-        on request_changes.slo_key = grid_bounds.slo_key
     window
         by_bucket as (
             partition by request_changes.slo_key

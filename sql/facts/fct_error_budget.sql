@@ -262,7 +262,9 @@ request_day_changes as (
         read_days.day_start,
         read_days.day_start - interval 5 minute as bucket_start,
         0 as total,
-        0 as bad
+        0 as bad,
+        read_days.first_read_bucket,
+        read_days.last_read_bucket
     from read_days
     where read_days.slo_key in (
         select grid_bounds.slo_key from grid_bounds where grid_bounds.budgeting = 'occurrences'
@@ -273,7 +275,9 @@ request_day_changes as (
         exact_units.day_start,
         exact_units.bucket_start,
         exact_units.total,
-        exact_units.bad
+        exact_units.bad,
+        read_days.first_read_bucket,
+        read_days.last_read_bucket
     from exact_units
     inner join read_days
         on exact_units.slo_key = read_days.slo_key
@@ -288,18 +292,17 @@ request_day_change_running as (
     select
         request_day_changes.slo_key,
         request_day_changes.day_start,
-        greatest(request_day_changes.bucket_start, read_days.first_read_bucket) as first_bucket,
+        greatest(
+            request_day_changes.bucket_start, request_day_changes.first_read_bucket
+        ) as first_bucket,
         -- Up to the bucket before the next change (none past the last read bucket).
         coalesce(
             lead(request_day_changes.bucket_start) over next_change - interval 5 minute,
-            read_days.last_read_bucket
+            request_day_changes.last_read_bucket
         ) as last_bucket,
         sum(request_day_changes.total) over in_day as total_in_day,
         sum(request_day_changes.bad) over in_day as bad_in_day
     from request_day_changes
-    inner join read_days
-        on request_day_changes.slo_key = read_days.slo_key
-        and request_day_changes.day_start = read_days.day_start
     window
         in_day as (
             partition by request_day_changes.slo_key, request_day_changes.day_start
